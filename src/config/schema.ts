@@ -1,0 +1,224 @@
+// The configuration contract of SPEC §2, as one zod schema. Every number is a default here,
+// never a constant in the code that uses it.
+import { z } from 'zod';
+import { isValidCidr } from '../domain/sources.js';
+import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
+
+// `${VAR}` substitution yields strings; accept "8080" where a number is expected.
+const fromEnvString = (v: unknown): unknown => {
+  if (typeof v !== 'string') return v;
+  const t = v.trim();
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  if (t === 'null') return null;
+  if (t !== '' && Number.isFinite(Number(t))) return Number(t);
+  return v;
+};
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(fromEnvString, z.number().int().min(min).max(max));
+const bool = () => z.preprocess(fromEnvString, z.boolean());
+const port = () => int(1, 65535);
+const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
+
+const cidr = z.string().refine(isValidCidr, { message: 'not a CIDR' });
+const region = z
+  .string()
+  .transform((s) => s.toUpperCase())
+  .refine(isValidRegion, { message: 'not an ISO 3166 region code libphonenumber knows' });
+// Stored canonical (`+` and digits) so every lookup compares like with like.
+const e164 = z.string().transform((s, ctx) => {
+  const parsed = parseBusinessNumber(s);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: 'not a valid E.164 number (+ and country code)' });
+    return z.NEVER;
+  }
+  return parsed.e164;
+});
+const credentials = z.object({ username: nonEmpty('username'), password: nonEmpty('password') }).strict();
+const hostPort = z.object({ host: nonEmpty('host'), port: port() }).strict();
+const nullableCap = z.preprocess(fromEnvString, z.number().int().min(1).nullable());
+const headerName = z.string().regex(/^[A-Za-z0-9-]+\*?$/, 'not a header name (letters, digits, -, optional trailing *)');
+
+const redisSchema = z
+  .object({
+    url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    sentinels: z.array(hostPort).min(1).optional(),
+    name: z.string().optional(), // Sentinel master name
+    cluster: z.array(hostPort).min(1).optional(),
+    password: z.string().optional(),
+    username: z.string().optional(),
+    tls: bool().optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const modes = [r.url, r.sentinels, r.cluster].filter((m) => m !== undefined).length;
+    if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of url, sentinels or cluster' });
+    if (r.sentinels && !r.name) ctx.addIssue({ code: 'custom', path: ['name'], message: 'sentinels need the master name' });
+  });
+
+const numberSchema = z
+  .object({
+    number: e164,
+    calling: bool().default(true),
+    phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string()).optional(),
+    inbound: z
+      .array(z.string().regex(/^(sips?:.+|device:[A-Za-z0-9._-]+)$/, 'not a sip: URI or device:NAME'))
+      .default([]),
+  })
+  .strict();
+
+const trunkSchema = z
+  .object({
+    name: nonEmpty('name'),
+    sources: z.array(cidr).min(1),
+    auth: credentials.optional(),
+    numbers: z.array(e164).min(1),
+    defaultRegion: region.optional(),
+  })
+  .strict();
+
+const deviceSchema = z
+  .object({
+    username: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore only'),
+    password: nonEmpty('password'),
+    numbers: z.array(e164).min(1),
+    defaultRegion: region.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    drachtio: z
+      .object({ host: nonEmpty('host').default('127.0.0.1'), port: port().default(9022), secret: nonEmpty('secret') })
+      .strict(),
+    redis: redisSchema,
+    http: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: port().default(8080),
+        adminToken: z.string().min(16, 'must be at least 16 characters (set WA_EDGE_ADMIN_TOKEN)'),
+      })
+      .strict(),
+    telnyx: z
+      .object({
+        dialDomain: nonEmpty('dialDomain').default('sip.telnyx.com'),
+        outboundProxy: z.string().regex(/^sips?:/, 'not a sip: URI').default('sip:sip.telnyx.com;transport=tls'),
+        auth: credentials.optional(),
+        sources: z.array(cidr).min(1),
+      })
+      .strict(),
+    whatsapp: z
+      .object({
+        blockedRegions: z.array(region).default(['US', 'CA', 'EG', 'VN', 'NG']),
+        temporaryPermissionHours: int(1).default(168),
+        callbackPermission: bool().default(true),
+        connectedCallsPer24h: z
+          .object({ perNumber: nullableCap.default(100), perUser: nullableCap.default(100) })
+          .strict()
+          .default({ perNumber: 100, perUser: 100 }),
+        callAttemptsPer24h: nullableCap.default(10000),
+        maxConcurrentCalls: int(1).default(1000),
+        unanswered: z
+          .object({
+            codes: z.array(int(300, 699)).default([408, 480, 486, 487, 603]),
+            nudgeAt: nullableCap.default(2),
+            revokeAt: nullableCap.default(4),
+            stopAt: nullableCap.default(null),
+          })
+          .strict()
+          .default({ codes: [408, 480, 486, 487, 603], nudgeAt: 2, revokeAt: 4, stopAt: null }),
+        permissionRequests: z
+          .object({ per24h: int(0).default(1), per7d: int(0).default(2) })
+          .strict()
+          .default({ per24h: 1, per7d: 2 }),
+        ringTimeoutSeconds: int(1, 600).default(60),
+        // How long an active-call lease lives without renewal: a dead instance's calls stop counting after it.
+        leaseSeconds: int(10, 90).default(90),
+        webhook: z.object({ appSecret: nonEmpty('appSecret'), verifyToken: nonEmpty('verifyToken') }).strict().optional(),
+        cloudApi: z
+          .object({ baseUrl: z.url(), token: nonEmpty('token'), timeoutMs: int(100, 60000).default(5000) })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    media: z
+      .object({ codecs: z.array(nonEmpty('codec')).min(1).default(['opus', 'PCMU', 'PCMA', 'telephone-event']) })
+      .strict()
+      .default({ codecs: ['opus', 'PCMU', 'PCMA', 'telephone-event'] }),
+    sip: z
+      .object({
+        realm: nonEmpty('realm').default('wa-sip-edge'),
+        // Headers copied from the PBX INVITE to Telnyx (everything else stays inside).
+        forwardHeadersToTelnyx: z.array(headerName).default([]),
+        // Headers copied from Telnyx's INVITE to the PBX (Meta's call metadata).
+        forwardHeadersToPbx: z.array(headerName).default(['X-Wa-Meta-*']),
+        inboundTargetTimeoutSeconds: int(1, 600).default(30),
+        drainSeconds: int(0, 3600).default(30),
+        registration: z
+          .object({ minExpires: int(30).default(60), maxExpires: int(60).default(3600) })
+          .strict()
+          .default({ minExpires: 60, maxExpires: 3600 }),
+        scannerBan: z
+          .object({
+            requestsPer10s: int(1).default(50),
+            authFailuresPer10m: int(1).default(10),
+            banSeconds: int(1).default(600),
+          })
+          .strict()
+          .default({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 }),
+      })
+      .strict()
+      .default({
+        realm: 'wa-sip-edge',
+        forwardHeadersToTelnyx: [],
+        forwardHeadersToPbx: ['X-Wa-Meta-*'],
+        inboundTargetTimeoutSeconds: 30,
+        drainSeconds: 30,
+        registration: { minExpires: 60, maxExpires: 3600 },
+        scannerBan: { requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 },
+      }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    trunks: z.array(trunkSchema).default([]),
+    devices: z.array(deviceSchema).default([]),
+    numbers: z.array(numberSchema).min(1),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const known = new Map<string, number>();
+    c.numbers.forEach((n, i) => {
+      const e = n.number;
+      if (known.has(e)) ctx.addIssue({ code: 'custom', path: ['numbers', i, 'number'], message: `duplicate of numbers[${known.get(e)}]` });
+      known.set(e, i);
+    });
+    const checkOwned = (list: string[], base: (string | number)[]) =>
+      list.forEach((num, j) => {
+        if (!known.has(num)) ctx.addIssue({ code: 'custom', path: [...base, j], message: 'not listed under numbers' });
+      });
+    c.trunks.forEach((t, i) => checkOwned(t.numbers, ['trunks', i, 'numbers']));
+    c.devices.forEach((d, i) => checkOwned(d.numbers, ['devices', i, 'numbers']));
+    const deviceNames = new Set(c.devices.map((d) => d.username));
+    c.numbers.forEach((n, i) =>
+      n.inbound.forEach((target, j) => {
+        if (target.startsWith('device:') && !deviceNames.has(target.slice('device:'.length))) {
+          ctx.addIssue({ code: 'custom', path: ['numbers', i, 'inbound', j], message: 'no device with that username' });
+        }
+      }),
+    );
+    const names = new Set<string>();
+    c.trunks.forEach((t, i) => {
+      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'name'], message: 'duplicate trunk name' });
+      names.add(t.name);
+    });
+    if (c.sip.registration.minExpires > c.sip.registration.maxExpires) {
+      ctx.addIssue({ code: 'custom', path: ['sip', 'registration', 'minExpires'], message: 'greater than maxExpires' });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type TrunkConfig = Config['trunks'][number];
+export type DeviceConfig = Config['devices'][number];
+export type NumberConfig = Config['numbers'][number];
+export type WhatsAppRules = Config['whatsapp'];

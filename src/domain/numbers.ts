@@ -1,0 +1,60 @@
+// Phone numbers as the edge sees them: whatever a PBX dials, normalised to E.164 with `+`.
+// The `max` metadata resolves regions inside shared country codes (+1 JM vs US), which
+// region blocking depends on (SPEC §7).
+import { parsePhoneNumberFromString, isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+
+export interface PhoneNumber {
+  /** E.164 with the leading `+`. */
+  e164: string;
+  /** E.164 digits without `+`, as the WhatsApp dial string wants the business number. */
+  digits: string;
+  /** ISO 3166 region libphonenumber assigns to the number, when it can. */
+  region: string | undefined;
+}
+
+export function isValidRegion(code: string): boolean {
+  return isSupportedCountry(code.toUpperCase());
+}
+
+/** The user part of a `sip:`/`sips:`/`tel:` URI, or the text itself when it is no URI. */
+export function userPart(uriOrNumber: string): string {
+  let s = uriOrNumber.trim();
+  const m = /^<?(?:sips?|tel):([^@;>?]*)/i.exec(s);
+  if (m) s = m[1] ?? '';
+  // `;phone-context=`, `;user=phone` and similar parameters are not part of the number.
+  return decodeURIComponent(s.split(';')[0] ?? '');
+}
+
+function toPhoneNumber(text: string, defaultRegion?: string): PhoneNumber | undefined {
+  const parsed = parsePhoneNumberFromString(text, defaultRegion ? { defaultCountry: defaultRegion as CountryCode } : undefined);
+  if (!parsed || !parsed.isValid()) return undefined;
+  return { e164: parsed.number, digits: parsed.number.slice(1), region: parsed.country };
+}
+
+/**
+ * Normalise what a PBX dialled (`+447911123456`, `447911123456`, `00447911123456`, `07911123456`
+ * with region GB, `tel:`/`sip:` URIs) to E.164. Undefined when it is not a valid phone number.
+ */
+export function normaliseDialled(input: string, defaultRegion?: string): PhoneNumber | undefined {
+  const raw = userPart(input);
+  // Visual separators are allowed by RFC 3966; anything else (letters, CR/LF, quotes) is not a number.
+  const cleaned = raw.replace(/[\s().-]/g, '');
+  if (!/^\+?\d{3,17}$/.test(cleaned)) return undefined;
+  if (cleaned.startsWith('+')) return toPhoneNumber(cleaned);
+  if (cleaned.startsWith('00')) return toPhoneNumber(`+${cleaned.slice(2)}`);
+  // A national number (or one with the region's own international prefix) first, then the digits
+  // as an international number without `+`, which is how many PBXs send E.164.
+  return (defaultRegion ? toPhoneNumber(cleaned, defaultRegion) : undefined) ?? toPhoneNumber(`+${cleaned}`);
+}
+
+/** A configured business number: E.164 with or without `+`. */
+export function parseBusinessNumber(input: string): PhoneNumber | undefined {
+  const cleaned = input.trim();
+  if (!/^\+?\d{6,17}$/.test(cleaned)) return undefined;
+  return toPhoneNumber(cleaned.startsWith('+') ? cleaned : `+${cleaned}`);
+}
+
+/** SPEC §7: business-initiated calls are unavailable for business numbers of blocked regions. */
+export function isRegionBlocked(businessNumber: PhoneNumber, blockedRegions: readonly string[]): boolean {
+  return businessNumber.region !== undefined && blockedRegions.includes(businessNumber.region);
+}

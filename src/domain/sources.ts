@@ -1,0 +1,64 @@
+// Which side a request comes from, by its source IP (SPEC §1).
+import ipaddr from 'ipaddr.js';
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** A CIDR, or a bare address meaning a single host. */
+function parseRange(text: string): Range | undefined {
+  try {
+    if (text.includes('/')) return ipaddr.parseCIDR(text);
+    const addr = ipaddr.parse(text);
+    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+  } catch {
+    return undefined;
+  }
+}
+
+export function isValidCidr(text: string): boolean {
+  return parseRange(text) !== undefined;
+}
+
+function normalise(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  try {
+    const a = ipaddr.parse(address.replace(/^\[|\]$/g, ''));
+    // An IPv4-mapped IPv6 source (::ffff:1.2.3.4) must match IPv4 ranges.
+    return a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress() ? (a as ipaddr.IPv6).toIPv4Address() : a;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A set of CIDRs parsed once at start-up, matched on every request. */
+export class CidrSet {
+  private readonly ranges: Range[];
+  constructor(cidrs: readonly string[]) {
+    this.ranges = cidrs.map((c) => {
+      const r = parseRange(c);
+      if (!r) throw new Error(`not a CIDR: ${c}`);
+      return r;
+    });
+  }
+  has(address: string): boolean {
+    const a = normalise(address);
+    if (!a) return false;
+    return this.ranges.some(([net, bits]) => net.kind() === a.kind() && a.match([net, bits] as never));
+  }
+}
+
+export type SourceClass<T> = { kind: 'telnyx' } | { kind: 'trunk'; trunk: T } | { kind: 'unknown' };
+
+/** Classifies source addresses against Telnyx's ranges and each trunk's ranges. */
+export class SourceClassifier<T extends { sources: readonly string[] }> {
+  private readonly telnyx: CidrSet;
+  private readonly trunks: { trunk: T; set: CidrSet }[];
+  constructor(telnyxSources: readonly string[], trunks: readonly T[]) {
+    this.telnyx = new CidrSet(telnyxSources);
+    this.trunks = trunks.map((trunk) => ({ trunk, set: new CidrSet(trunk.sources) }));
+  }
+  classify(address: string): SourceClass<T> {
+    // Telnyx first: a trunk range that overlaps Telnyx's must not turn user calls into business calls.
+    if (this.telnyx.has(address)) return { kind: 'telnyx' };
+    const hit = this.trunks.find((t) => t.set.has(address));
+    return hit ? { kind: 'trunk', trunk: hit.trunk } : { kind: 'unknown' };
+  }
+}

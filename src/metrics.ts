@@ -1,0 +1,32 @@
+// Prometheus metrics of SPEC §5 (prefix wa_edge_). Label values come from config and fixed
+// enumerations only, never from request input, so cardinality stays bounded.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Direction = 'outbound' | 'inbound';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const p = 'wa_edge_';
+  const metrics = {
+    registry,
+    callsTotal: new Counter({ name: `${p}calls_total`, help: 'Finished calls by direction and outcome', labelNames: ['direction', 'outcome'] as const, registers: [registry] }),
+    rejectionsTotal: new Counter({ name: `${p}rejections_total`, help: 'Refused requests by direction and reason', labelNames: ['direction', 'reason'] as const, registers: [registry] }),
+    activeCalls: new Gauge({ name: `${p}active_calls`, help: 'Active calls per business number (shared state, all instances)', labelNames: ['number'] as const, registers: [registry] }),
+    connectedCalls24h: new Gauge({ name: `${p}connected_calls_24h`, help: 'Connected business-initiated calls in the rolling 24 h per number', labelNames: ['number'] as const, registers: [registry] }),
+    permissionEventsTotal: new Counter({ name: `${p}permission_events_total`, help: 'Permission changes by event', labelNames: ['event'] as const, registers: [registry] }),
+    policyDecisionSeconds: new Histogram({ name: `${p}policy_decision_seconds`, help: 'Time to decide an outbound admission (policy + state)', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }),
+    callSetupSeconds: new Histogram({ name: `${p}call_setup_seconds`, help: 'INVITE received to answer', labelNames: ['direction'] as const, buckets: [0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60], registers: [registry] }),
+    redisErrorsTotal: new Counter({ name: `${p}redis_errors_total`, help: 'Redis command or connection errors', registers: [registry] }),
+    drachtioConnected: new Gauge({ name: `${p}drachtio_connected`, help: '1 while connected to drachtio-server', registers: [registry] }),
+    registeredContacts: new Gauge({ name: `${p}registered_contacts`, help: 'Registered softphone contacts per device', labelNames: ['device'] as const, registers: [registry] }),
+    bannedSourcesTotal: new Counter({ name: `${p}banned_sources_total`, help: 'Sources temporarily banned for flooding or failed authentication', labelNames: ['cause'] as const, registers: [registry] }),
+    unrecordedCalls: new Gauge({ name: `${p}unrecorded_calls`, help: 'Inbound calls routed while Redis was unreachable, not yet counted', registers: [registry] }),
+  };
+  for (const event of ['granted', 'revoked', 'nudged', 'expired']) metrics.permissionEventsTotal.inc({ event }, 0);
+  metrics.drachtioConnected.set(0);
+  metrics.redisErrorsTotal.inc(0);
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

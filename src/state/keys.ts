@@ -1,0 +1,24 @@
+// Redis key names. Every key of one business number carries the same {hash tag} (its digits),
+// so each script touches a single Redis Cluster slot.
+const digits = (e164: string) => e164.replace(/^\+/, '');
+
+export function numberKeys(businessE164: string) {
+  const base = `wa:{${digits(businessE164)}}`;
+  return {
+    number: `${base}:number`,
+    unanswered: `${base}:unanswered`,
+    active: `${base}:active`,
+    activeUser: `${base}:active_user`,
+    inflight: `${base}:inflight`,
+    connected: `${base}:connected`,
+    attempts: `${base}:attempts`,
+    perm: (user: string) => `${base}:perm:${digits(user)}`,
+    userConnected: (user: string) => `${base}:connected:${digits(user)}`,
+    permissionRequests: (user: string) => `${base}:preq:${digits(user)}`,
+    call: (callId: string) => `${base}:call:${callId}`,
+  };
+}
+
+/** Append-only streams (SPEC §6). Written outside the per-number scripts: a stream has its own slot. */
+export const STREAMS = { calls: 'wa:calls', permissions: 'wa:permissions' } as const;
+export const STREAM_MAXLEN = 100_000;

@@ -1,0 +1,64 @@
+// Call records and permission changes as capped Redis streams (SPEC §6).
+import type { RedisClient } from './redis.js';
+import { STREAMS, STREAM_MAXLEN } from './keys.js';
+
+export type PermissionEventKind = 'granted' | 'revoked' | 'nudged' | 'expired';
+
+export interface PermissionEvent {
+  event: PermissionEventKind;
+  number: string;
+  user: string;
+  kind?: 'temporary' | 'permanent' | 'none';
+  expiresAt?: number;
+  /** Who or what caused it: callback, api, webhook, unanswered, expired. */
+  source: string;
+  at: number;
+}
+
+export interface CallRecord {
+  callId: string;
+  direction: 'outbound' | 'inbound';
+  number: string;
+  user: string;
+  outcome: string;
+  sipStatus: number;
+  reason: string;
+  startedAt: number;
+  answeredAt?: number;
+  endedAt: number;
+}
+
+function fields(obj: object): string[] {
+  return Object.entries(obj).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+}
+
+export async function appendPermissionEvent(redis: RedisClient, e: PermissionEvent): Promise<void> {
+  await redis.xadd(STREAMS.permissions, 'MAXLEN', '~', STREAM_MAXLEN, '*', ...fields(e));
+}
+
+export async function appendCallRecord(redis: RedisClient, r: CallRecord): Promise<void> {
+  await redis.xadd(STREAMS.calls, 'MAXLEN', '~', STREAM_MAXLEN, '*', ...fields(r));
+}
+
+const NUMERIC = new Set(['sipStatus', 'startedAt', 'answeredAt', 'endedAt', 'expiresAt', 'at']);
+
+function toObject(flat: string[]): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = flat[i] as string;
+    const v = flat[i + 1] as string;
+    out[k] = NUMERIC.has(k) ? Number(v) : v;
+  }
+  return out;
+}
+
+/** Newest first. */
+export async function recentCalls(redis: RedisClient, limit: number): Promise<Record<string, string | number>[]> {
+  const rows = await redis.xrevrange(STREAMS.calls, '+', '-', 'COUNT', limit);
+  return rows.map(([id, flat]) => ({ id, ...toObject(flat) }));
+}
+
+export async function recentPermissionEvents(redis: RedisClient, limit: number): Promise<Record<string, string | number>[]> {
+  const rows = await redis.xrevrange(STREAMS.permissions, '+', '-', 'COUNT', limit);
+  return rows.map(([id, flat]) => ({ id, ...toObject(flat) }));
+}

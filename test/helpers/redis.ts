@@ -1,0 +1,62 @@
+// A real redis-server per test file, on a free port, stopped afterwards. Never a mock.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
+
+export interface RedisServer {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+  /** Stops the process but remembers the port, so `start` brings the same server back. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+}
+
+async function waitForPing(port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await c.connect();
+      await c.ping();
+      c.disconnect();
+      return;
+    } catch {
+      c.disconnect();
+      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+export async function startRedis(): Promise<RedisServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'wa-edge-redis-'));
+  let proc: ChildProcess | undefined;
+  const start = async () => {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    await waitForPing(port);
+  };
+  const kill = async () => {
+    const p = proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  };
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    start,
+    kill,
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
