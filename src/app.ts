@@ -1,0 +1,103 @@
+// Builds the running edge from a configuration: Redis state, drachtio connection, SIP routing,
+// lease renewal, and (in main.ts) the HTTP surface. Also used by the end-to-end tests.
+import type { Config } from './config/schema.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { CallState } from './state/calls.js';
+import { PermissionState } from './state/permissions.js';
+import { createRedis, type RedisClient } from './state/redis.js';
+import { connectDrachtio, type DrachtioLink } from './sip/connection.js';
+import { LeaseKeeper } from './sip/leases.js';
+import { SipRouter } from './sip/router.js';
+import { createSrf, type Srf } from './sip/srf.js';
+import type { CallSession } from './sip/callSession.js';
+import type { SipDeps } from './sip/context.js';
+
+export interface Edge {
+  config: { current: Readonly<Config> };
+  logger: Logger;
+  metrics: Metrics;
+  redis: RedisClient;
+  calls: CallState;
+  permissions: PermissionState;
+  srf: Srf;
+  drachtio: DrachtioLink;
+  router: SipRouter;
+  leases: LeaseKeeper;
+  sessions: Set<CallSession>;
+  draining: { on: boolean };
+  clock: Clock;
+  /** Swaps in a new configuration (SIGHUP); calls in progress keep going. */
+  reload(next: Readonly<Config>): void;
+  /** Stops admitting, waits up to `deadlineMs` for calls to end, then closes everything. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+export interface EdgeOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Edge {
+  const config = { current: initial };
+  const logger = opts.logger ?? createLogger(initial.log.level);
+  const clock = opts.clock ?? systemClock;
+  const metrics = createMetrics();
+  const redis = createRedis(initial.redis);
+  redis.on('error', (err: Error) => {
+    metrics.redisErrorsTotal.inc();
+    logger.warn({ err: err.message }, 'Redis connection error');
+  });
+  redis.on('ready', () => logger.info('Redis ready'));
+  const calls = new CallState(redis, () => config.current, clock, (e) => {
+    metrics.permissionEventsTotal.inc({ event: e.event });
+    logger.info({ permissionEvent: e }, `permission ${e.event}`);
+  });
+  const permissions = new PermissionState(calls, () => config.current, clock);
+  const leases = new LeaseKeeper(calls, () => config.current.whatsapp.leaseSeconds, logger, metrics);
+  leases.start();
+  const srf = createSrf();
+  const sessions = new Set<CallSession>();
+  const draining = { on: false };
+  const deps: SipDeps = { srf, config: () => config.current, calls, leases, metrics, logger, clock, sessions, draining: () => draining.on };
+  const router = new SipRouter(deps);
+  router.attach();
+  const drachtio = connectDrachtio(srf, initial.drachtio, logger, metrics);
+
+  return {
+    config,
+    logger,
+    metrics,
+    redis,
+    calls,
+    permissions,
+    srf,
+    drachtio,
+    router,
+    leases,
+    sessions,
+    draining,
+    clock,
+    reload(next) {
+      config.current = next;
+      router.reload();
+      logger.info({ trunks: next.trunks.length, numbers: next.numbers.length }, 'configuration reloaded');
+    },
+    async shutdown(deadlineMs) {
+      draining.on = true;
+      logger.info({ activeCalls: sessions.size, deadlineMs }, 'draining: refusing new calls');
+      const deadline = Date.now() + deadlineMs;
+      while (sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      if (sessions.size > 0) {
+        logger.warn({ activeCalls: sessions.size }, 'drain deadline reached: ending remaining calls');
+        for (const s of [...sessions]) s.close('ended', 200, 'shutdown');
+        const settleDeadline = Date.now() + 5000;
+        while (sessions.size > 0 && Date.now() < settleDeadline) await new Promise((r) => setTimeout(r, 100));
+      }
+      leases.stop();
+      drachtio.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// The static part of outbound admission (SPEC §3): what can be decided from the request and the
+// configuration alone, with no I/O. The state checks follow in one Redis script.
+import { buildDialString } from './dialString.js';
+import { isRegionBlocked, normaliseDialled, parseBusinessNumber, type PhoneNumber } from './numbers.js';
+import { refusal, type Refusal } from './reasons.js';
+
+/** A trunk or an authenticated softphone: who may call, from which numbers. */
+export interface OutboundCaller {
+  name: string;
+  numbers: readonly string[];
+  defaultRegion?: string;
+}
+
+export interface OutboundPlan {
+  business: PhoneNumber;
+  user: PhoneNumber;
+  regionBlocked: boolean;
+  dialString: string;
+}
+
+export interface OutboundRules {
+  blockedRegions: readonly string[];
+  dialDomain: string;
+}
+
+/** `invalid_destination` and `number_not_enabled`; region blocking is ordered later, by the state script. */
+export function planOutbound(requestUriUser: string, fromUser: string, caller: OutboundCaller, rules: OutboundRules): OutboundPlan | Refusal {
+  const user = normaliseDialled(requestUriUser, caller.defaultRegion);
+  if (!user) return refusal('invalid_destination');
+  const from = normaliseDialled(fromUser, caller.defaultRegion);
+  if (!from || !caller.numbers.includes(from.e164)) return refusal('number_not_enabled');
+  const business = parseBusinessNumber(from.e164) ?? from;
+  return {
+    business,
+    user,
+    regionBlocked: isRegionBlocked(business, rules.blockedRegions),
+    dialString: buildDialString(user, business, rules.dialDomain),
+  };
+}
+
+export function isRefusal(x: OutboundPlan | Refusal): x is Refusal {
+  return 'reason' in x;
+}

@@ -1,0 +1,141 @@
+// One call from admission to its record: settles its outcome exactly once, keeps its lease alive
+// while it is up, and bridges in-dialog requests between the two legs. Shared by both directions.
+import type { Logger } from '../log.js';
+import type { Metrics, Direction } from '../metrics.js';
+import type { CallState, Outcome } from '../state/calls.js';
+import { appendCallRecord } from '../state/records.js';
+import { refusal, refusalHeaders } from '../domain/reasons.js';
+import type { Clock } from '../domain/clock.js';
+import { DurableQueue } from './durable.js';
+import type { LeaseKeeper } from './leases.js';
+import type { Dialog, SipRequest, SipResponse } from './srf.js';
+
+export interface SessionDeps {
+  calls: CallState;
+  leases: LeaseKeeper;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  /** Called once the session has ended and its record is written (drain waits on this). */
+  onClosed: (s: CallSession) => void;
+}
+
+type Phase = 'admitted' | 'connected' | 'closed';
+
+export class CallSession {
+  readonly log: Logger;
+  readonly queue: DurableQueue;
+  private phase: Phase = 'admitted';
+  private answeredAt: number | undefined;
+  private dialogs: Dialog[] = [];
+
+  constructor(
+    readonly direction: Direction,
+    readonly business: string,
+    readonly user: string,
+    /** The admission id: unique per call, the key of its state in Redis. */
+    readonly callId: string,
+    readonly sipCallId: string,
+    readonly startedAt: number,
+    private readonly deps: SessionDeps,
+  ) {
+    this.log = deps.logger.child({ callId: sipCallId, admission: callId, direction, number: business, user });
+    this.queue = new DurableQueue(this.log, () => deps.metrics.redisErrorsTotal.inc());
+    deps.leases.add(business, callId);
+  }
+
+  get isOpen(): boolean {
+    return this.phase !== 'closed';
+  }
+
+  private settle(outcome: Outcome) {
+    return this.queue.run(`settle ${outcome}`, () => this.deps.calls.settle(this.business, this.user, this.callId, outcome));
+  }
+
+  /** The far end answered. */
+  connected(): void {
+    if (this.phase !== 'admitted') return;
+    this.phase = 'connected';
+    this.answeredAt = this.deps.clock();
+    this.deps.metrics.callSetupSeconds.observe({ direction: this.direction }, (this.answeredAt - this.startedAt) / 1000);
+    this.log.info('call connected');
+    void this.settle('connected').then((r) => r && r.status !== 'applied' && this.log.warn({ status: r.status }, 'connected settle not applied'));
+  }
+
+  /**
+   * The call is over. Before an answer `outcome` says how it failed (unanswered or failed); after
+   * one it is `ended`. Whatever calls this, and however often, the outcome is applied once.
+   */
+  close(outcome: Exclude<Outcome, 'connected'>, sipStatus: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    const final: Outcome = this.phase === 'connected' ? 'ended' : outcome;
+    const recorded = this.phase === 'connected' ? 'connected' : outcome;
+    this.phase = 'closed';
+    for (const d of this.dialogs) if (d.connected !== false) d.destroy().catch(() => {});
+    this.deps.metrics.callsTotal.inc({ direction: this.direction, outcome: recorded });
+    const endedAt = this.deps.clock();
+    this.log.info({ outcome: recorded, sipStatus, reason }, 'call ended');
+    void this.settle(final)
+      .then((r) => {
+        if (r?.event) this.log.info({ event: r.event, consecutiveUnanswered: r.consecutiveUnanswered }, `permission ${r.event}`);
+        return this.queue.run('call record', () =>
+          appendCallRecord(this.deps.calls.redis, {
+            callId: this.sipCallId,
+            direction: this.direction,
+            number: this.business,
+            user: this.user,
+            outcome: recorded,
+            sipStatus,
+            reason,
+            startedAt: this.startedAt,
+            answeredAt: this.answeredAt,
+            endedAt,
+          }),
+        );
+      })
+      .finally(() => {
+        this.deps.leases.remove(this.business, this.callId);
+        this.deps.onClosed(this);
+      });
+  }
+
+  /**
+   * Wires the two legs of an answered call: BYE on either side ends both; re-INVITE and UPDATE are
+   * answered locally with the SDP already agreed (Meta rejects re-INVITEs, so none is forwarded);
+   * INFO (DTMF) is relayed; REFER is refused so a transfer cannot bypass admission.
+   */
+  bridge(caller: Dialog, callee: Dialog): void {
+    this.dialogs = [caller, callee];
+    const legs: [Dialog, Dialog, string][] = [
+      [caller, callee, 'caller'],
+      [callee, caller, 'callee'],
+    ];
+    for (const [leg, other, side] of legs) {
+      leg.on('destroy', () => {
+        leg.connected = false;
+        this.close('ended', 200, `bye_from_${side}`);
+      });
+      leg.on('modify', (req: SipRequest, res: SipResponse) => {
+        // With or without an offer in it, the answer is the SDP this leg already has.
+        this.log.debug({ side, offer: Boolean(req.body) }, 're-INVITE answered locally');
+        res.send(200, { body: leg.local.sdp, headers: { 'Content-Type': 'application/sdp' } });
+      });
+      leg.on('update', (req: SipRequest, res: SipResponse) => {
+        res.send(200, req.body ? { body: leg.local.sdp, headers: { 'Content-Type': 'application/sdp' } } : {});
+      });
+      leg.on('refresh', () => this.log.debug({ side }, 'session refresh answered'));
+      leg.on('info', (req: SipRequest, res: SipResponse) => {
+        const headers: Record<string, string> = {};
+        if (req.has('Content-Type')) headers['Content-Type'] = req.get('Content-Type');
+        other
+          .request({ method: 'INFO', headers, body: req.body })
+          .then((r) => res.send(r.status ?? 200))
+          .catch(() => res.send(500));
+      });
+      leg.on('refer', (_req: SipRequest, res: SipResponse) => {
+        const r = refusal('transfer_refused');
+        res.send(r.code, { headers: refusalHeaders(r) });
+      });
+    }
+  }
+}

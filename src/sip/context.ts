@@ -1,0 +1,56 @@
+// What the SIP handlers share: built once in app.ts.
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../domain/clock.js';
+import type { Refusal } from '../domain/reasons.js';
+import { refusalHeaders } from '../domain/reasons.js';
+import type { Logger } from '../log.js';
+import type { Direction, Metrics } from '../metrics.js';
+import type { CallState } from '../state/calls.js';
+import { CallSession } from './callSession.js';
+import type { LeaseKeeper } from './leases.js';
+import type { SipRequest, SipResponse, Srf } from './srf.js';
+
+export interface SipDeps {
+  srf: Srf;
+  config: () => Readonly<Config>;
+  calls: CallState;
+  leases: LeaseKeeper;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  sessions: Set<CallSession>;
+  draining: () => boolean;
+}
+
+/** Answers with the refusal's code, its Reason (and Retry-After), and counts it. */
+export function reject(deps: SipDeps, res: SipResponse, r: Refusal, direction: Direction | 'none', log: Logger): void {
+  deps.metrics.rejectionsTotal.inc({ direction, reason: r.reason });
+  log.info({ reason: r.reason, code: r.code, retryAfter: r.retryAfter }, 'refused');
+  if (!res.finalResponseSent) res.send(r.code, { headers: refusalHeaders(r) });
+}
+
+export function openSession(deps: SipDeps, direction: Direction, business: string, user: string, callId: string, req: SipRequest, startedAt: number): CallSession {
+  const s = new CallSession(direction, business, user, callId, req.get('Call-ID'), startedAt, {
+    calls: deps.calls,
+    leases: deps.leases,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    clock: deps.clock,
+    onClosed: (closed) => deps.sessions.delete(closed),
+  });
+  deps.sessions.add(s);
+  return s;
+}
+
+/** drachtio-srf flags `req.canceled` only inside createUAS; this sets it from the start. */
+export function trackCancel(req: SipRequest): void {
+  req.on('cancel', () => {
+    req.canceled = true;
+  });
+}
+
+/** The user part of a URI header value such as `"Bob" <sip:+44...@host>;tag=1`. */
+export function uriOf(headerValue: string): string {
+  const m = /<([^>]*)>/.exec(headerValue);
+  return (m ? m[1] : headerValue.split(';')[0]) ?? '';
+}

@@ -1,0 +1,91 @@
+// Business-initiated calls: PBX (or softphone) → policy → state → B2BUA to Telnyx → outcome.
+import { randomUUID } from 'node:crypto';
+import { planOutbound, isRefusal, type OutboundCaller } from '../domain/policy.js';
+import { refusal } from '../domain/reasons.js';
+import { userPart } from '../domain/numbers.js';
+import { answerToPbx, offerToTelnyx } from './sdp.js';
+import { headerMatcher, pickHeaders } from './headers.js';
+import { openSession, reject, uriOf, type SipDeps } from './context.js';
+import type { SipError, SipRequest, SipResponse } from './srf.js';
+
+export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller): Promise<void> {
+  const startedAt = deps.clock();
+  const cfg = deps.config();
+  const log = deps.logger.child({ callId: req.get('Call-ID'), direction: 'outbound', caller: caller.name });
+
+  const plan = planOutbound(userPart(req.uri), userPart(uriOf(req.get('From'))), caller, {
+    blockedRegions: cfg.whatsapp.blockedRegions,
+    dialDomain: cfg.telnyx.dialDomain,
+  });
+  if (isRefusal(plan)) return reject(deps, res, plan, 'outbound', log);
+  const offer = offerToTelnyx(req.body ?? '', cfg.media.codecs);
+  if (!offer) return reject(deps, res, refusal('codec_mismatch'), 'outbound', log);
+  if (deps.draining()) return reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'outbound', log);
+
+  const business = plan.business.e164;
+  const user = plan.user.e164;
+  const callId = randomUUID();
+  const timer = deps.metrics.policyDecisionSeconds.startTimer();
+  let admission;
+  try {
+    admission = await deps.calls.admitOutbound({ business, user, callId, regionBlocked: plan.regionBlocked });
+  } catch (err) {
+    deps.metrics.redisErrorsTotal.inc();
+    log.warn({ err: (err as Error).message }, 'Redis unavailable: outbound fails closed');
+    return reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
+  } finally {
+    timer();
+  }
+  if (!admission.admitted) return reject(deps, res, admission.refusal, 'outbound', log);
+
+  const session = openSession(deps, 'outbound', business, user, callId, req, startedAt);
+  if (req.canceled) {
+    res.send(487);
+    return session.close('failed', 487, 'canceled_during_admission');
+  }
+
+  // Ring timeout: cancel the Telnyx leg; the call then counts as unanswered.
+  let uacReq: { cancel(opts?: object): void } | undefined;
+  let ringTimedOut = false;
+  const ring = setTimeout(() => {
+    ringTimedOut = true;
+    uacReq?.cancel();
+  }, cfg.whatsapp.ringTimeoutSeconds * 1000);
+
+  try {
+    const { uas, uac } = await deps.srf.createB2BUA(
+      req,
+      res,
+      plan.dialString,
+      {
+        proxy: cfg.telnyx.outboundProxy,
+        ...(cfg.telnyx.auth ? { auth: cfg.telnyx.auth } : {}),
+        callingNumber: business,
+        headers: pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)),
+        localSdpB: offer.sdp,
+        localSdpA: (sdp: string) => answerToPbx(req.body, offer.keptIndex, sdp),
+        passFailure: false,
+        passProvisionalResponses: true,
+      },
+      {
+        cbRequest: (err, sent) => {
+          if (!err) uacReq = sent;
+        },
+      },
+    );
+    clearTimeout(ring);
+    session.connected();
+    session.bridge(uas, uac);
+  } catch (e) {
+    clearTimeout(ring);
+    const err = e as SipError;
+    const status = err.status ?? 500;
+    const unanswered = ringTimedOut || cfg.whatsapp.unanswered.codes.includes(status);
+    if (!res.finalResponseSent) {
+      if (ringTimedOut) res.send(480, { headers: { Reason: 'SIP;cause=480;text="ring_timeout"' } });
+      else res.send(status >= 300 ? status : 500, err.reason);
+    }
+    if (status < 300 && !err.status) log.error({ err: err.message }, 'bridge failed');
+    session.close(unanswered ? 'unanswered' : 'failed', ringTimedOut ? 480 : status, ringTimedOut ? 'ring_timeout' : req.canceled ? 'canceled' : 'telnyx_final');
+  }
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'sdp-transform';
+import { answerToPbx, offerToTelnyx } from '../../src/sip/sdp.js';
+
+const CODECS = ['opus', 'PCMU', 'PCMA', 'telephone-event'];
+
+const pbxOffer = [
+  'v=0',
+  'o=pbx 1 1 IN IP4 10.0.0.5',
+  's=call',
+  'c=IN IP4 10.0.0.5',
+  't=0 0',
+  'a=group:BUNDLE 0 1',
+  'm=audio 4000 RTP/AVP 18 0 8 9 101',
+  'a=mid:0',
+  'a=rtpmap:18 G729/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  'a=fmtp:101 0-16',
+  'a=fmtp:18 annexb=no',
+  'a=sendrecv',
+  'm=video 4002 RTP/AVP 96',
+  'a=mid:1',
+  'a=rtpmap:96 H264/90000',
+  '',
+].join('\r\n');
+
+const telnyxAnswer = ['v=0', 'o=telnyx 2 2 IN IP4 192.0.2.1', 's=-', 'c=IN IP4 192.0.2.1', 't=0 0', 'm=audio 30000 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=sendrecv', ''].join('\r\n');
+
+describe('SDP towards Telnyx (SPEC §3)', () => {
+  it('keeps audio only, allowed codecs in allow-list order, telephone-event kept', () => {
+    const out = offerToTelnyx(pbxOffer, CODECS)!;
+    expect(out.keptIndex).toBe(0);
+    const s = parse(out.sdp);
+    expect(s.media).toHaveLength(1);
+    expect(s.media[0]!.type).toBe('audio');
+    expect(s.media[0]!.payloads).toBe('0 8 101'); // G729 and G722 are not in the allow-list
+    expect(s.media[0]!.fmtp.map((f) => f.payload)).toEqual([101]);
+    expect(s.groups).toBeUndefined();
+  });
+
+  it('no acceptable codec (or only telephone-event) → undefined, i.e. 488', () => {
+    expect(offerToTelnyx(pbxOffer, ['opus', 'telephone-event'])).toBeUndefined();
+    expect(offerToTelnyx('garbage', CODECS)).toBeUndefined();
+    expect(offerToTelnyx('', CODECS)).toBeUndefined();
+  });
+});
+
+describe('answer back to the PBX', () => {
+  it('has as many m-lines as the offer, refused ones at port 0 (RFC 3264)', () => {
+    const out = offerToTelnyx(pbxOffer, CODECS)!;
+    const a = parse(answerToPbx(pbxOffer, out.keptIndex, telnyxAnswer));
+    expect(a.media.map((m) => [m.type, m.port])).toEqual([
+      ['audio', 30000],
+      ['video', 0],
+    ]);
+    expect(a.media.map((m) => String(m.mid))).toEqual(['0', '1']);
+    expect(a.media[1]!.payloads).toBe('96');
+    expect(a.groups).toBeUndefined();
+  });
+});
