@@ -33,7 +33,7 @@ describe('SDP towards Telnyx (SPEC §3)', () => {
     const s = parse(out.sdp);
     expect(s.media).toHaveLength(1);
     expect(s.media[0]!.type).toBe('audio');
-    expect(s.media[0]!.payloads).toBe('0 8 101'); // G729 and G722 are not in the allow-list
+    expect(String(s.media[0]!.payloads)).toBe('0 8 101'); // G729 and G722 are not in the allow-list
     expect(s.media[0]!.fmtp.map((f) => f.payload)).toEqual([101]);
     expect(s.groups).toBeUndefined();
   });
@@ -54,7 +54,7 @@ describe('answer back to the PBX', () => {
       ['video', 0],
     ]);
     expect(a.media.map((m) => String(m.mid))).toEqual(['0', '1']);
-    expect(a.media[1]!.payloads).toBe('96');
+    expect(String(a.media[1]!.payloads)).toBe('96');
     expect(a.groups).toBeUndefined();
   });
 });
