@@ -1,0 +1,86 @@
+// The whole edge for end-to-end tests: real redis-server, real drachtio-server, the edge app
+// in-process. SIPp plays the PBX (127.0.0.1) and Telnyx (127.0.0.2).
+import { Writable } from 'node:stream';
+import { expect } from 'vitest';
+import { startEdge, type Edge } from '../../src/app.js';
+import { createLogger } from '../../src/log.js';
+import { redisReady } from '../../src/state/redis.js';
+import { numberKeys } from '../../src/state/keys.js';
+import { startRedis, type RedisServer } from './redis.js';
+import { startDrachtio, addrs, freeSipPort, type DrachtioServer } from './drachtio.js';
+import { testConfig, BUSINESS } from './config.js';
+
+export interface EdgeFixture {
+  edge: Edge;
+  redis: RedisServer;
+  drachtio: DrachtioServer;
+  /** Port SIPp as Telnyx listens on (127.0.0.2). */
+  telnyxPort: number;
+  /** Port SIPp as the PBX listens on for inbound calls (127.0.0.1). */
+  pbxPort: number;
+  /** Second PBX target port (127.0.0.1), for failover. */
+  pbxPort2: number;
+  /** host:port of the edge's SIP listener. */
+  sip: string;
+  logs(): string;
+  /** Waits until no call is in progress on the edge and every Redis lease is gone. */
+  expectIdle(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startEdgeFixture(overrides: (ports: { telnyxPort: number; pbxPort: number; pbxPort2: number }) => Record<string, unknown> = () => ({})): Promise<EdgeFixture> {
+  const redis = await startRedis();
+  const drachtio = await startDrachtio();
+  const telnyxPort = await freeSipPort(addrs.telnyx);
+  const pbxPort = await freeSipPort(addrs.pbx);
+  const pbxPort2 = await freeSipPort(addrs.pbx);
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      if (lines.length > 5000) lines.shift();
+      cb();
+    },
+  });
+  const config = testConfig({
+    drachtio: { host: drachtio.adminHost, port: drachtio.adminPort, secret: drachtio.secret },
+    redis: { url: redis.url },
+    telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: `sip:${addrs.telnyx}:${telnyxPort}`, sources: [`${addrs.telnyx}/32`] },
+    numbers: [{ number: BUSINESS, calling: true, inbound: [`sip:100@${addrs.pbx}:${pbxPort}`, `sip:200@${addrs.pbx}:${pbxPort2}`] }],
+    ...overrides({ telnyxPort, pbxPort, pbxPort2 }),
+  });
+  const edge = startEdge(config, { logger: createLogger(process.env.E2E_LOG_LEVEL ?? 'debug', sink) });
+  await redisReady(edge.redis);
+  await waitFor(() => edge.drachtio.connected, 10_000, 'the edge to connect to drachtio');
+  const allNumbers = () => edge.config.current.numbers.map((n) => n.number);
+  return {
+    edge,
+    redis,
+    drachtio,
+    telnyxPort,
+    pbxPort,
+    pbxPort2,
+    sip: drachtio.sipHostPort,
+    logs: () => lines.join(''),
+    async expectIdle(timeoutMs = 5000) {
+      await waitFor(() => edge.sessions.size === 0, timeoutMs, 'calls to end on the edge');
+      for (const n of allNumbers()) {
+        expect(await edge.redis.zcard(numberKeys(n).active), `active leases on ${n}`).toBe(0);
+        expect(await edge.redis.zcard(numberKeys(n).inflight), `in-flight reservations on ${n}`).toBe(0);
+      }
+    },
+    async stop() {
+      await edge.shutdown(0);
+      await drachtio.stop();
+      await redis.stop();
+    },
+  };
+}
