@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallState } from './state/calls.js';
 import { PermissionState } from './state/permissions.js';
+import { DeviceRegistry } from './state/devices.js';
 import { createRedis, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink } from './sip/connection.js';
 import { LeaseKeeper } from './sip/leases.js';
@@ -21,6 +22,7 @@ export interface Edge {
   redis: RedisClient;
   calls: CallState;
   permissions: PermissionState;
+  devices: DeviceRegistry;
   srf: Srf;
   drachtio: DrachtioLink;
   router: SipRouter;
@@ -55,12 +57,13 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     logger.info({ permissionEvent: e }, `permission ${e.event}`);
   });
   const permissions = new PermissionState(calls, () => config.current, clock);
+  const devices = new DeviceRegistry(calls, clock);
   const leases = new LeaseKeeper(calls, () => config.current.whatsapp.leaseSeconds, logger, metrics);
   leases.start();
   const srf = createSrf();
   const sessions = new Set<CallSession>();
   const draining = { on: false };
-  const deps: SipDeps = { srf, config: () => config.current, calls, leases, metrics, logger, clock, sessions, draining: () => draining.on };
+  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on };
   const router = new SipRouter(deps);
   router.attach();
   const drachtio = connectDrachtio(srf, initial.drachtio, logger, metrics);
@@ -72,6 +75,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     redis,
     calls,
     permissions,
+    devices,
     srf,
     drachtio,
     router,

@@ -6,6 +6,7 @@ import { refusalHeaders } from '../domain/reasons.js';
 import type { Logger } from '../log.js';
 import type { Direction, Metrics } from '../metrics.js';
 import type { CallState } from '../state/calls.js';
+import type { DeviceRegistry } from '../state/devices.js';
 import { CallSession } from './callSession.js';
 import type { LeaseKeeper } from './leases.js';
 import type { SipRequest, SipResponse, Srf } from './srf.js';
@@ -14,6 +15,7 @@ export interface SipDeps {
   srf: Srf;
   config: () => Readonly<Config>;
   calls: CallState;
+  devices: DeviceRegistry;
   leases: LeaseKeeper;
   metrics: Metrics;
   logger: Logger;

@@ -6,7 +6,8 @@ import { refusal } from '../domain/reasons.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { CallSession } from './callSession.js';
-import type { SipError, SipRequest, SipResponse } from './srf.js';
+import { forkToBindings } from './fork.js';
+import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
 
 /** Business number from the Request-URI, falling back to To (SPEC §1). */
 function businessNumberOf(deps: SipDeps, req: SipRequest): string | undefined {
@@ -51,45 +52,67 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
   await routeToTargets(deps, req, res, session, business, user);
 }
 
+type Attempt = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
+
+/** A `sip:` target: one B2BUA leg, cancelled when it rings past the per-target timeout. */
+async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, target: string, user: string, headers: Record<string, string>): Promise<Attempt> {
+  let uacReq: { cancel(opts?: object): void } | undefined;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    uacReq?.cancel();
+  }, deps.config().sip.inboundTargetTimeoutSeconds * 1000);
+  try {
+    const answered = await deps.srf.createB2BUA(
+      req,
+      res,
+      target,
+      { callingNumber: user, headers, passFailure: false, passProvisionalResponses: true },
+      { cbRequest: (err, sent) => void (err ? undefined : (uacReq = sent)) },
+    );
+    return { answered };
+  } catch (e) {
+    return { status: timedOut ? 408 : ((e as SipError).status ?? 500) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A `device:NAME` target: every registered contact at once; none registered counts as a 480. */
+async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse, name: string, user: string, headers: Record<string, string>): Promise<Attempt> {
+  let bindings;
+  try {
+    bindings = await deps.devices.list(name);
+  } catch {
+    deps.metrics.redisErrorsTotal.inc();
+    return { status: 503 };
+  }
+  if (bindings.length === 0) return { status: 480 };
+  return forkToBindings(deps, req, res, bindings, { callingNumber: user, headers, timeoutMs: deps.config().sip.inboundTargetTimeoutSeconds * 1000 });
+}
+
 async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, business: string, user: string): Promise<void> {
   const cfg = deps.config();
-  const targets = cfg.numbers.find((n) => n.number === business)?.inbound.filter((t) => t.startsWith('sip')) ?? [];
+  const targets = cfg.numbers.find((n) => n.number === business)?.inbound ?? [];
   const headers = pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToPbx));
-  let last = { status: 480, reason: 'no_target' };
+  let last = 480;
   for (const [i, target] of targets.entries()) {
     if (req.canceled) break;
-    let uacReq: { cancel(opts?: object): void } | undefined;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      uacReq?.cancel();
-    }, cfg.sip.inboundTargetTimeoutSeconds * 1000);
-    try {
-      const { uas, uac } = await deps.srf.createB2BUA(req, res, target, {
-        callingNumber: user,
-        headers,
-        passFailure: false,
-        passProvisionalResponses: true,
-      }, {
-        cbRequest: (err, sent) => {
-          if (!err) uacReq = sent;
-        },
-      });
-      clearTimeout(timer);
-      session.log.info({ target, attempt: i + 1 }, 'routed to PBX');
+    const attempt = target.startsWith('device:')
+      ? await callDeviceTarget(deps, req, res, target.slice('device:'.length), user, headers)
+      : await callSipTarget(deps, req, res, target, user, headers);
+    if ('answered' in attempt) {
+      session.log.info({ target, attempt: i + 1 }, 'routed');
       session.connected();
-      session.bridge(uas, uac);
+      session.bridge(attempt.answered.uas, attempt.answered.uac);
       return;
-    } catch (e) {
-      clearTimeout(timer);
-      const err = e as SipError;
-      last = { status: timedOut ? 408 : (err.status ?? 500), reason: timedOut ? 'target_timeout' : 'pbx_final' };
-      session.log.info({ target, status: last.status }, 'inbound target failed');
-      // 408, 5xx or no answer moves on; any other final answer is the PBX's decision.
-      if (!(timedOut || last.status === 408 || last.status >= 500)) break;
     }
+    last = attempt.status;
+    session.log.info({ target, status: last }, 'inbound target failed');
+    // 408, 480 from an empty device, 5xx or no answer moves on; any other final answer is the PBX's decision.
+    if (!(last === 408 || last >= 500 || (last === 480 && target.startsWith('device:')))) break;
   }
   if (req.canceled) return session.close('unanswered', 487, 'canceled');
-  if (!res.finalResponseSent) res.send(last.status >= 300 ? last.status : 500);
-  session.close('unanswered', last.status, last.reason);
+  if (!res.finalResponseSent) res.send(last >= 300 ? last : 500);
+  session.close('unanswered', last, 'no_target_answered');
 }

@@ -1,21 +1,29 @@
 // SIP in → classify by source → the outbound or inbound flow. Nothing is created for a source
 // that is neither a trunk nor Telnyx (nor, for softphones, an authenticated device).
-import type { TrunkConfig } from '../config/schema.js';
+import registrationParser from 'drachtio-mw-registration-parser';
+import type { DeviceConfig, TrunkConfig } from '../config/schema.js';
 import { SourceClassifier } from '../domain/sources.js';
 import { refusal } from '../domain/reasons.js';
 import { reject, trackCancel, type SipDeps } from './context.js';
 import { handleOutbound } from './outbound.js';
 import { handleInbound } from './inbound.js';
 import { DigestAuthority, parseAuthorization } from './digest.js';
+import { handleRegister } from './registrar.js';
+import { SourceGuard } from './sourceGuard.js';
 import type { SipRequest, SipResponse } from './srf.js';
 
 export class SipRouter {
   private classifier: SourceClassifier<TrunkConfig>;
   readonly digest: DigestAuthority;
+  readonly guard: SourceGuard;
 
   constructor(private readonly deps: SipDeps) {
     this.classifier = this.buildClassifier();
     this.digest = new DigestAuthority(deps.config().sip.realm);
+    this.guard = new SourceGuard(() => deps.config().sip.scannerBan, deps.clock, (source, cause) => {
+      deps.metrics.bannedSourcesTotal.inc({ cause });
+      deps.logger.warn({ source, cause, banSeconds: deps.config().sip.scannerBan.banSeconds }, 'source banned');
+    });
   }
 
   private buildClassifier() {
@@ -30,8 +38,52 @@ export class SipRouter {
 
   attach(): void {
     const { srf } = this.deps;
+    // Every request from a source that is neither a trunk nor Telnyx passes the scanner guard first.
+    srf.use('*', (req, res, next) => this.guardUnknown(req, res, next));
+    srf.use('register', registrationParser as never);
     srf.invite((req, res) => void this.onInvite(req, res).catch((err) => this.crashed(err, req, res)));
     srf.options((req, res) => this.onOptions(req, res));
+    srf.register((req, res) => void this.onRegister(req, res).catch((err) => this.crashed(err, req, res)));
+  }
+
+  private guardUnknown(req: SipRequest, res: SipResponse, next: () => void): void {
+    if (this.classifier.classify(req.source_address).kind !== 'unknown') return next();
+    const banned = this.guard.admit(req.source_address, req.has('User-Agent') ? req.get('User-Agent') : undefined);
+    if (banned === 0) return next();
+    this.deps.metrics.rejectionsTotal.inc({ direction: 'none', reason: 'rate_limited' });
+    if (req.method !== 'ACK') res.send(503, { headers: { 'Retry-After': String(banned) } });
+  }
+
+  private device(username: string | undefined): DeviceConfig | undefined {
+    return username === undefined ? undefined : this.deps.config().devices.find((d) => d.username === username);
+  }
+
+  /** A softphone: digest-authenticated as one of `devices`, else refused as an unknown source. */
+  private authenticateDevice(req: SipRequest, res: SipResponse, challengeCode: 401 | 407): DeviceConfig | undefined {
+    const log = this.deps.logger.child({ callId: req.get('Call-ID'), source: req.source_address });
+    if (this.deps.config().devices.length === 0) {
+      reject(this.deps, res, refusal('unknown_source'), 'none', log);
+      return undefined;
+    }
+    const header = challengeCode === 401 ? 'Authorization' : 'Proxy-Authorization';
+    const creds = parseAuthorization(req.has(header) ? req.get(header) : undefined);
+    const device = this.device(creds?.username);
+    if (creds && !device) {
+      this.guard.authFailed(req.source_address);
+      reject(this.deps, res, refusal('auth_failed'), 'none', log);
+      return undefined;
+    }
+    const ok = this.authenticate(req, res, device ?? { username: '', password: '' }, challengeCode);
+    return ok ? device : undefined;
+  }
+
+  private async onRegister(req: SipRequest, res: SipResponse): Promise<void> {
+    if (this.classifier.classify(req.source_address).kind !== 'unknown') {
+      res.send(405, { headers: { Allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO' } });
+      return;
+    }
+    const device = this.authenticateDevice(req, res, 401);
+    if (device) await handleRegister(this.deps, this.deps.devices, req, res, device);
   }
 
   private crashed(err: unknown, req: SipRequest, res: SipResponse) {
@@ -42,9 +94,11 @@ export class SipRouter {
   private async onInvite(req: SipRequest, res: SipResponse): Promise<void> {
     trackCancel(req);
     const source = this.classifier.classify(req.source_address);
-    const log = this.deps.logger.child({ callId: req.get('Call-ID'), source: req.source_address });
     if (source.kind === 'telnyx') return handleInbound(this.deps, req, res);
-    if (source.kind === 'unknown') return reject(this.deps, res, refusal('unknown_source'), 'none', log);
+    if (source.kind === 'unknown') {
+      const device = this.authenticateDevice(req, res, 407);
+      return device ? handleOutbound(this.deps, req, res, { name: `device:${device.username}`, numbers: device.numbers, defaultRegion: device.defaultRegion }) : undefined;
+    }
     const trunk = source.trunk;
     if (trunk.auth && !this.authenticate(req, res, trunk.auth, 401)) return;
     return handleOutbound(this.deps, req, res, trunk);
@@ -65,6 +119,7 @@ export class SipRouter {
       res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge(true) } });
       return false;
     }
+    this.guard.authFailed(req.source_address);
     reject(this.deps, res, refusal('auth_failed'), 'none', this.deps.logger.child({ callId: req.get('Call-ID'), source: req.source_address }));
     return false;
   }
@@ -72,7 +127,9 @@ export class SipRouter {
   private onOptions(req: SipRequest, res: SipResponse): void {
     const source = this.classifier.classify(req.source_address);
     if (source.kind === 'unknown') {
-      return reject(this.deps, res, refusal('unknown_source'), 'none', this.deps.logger.child({ source: req.source_address }));
+      // Treated like any other request from that source: softphones may ping with OPTIONS too.
+      if (this.authenticateDevice(req, res, 407)) res.send(200);
+      return;
     }
     res.send(200);
   }

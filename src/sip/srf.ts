@@ -19,6 +19,7 @@ export interface SipRequest extends SipMessage {
   canceled?: boolean;
   getHeaderName(name: string): string | undefined;
   on(event: 'cancel', fn: (cancel: SipMessage) => void): this;
+  off(event: 'cancel', fn: (cancel: SipMessage) => void): this;
   registration?: { type: 'register' | 'unregister'; expires: number; contact: { uri: string; name?: string; params?: Record<string, string> }[]; aor: string };
 }
 

@@ -28,6 +28,9 @@ export type PermissionRequestReservation =
   | { status: 'permanent' };
 
 const DAY_MS = 86_400_000;
+/** Meta redelivers an unacknowledged webhook for up to 7 days: remember a message id that long. */
+const WEBHOOK_MESSAGE_TTL_SECONDS = 7 * 86_400;
+const webhookMessageKey = (messageId: string) => `wa:webhook:${messageId}`;
 
 export class PermissionState {
   constructor(
@@ -124,5 +127,15 @@ export class PermissionState {
     const v = await this.redis.hget(numberKeys(business).number, 'calling');
     if (v === null) return this.config().numbers.find((n) => n.number === business)?.calling ?? false;
     return v === '1';
+  }
+
+  /** True only the first time a webhook message id is claimed: the change it carries is applied once. */
+  async claimWebhookMessage(messageId: string): Promise<boolean> {
+    return (await this.redis.set(webhookMessageKey(messageId), '1', 'EX', WEBHOOK_MESSAGE_TTL_SECONDS, 'NX')) === 'OK';
+  }
+
+  /** Unclaims a message whose change could not be applied, so Meta's redelivery applies it. */
+  async releaseWebhookMessage(messageId: string): Promise<void> {
+    await this.redis.del(webhookMessageKey(messageId));
   }
 }

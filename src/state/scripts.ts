@@ -10,6 +10,7 @@ const SCRIPTS = {
   grantPermission: 1,
   revokePermission: 1,
   reservePermissionRequest: 2,
+  registerContacts: 2,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

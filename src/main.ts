@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// wa-edge: `wa-edge [--config FILE]` runs the edge; `wa-edge --check-config FILE` validates and exits 0/1.
+// SIGTERM/SIGINT drain (503 draining, wait for calls up to sip.drainSeconds); SIGHUP reloads the file.
+import { ConfigError, configPath, loadConfig } from './config/load.js';
+import { startEdge } from './app.js';
+import { buildHttpServer } from './http/server.js';
+
+function checkConfig(file: string): never {
+  try {
+    const c = loadConfig(file);
+    process.stdout.write(`${file}: OK (${c.numbers.length} number(s), ${c.trunks.length} trunk(s), ${c.devices.length} device(s))\n`);
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`${e instanceof ConfigError ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const check = argv.indexOf('--check-config');
+  if (check >= 0) checkConfig(argv[check + 1] ?? configPath([]));
+
+  const file = configPath(argv);
+  let config;
+  try {
+    config = loadConfig(file);
+  } catch (e) {
+    process.stderr.write(`wa-edge: cannot start: ${e instanceof ConfigError ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+
+  const edge = startEdge(config);
+  const { logger } = edge;
+  const http = await buildHttpServer({
+    config: () => edge.config.current,
+    calls: edge.calls,
+    permissions: edge.permissions,
+    metrics: edge.metrics,
+    logger,
+    clock: edge.clock,
+    drachtioConnected: () => edge.drachtio.connected,
+  });
+  await http.listen({ host: config.http.host, port: config.http.port });
+  logger.info({ config: file, http: `${config.http.host}:${config.http.port}` }, 'wa-sip-edge started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await edge.shutdown(edge.config.current.sip.drainSeconds * 1000);
+    await http.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    try {
+      edge.reload(loadConfig(file));
+    } catch (e) {
+      logger.error({ problems: e instanceof ConfigError ? e.problems : [String(e)] }, 'reload refused: keeping the running configuration');
+    }
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`wa-edge: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+// Rings every registered contact of a softphone at once; the first to answer wins and the others
+// get CANCEL (SPEC §2 `device:NAME`). Each contact is reached where its REGISTER came from (NAT).
+import type { RegisteredBinding } from '../state/devices.js';
+import type { SipDeps } from './context.js';
+import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
+
+export type ForkResult = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
+
+/** Picks the answer to pass on when nobody answered: a busy beats a no-answer beats anything else. */
+function bestFailure(statuses: number[]): number {
+  if (statuses.includes(486) || statuses.includes(600)) return 486;
+  if (statuses.length === 0) return 480;
+  return Math.min(...statuses.filter((s) => s >= 400), 480);
+}
+
+export async function forkToBindings(
+  deps: SipDeps,
+  req: SipRequest,
+  res: SipResponse,
+  bindings: RegisteredBinding[],
+  opts: { callingNumber: string; headers: Record<string, string>; timeoutMs: number },
+): Promise<ForkResult> {
+  const pending = new Map<number, { cancel(): void }>();
+  let winner: Dialog | undefined;
+  let ringing = false;
+  const cancelOthers = () => {
+    for (const r of pending.values()) r.cancel();
+    pending.clear();
+  };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    cancelOthers();
+  }, opts.timeoutMs);
+  const cancelOnA = () => cancelOthers();
+  req.on('cancel', cancelOnA);
+
+  const attempts = bindings.map(async (b, i) => {
+    try {
+      const uac = await deps.srf.createUAC(
+        b.uri,
+        {
+          localSdp: req.body,
+          callingNumber: opts.callingNumber,
+          headers: opts.headers,
+          proxy: `sip:${b.source.address}:${b.source.port};transport=${b.source.transport}`,
+        },
+        {
+          cbRequest: (err, sent) => {
+            if (!err) pending.set(i, sent);
+          },
+          cbProvisional: (p) => {
+            if (!ringing && p.status === 180 && !res.finalResponseSent) {
+              ringing = true;
+              res.send(180);
+            }
+          },
+        },
+      );
+      pending.delete(i);
+      if (winner || req.canceled) {
+        await uac.destroy().catch(() => {}); // answered too late: another contact won
+        return 487;
+      }
+      winner = uac;
+      cancelOthers();
+      return 200;
+    } catch (e) {
+      pending.delete(i);
+      return (e as SipError).status ?? 500;
+    }
+  });
+  const statuses = await Promise.all(attempts);
+  clearTimeout(timer);
+  req.off('cancel', cancelOnA);
+  if (!winner) return { status: req.canceled ? 487 : timedOut ? 408 : bestFailure(statuses.filter((s) => s !== 487)) };
+  const uac: Dialog = winner;
+  try {
+    const uas = await deps.srf.createUAS(req, res, { localSdp: uac.remote.sdp });
+    return { answered: { uas, uac } };
+  } catch {
+    await uac.destroy().catch(() => {});
+    return { status: 487 };
+  }
+}

@@ -1,0 +1,58 @@
+// Softphone registrations in Redis, so every instance can ring a device wherever it registered.
+import type { Clock } from '../domain/clock.js';
+import type { CallState } from './calls.js';
+
+export interface Binding {
+  /** The Contact URI the softphone registered. */
+  uri: string;
+  /** Where the REGISTER came from: the softphone is reached there, not at a private Contact (NAT). */
+  source: { address: string; port: number; transport: string };
+  userAgent?: string;
+  callId?: string;
+}
+
+export interface RegisteredBinding extends Binding {
+  expiresAt: number;
+}
+
+const keys = (username: string) => ({
+  contacts: `wa:{dev:${username}}:contacts`,
+  expiry: `wa:{dev:${username}}:expiry`,
+});
+
+export class DeviceRegistry {
+  constructor(
+    private readonly calls: CallState,
+    private readonly clock: Clock,
+  ) {}
+
+  private async run(username: string, op: string, args: (string | number)[]): Promise<RegisteredBinding[]> {
+    const k = keys(username);
+    const flat = (await this.calls.scripts('registerContacts', [k.contacts, k.expiry], [this.clock(), op, ...args])) as string[];
+    const out: RegisteredBinding[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ ...(JSON.parse(flat[i] as string) as Binding), expiresAt: Number(flat[i + 1]) });
+    return out;
+  }
+
+  /** Adds or refreshes bindings; returns every live binding of the device. */
+  set(username: string, bindings: { binding: Binding; expiresSeconds: number }[]): Promise<RegisteredBinding[]> {
+    const now = this.clock();
+    return this.run(
+      username,
+      'set',
+      bindings.flatMap(({ binding, expiresSeconds }) => [binding.uri, JSON.stringify(binding), now + expiresSeconds * 1000]),
+    );
+  }
+
+  remove(username: string, uris: string[]): Promise<RegisteredBinding[]> {
+    return this.run(username, 'remove', uris);
+  }
+
+  clear(username: string): Promise<RegisteredBinding[]> {
+    return this.run(username, 'clear', []);
+  }
+
+  list(username: string): Promise<RegisteredBinding[]> {
+    return this.run(username, 'list', []);
+  }
+}
