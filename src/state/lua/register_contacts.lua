@@ -29,10 +29,11 @@ for i = 1, #rows, 2 do
   table.insert(out, redis.call('HGET', KEYS[1], rows[i]))
   table.insert(out, rows[i + 1])
 end
--- The longest binding bounds how long the keys are needed.
+-- The longest binding bounds how long the keys are needed (relative: the caller's clock is ours).
 local last = rows[#rows]
 if last then
-  redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(last)))
-  redis.call('PEXPIREAT', KEYS[2], math.floor(tonumber(last)))
+  local ttl = math.max(1, math.floor(tonumber(last) - now))
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
 end
 return out
