@@ -1,0 +1,218 @@
+// Business-initiated calls end to end (SPEC §1, §3): SIPp as the PBX on 127.0.0.1 and as Telnyx
+// on 127.0.0.2, a real drachtio-server, real Redis, the edge app.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
+import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
+import { testConfig, baseConfigObject, BUSINESS, USER } from '../helpers/config.js';
+import { numberKeys } from '../../src/state/keys.js';
+import { expectOk, expectRefused, outboundCall } from './call.js';
+
+const DIAL_STRING = 'sip:+447911123456@whatsapp-447418613982.sip.telnyx.com';
+const US_NUMBER = '+12025550123';
+
+describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
+  let fx: EdgeFixture;
+  let base: Record<string, unknown>;
+
+  /** Applies config overrides the way SIGHUP does, on top of this file's base config. */
+  function reconfigure(overrides: Record<string, unknown> = {}) {
+    fx.edge.reload(testConfig({ ...base, ...overrides }));
+  }
+
+  beforeAll(async () => {
+    fx = await startEdgeFixture((p) => {
+      base = baseConfigObject({
+        telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: `sip:${addrs.telnyx}:${p.telnyxPort}`, sources: [`${addrs.telnyx}/32`] },
+        trunks: [{ name: 'acme', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS, US_NUMBER], defaultRegion: 'GB' }],
+        numbers: [{ number: BUSINESS }, { number: US_NUMBER }],
+      });
+      const { drachtio: _d, redis: _r, ...rest } = base;
+      return rest;
+    });
+    base = { ...base, drachtio: fx.edge.config.current.drachtio, redis: fx.edge.config.current.redis };
+  }, 60_000);
+  afterAll(async () => fx?.stop());
+  beforeEach(async () => {
+    reconfigure();
+    fx.edge.draining.on = false;
+    await fx.edge.redis.flushall();
+    await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+  });
+  afterEach(async () => fx.expectIdle());
+
+  it('connected call: Telnyx sees the exact dial string and From, the PBX dialled digits without +', async () => {
+    const { pbx, telnyx } = await outboundCall(
+      fx,
+      { scenario: 'pbx_call.xml', service: '447911123456', vars: { hold: 300 } },
+      { scenario: 'telnyx_uas_answer.xml', vars: { expected_ruri: DIAL_STRING, expected_from: BUSINESS } },
+    );
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    // Header hygiene: no session timers towards Telnyx.
+    const invite = telnyx!.messages.split(/\n(?=-{5,})/).find((m) => /INVITE sip:/.test(m)) ?? '';
+    expect(invite).toMatch(/INVITE sip:\+447911123456@whatsapp-447418613982\.sip\.telnyx\.com/);
+    expect(invite).not.toMatch(/Session-Expires|Min-SE/i);
+    await fx.expectIdle();
+    expect(await fx.edge.calls.connected24h(BUSINESS)).toBe(1);
+    const [record] = await fx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+    expect(record![1]).toEqual(expect.arrayContaining(['direction', 'outbound', 'outcome', 'connected', 'user', USER, 'number', BUSINESS]));
+  });
+
+  it('00-prefixed and national numbers reach the same dial string', async () => {
+    for (const service of ['00447911123456', '07911123456']) {
+      const { pbx, telnyx } = await outboundCall(
+        fx,
+        { scenario: 'pbx_call.xml', service, vars: { hold: 100 } },
+        { scenario: 'telnyx_uas_answer.xml', vars: { expected_ruri: DIAL_STRING, expected_from: BUSINESS } },
+      );
+      expectOk(pbx, fx);
+      expectOk(telnyx, fx);
+      await fx.expectIdle();
+    }
+  });
+
+  describe('each rejection row of SPEC §3, with its code and Reason', () => {
+    it('unknown_source 403 from an address that is no trunk', async () => {
+      await expectRefused(fx, 403, 'unknown_source', { localAddress: addrs.unknown });
+    });
+    it('invalid_destination 484', async () => {
+      await expectRefused(fx, 484, 'invalid_destination', { service: '12' });
+    });
+    it('number_not_enabled 403 when From is not one of the trunk numbers', async () => {
+      await expectRefused(fx, 403, 'number_not_enabled', { from: '+447418000001' });
+    });
+    it('calling_disabled 403 when the toggle is off', async () => {
+      await fx.edge.permissions.setCalling(BUSINESS, false);
+      await expectRefused(fx, 403, 'calling_disabled');
+    });
+    it('region_blocked 403 for a US business number', async () => {
+      await fx.edge.permissions.grant(US_NUMBER, USER, 'permanent', 'test');
+      await expectRefused(fx, 403, 'region_blocked', { from: US_NUMBER });
+    });
+    it('no_permission 480 without a live permission', async () => {
+      await fx.edge.permissions.revoke(BUSINESS, USER, 'user');
+      await expectRefused(fx, 480, 'no_permission', { retryAfter: false });
+    });
+    it('unanswered_guard 480 at stopAt consecutive unanswered', async () => {
+      reconfigure({ whatsapp: { unanswered: { stopAt: 2 } } });
+      await fx.edge.redis.hset(numberKeys(BUSINESS).unanswered, USER, '2');
+      await expectRefused(fx, 480, 'unanswered_guard');
+    });
+    it('user_busy 486 while the user is on another call with this number', async () => {
+      await fx.edge.calls.admitInbound(BUSINESS, USER, 'other-call');
+      await expectRefused(fx, 486, 'user_busy');
+      await fx.edge.calls.settle(BUSINESS, USER, 'other-call', 'failed');
+    });
+    it('concurrency_limit 486 at maxConcurrentCalls', async () => {
+      reconfigure({ whatsapp: { maxConcurrentCalls: 1 } });
+      await fx.edge.calls.admitInbound(BUSINESS, '+447911000001', 'other-call');
+      await expectRefused(fx, 486, 'concurrency_limit');
+      await fx.edge.calls.settle(BUSINESS, '+447911000001', 'other-call', 'failed');
+    });
+    it('attempt_limit 480 with Retry-After at callAttemptsPer24h', async () => {
+      reconfigure({ whatsapp: { callAttemptsPer24h: 1 } });
+      await fx.edge.redis.zadd(numberKeys(BUSINESS).attempts, Date.now(), 'earlier');
+      await expectRefused(fx, 480, 'attempt_limit', { retryAfter: true });
+    });
+    it('state_unavailable 503 with Retry-After when Redis is down', async () => {
+      await fx.redis.kill();
+      try {
+        const started = Date.now();
+        await expectRefused(fx, 503, 'state_unavailable', { retryAfter: true });
+        expect(Date.now() - started).toBeLessThan(5000);
+      } finally {
+        await fx.redis.start();
+        await waitReady(fx);
+      }
+    });
+    it('draining 503 with Retry-After while shutting down', async () => {
+      fx.edge.draining.on = true;
+      await expectRefused(fx, 503, 'draining', { retryAfter: true });
+    });
+    it('488 when the offer has no allowed codec', async () => {
+      reconfigure({ media: { codecs: ['G722'] } });
+      await expectRefused(fx, 488, 'codec_mismatch');
+    });
+  });
+
+  it('the 101st connected call of the day is refused with daily_limit and Retry-After', async () => {
+    const now = Date.now();
+    // 100 connected calls earlier today, the oldest 2 hours ago.
+    const args: (string | number)[] = [];
+    for (let i = 0; i < 100; i++) args.push(now - 2 * 3_600_000 + i * 1000, `earlier-${i}`);
+    await fx.edge.redis.zadd(numberKeys(BUSINESS).connected, ...args);
+    await expectRefused(fx, 480, 'daily_limit', { retryAfter: true });
+  });
+
+  it('CANCEL while ringing: 487 to the PBX, CANCEL to Telnyx, counted unanswered', async () => {
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call_cancel.xml', vars: { ring: 300 } }, { scenario: 'telnyx_uas_ring.xml' });
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    await fx.expectIdle();
+    expect((await fx.edge.permissions.userState(BUSINESS, USER)).consecutiveUnanswered).toBe(1);
+  });
+
+  it('ring timeout: the Telnyx leg is cancelled, the PBX gets 480, counted unanswered', async () => {
+    reconfigure({ whatsapp: { ringTimeoutSeconds: 1 } });
+    const { pbx, telnyx } = await outboundCall(
+      fx,
+      { scenario: 'pbx_call_expect_reject.xml', vars: { code: '480', reason: 'ring_timeout' } },
+      { scenario: 'telnyx_uas_ring.xml' },
+    );
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    await fx.expectIdle();
+    expect((await fx.edge.permissions.userState(BUSINESS, USER)).consecutiveUnanswered).toBe(1);
+  });
+
+  it('Telnyx 480 four times → permission revoked → the next call gets 480 no_permission', async () => {
+    for (let i = 0; i < 4; i++) {
+      const { pbx, telnyx } = await outboundCall(
+        fx,
+        { scenario: 'pbx_call_expect_reject.xml', vars: { code: '480' } },
+        { scenario: 'telnyx_uas_reject.xml', vars: { code: '480' } },
+      );
+      expectOk(pbx, fx);
+      expectOk(telnyx, fx);
+      await fx.expectIdle();
+    }
+    const st = await fx.edge.permissions.userState(BUSINESS, USER);
+    expect(st.permission).toEqual({ kind: 'none', cause: 'unanswered' });
+    expect(st.consecutiveUnanswered).toBe(4);
+    await expectRefused(fx, 480, 'no_permission');
+  });
+
+  it('a re-INVITE from the PBX is answered by the edge and never reaches Telnyx', async () => {
+    const { pbx, telnyx } = await outboundCall(
+      fx,
+      { scenario: 'pbx_call_reinvite.xml', vars: { hold: 200 } },
+      { scenario: 'telnyx_uas_answer.xml', vars: { expected_ruri: DIAL_STRING } },
+    );
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+  });
+
+  it('BYE from Telnyx ends both legs', async () => {
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call_wait_bye.xml' }, { scenario: 'telnyx_uas_answer_bye.xml', vars: { hold: 300 } });
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    await fx.expectIdle();
+    expect(await fx.edge.calls.connected24h(BUSINESS)).toBe(1);
+  });
+
+  it('a video offer: Telnyx gets audio only, the PBX gets both m-lines back with video at port 0', async () => {
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call_video.xml', vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    expect(telnyx!.messages).not.toMatch(/m=video/);
+    expect(pbx.messages).toMatch(/m=video 0 /);
+  });
+});
+
+async function waitReady(fx: EdgeFixture) {
+  const deadline = Date.now() + 10_000;
+  while (fx.edge.redis.status !== 'ready') {
+    if (Date.now() > deadline) throw new Error('Redis did not come back');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
