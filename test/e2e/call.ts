@@ -37,7 +37,7 @@ export async function outboundCall(fx: EdgeFixture, pbx: Leg, telnyx?: Leg): Pro
 export async function inboundCall(fx: EdgeFixture, telnyx: Leg, pbx: (Leg & { port: number })[] = []): Promise<{ telnyx: SippResult; pbx: SippResult[] }> {
   const uases = pbx.map((p) => sipp({ scenario: p.scenario, localAddress: addrs.pbx, localPort: p.port, vars: p.vars, timeoutSec: p.timeoutSec ?? 20 }));
   await Promise.all(uases.map((u) => u.ready));
-  const uac = sipp({ scenario: telnyx.scenario, localAddress: telnyx.localAddress ?? addrs.telnyx, remote: fx.sip, vars: telnyx.vars, timeoutSec: telnyx.timeoutSec ?? 20 });
+  const uac = sipp({ scenario: telnyx.scenario, localAddress: telnyx.localAddress ?? addrs.telnyx, remote: fx.sip, service: telnyx.service, vars: telnyx.vars, timeoutSec: telnyx.timeoutSec ?? 20 });
   const telnyxResult = await uac.done;
   if (telnyxResult.code !== 0) uases.forEach((u) => u.kill());
   return { telnyx: telnyxResult, pbx: await Promise.all(uases.map((u) => u.done)) };

@@ -16,12 +16,13 @@ function expectCode(r: SippResult, code: number): void {
 type Party = { scenario: string; vars?: Record<string, string>; service?: string };
 
 /** A UAS on Telnyx's address and a UAC on the PBX's, straight to each other (no edge). */
-async function direct(uas: (port: number) => Party, uac: Party) {
+async function direct(uas: (port: number) => Party, uac: Party, opts: { stopUacWhenUasEnds?: boolean } = {}) {
   const port = await freeSipPort(addrs.telnyx);
   const u = uas(port);
   const telnyx = sipp({ scenario: u.scenario, localAddress: addrs.telnyx, localPort: port, vars: u.vars, timeoutSec: 10 });
   await telnyx.ready;
   const pbx = sipp({ scenario: uac.scenario, localAddress: addrs.pbx, remote: `${addrs.telnyx}:${port}`, service: uac.service ?? dialled, vars: uac.vars, timeoutSec: 10 });
+  if (opts.stopUacWhenUasEnds) void telnyx.done.then(() => pbx.kill());
   const [uasResult, uacResult] = await Promise.all([telnyx.done, pbx.done]);
   return { uas: uasResult, uac: uacResult, port };
 }
@@ -111,7 +112,12 @@ describeWithDrachtio('e2e harness', () => {
   });
 
   it('fails the Telnyx UAS on a re-INVITE (Meta rejects them; the edge must never send one)', async () => {
-    const { uas } = await direct(() => ({ scenario: 'telnyx_uas_answer.xml' }), { scenario: 'pbx_call_reinvite.xml', vars: { hold: '100' } });
+    const { uas, uac } = await direct(
+      () => ({ scenario: 'telnyx_uas_answer.xml' }),
+      { scenario: 'pbx_call_reinvite.xml', vars: { hold: '100' } },
+      { stopUacWhenUasEnds: true }, // the aborted UAS leaves the UAC waiting for its re-INVITE's answer
+    );
+    expect(uac.killed).toBe(true);
     expectCode(uas, 1);
     expect(uas.errors).toMatch(/Aborting call on unexpected message .* while expecting 'BYE'/);
   });
@@ -145,7 +151,16 @@ describeWithDrachtio('e2e harness', () => {
     expectCode(uas, 0);
   });
 
-  it('reports a UAS that never got its call as failed when killed or timed out', async () => {
+  it('reports a UAS that never got its call: killed, or failed on its timeout', async () => {
+    const waiting = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, timeoutSec: 10 });
+    await waiting.ready;
+    const t0 = Date.now();
+    waiting.kill();
+    const killed = await waiting.done;
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(killed.killed).toBe(true);
+    expect(killed.messages).toBe(''); // nothing was received
+
     const port = await freeSipPort(addrs.telnyx);
     const idle = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: port, timeoutSec: 1 });
     await idle.ready;
