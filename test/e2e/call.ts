@@ -7,6 +7,7 @@ import type { EdgeFixture } from '../helpers/edge.js';
 
 export interface Leg {
   scenario: string;
+  extraArgs?: string[];
   vars?: Record<string, string | number>;
   service?: string;
   timeoutSec?: number;
@@ -26,6 +27,7 @@ export async function outboundCall(fx: EdgeFixture, pbx: Leg, telnyx?: Leg): Pro
     service: pbx.service ?? '+447911123456',
     vars: pbx.vars,
     timeoutSec: pbx.timeoutSec ?? 20,
+    extraArgs: pbx.extraArgs,
   });
   const pbxResult = await uac.done;
   if (uas && pbxResult.code !== 0) uas.kill();

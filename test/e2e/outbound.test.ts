@@ -135,6 +135,31 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
     });
   });
 
+  describe('trunk digest auth', () => {
+    const withAuth = () =>
+      reconfigure({ trunks: [{ name: 'acme', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], auth: { username: 'acme', password: 'trunk-secret-9' } }] });
+
+    it('challenges with 401, then admits the call with the right credentials', async () => {
+      withAuth();
+      const { pbx, telnyx } = await outboundCall(
+        fx,
+        { scenario: 'pbx_call_auth.xml', vars: { hold: 100 }, extraArgs: ['-au', 'acme', '-ap', 'trunk-secret-9'] },
+        { scenario: 'telnyx_uas_answer.xml', vars: { expected_ruri: DIAL_STRING } },
+      );
+      expectOk(pbx, fx);
+      expectOk(telnyx, fx);
+      // Telnyx never sees the trunk's credentials.
+      expect(telnyx!.messages).not.toMatch(/Authorization/i);
+    });
+
+    it('answers wrong credentials with 403 and creates nothing', async () => {
+      withAuth();
+      const { pbx } = await outboundCall(fx, { scenario: 'pbx_call_auth_refused.xml', extraArgs: ['-au', 'acme', '-ap', 'wrong-password'] });
+      expectOk(pbx, fx);
+      expect(await fx.edge.redis.zcard(numberKeys(BUSINESS).attempts)).toBe(0);
+    });
+  });
+
   it('the 101st connected call of the day is refused with daily_limit and Retry-After', async () => {
     const now = Date.now();
     // 100 connected calls earlier today, the oldest 2 hours ago.
