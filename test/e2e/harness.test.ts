@@ -45,14 +45,20 @@ describeWithDrachtio('e2e harness', () => {
     expect(drachtio.logs()).toContain('Starting drachtio');
   });
 
-  it('restarts drachtio-server on the same ports', async () => {
+  it('restarts drachtio-server on the same ports, and brings it back after a kill', async () => {
     const { sipPort, adminPort } = drachtio;
+    await drachtio.restart();
+    expect(drachtio.running()).toBe(true);
+    expect(drachtio.logs().match(/^--- spawn /gm)).toHaveLength(2);
+    expect(await tcpAccepts(drachtio.adminHost, adminPort)).toBe(true);
+
     await drachtio.kill();
     expect(drachtio.running()).toBe(false);
     expect(await tcpAccepts(drachtio.adminHost, adminPort)).toBe(false);
-    await drachtio.restart();
+    expect(await portInUse('udp', addrs.edge, sipPort)).toBe(false);
+    await drachtio.start();
     expect(drachtio.running()).toBe(true);
-    expect(drachtio.sipPort).toBe(sipPort);
+    expect(await portInUse('udp', addrs.edge, sipPort)).toBe(true);
     expect(await tcpAccepts(drachtio.adminHost, adminPort)).toBe(true);
   });
 

@@ -36,10 +36,13 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number
   }
 }
 
-export async function startEdgeFixture(overrides: (ports: { telnyxPort: number; pbxPort: number; pbxPort2: number }) => Record<string, unknown> = () => ({})): Promise<EdgeFixture> {
-  const redis = await startRedis();
+export async function startEdgeFixture(
+  overrides: (ports: { telnyxPort: number; pbxPort: number; pbxPort2: number }) => Record<string, unknown> = () => ({}),
+  opts: { redis?: RedisServer; telnyxPort?: number } = {},
+): Promise<EdgeFixture> {
+  const redis = opts.redis ?? (await startRedis());
   const drachtio = await startDrachtio();
-  const telnyxPort = await freeSipPort(addrs.telnyx);
+  const telnyxPort = opts.telnyxPort ?? (await freeSipPort(addrs.telnyx));
   const pbxPort = await freeSipPort(addrs.pbx);
   const pbxPort2 = await freeSipPort(addrs.pbx);
   const lines: string[] = [];
@@ -80,7 +83,7 @@ export async function startEdgeFixture(overrides: (ports: { telnyxPort: number; 
     async stop() {
       await edge.shutdown(0);
       await drachtio.stop();
-      await redis.stop();
+      if (!opts.redis) await redis.stop(); // a shared server belongs to whoever started it
     },
   };
 }
