@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     logger,
     clock: edge.clock,
     drachtioConnected: () => edge.drachtio.connected,
+    devices: () =>
+      Promise.all(edge.config.current.devices.map(async (d) => ({ username: d.username, numbers: d.numbers, contacts: await edge.devices.list(d.username) }))),
   });
   await http.listen({ host: config.http.host, port: config.http.port });
   logger.info({ config: file, http: `${config.http.host}:${config.http.port}` }, 'wa-sip-edge started');

@@ -1,6 +1,7 @@
 // Prometheus metrics of SPEC §5 (prefix wa_edge_). Label values come from config and fixed
 // enumerations only, never from request input, so cardinality stays bounded.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REFUSALS } from './domain/reasons.js';
 
 export type Direction = 'outbound' | 'inbound';
 
@@ -23,7 +24,13 @@ export function createMetrics() {
     bannedSourcesTotal: new Counter({ name: `${p}banned_sources_total`, help: 'Sources temporarily banned for flooding or failed authentication', labelNames: ['cause'] as const, registers: [registry] }),
     unrecordedCalls: new Gauge({ name: `${p}unrecorded_calls`, help: 'Inbound calls routed while Redis was unreachable, not yet counted', registers: [registry] }),
   };
+  // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
+  // instead of a series appearing from nowhere (prom-client prints no line for an unseen label set).
   for (const event of ['granted', 'revoked', 'nudged', 'expired']) metrics.permissionEventsTotal.inc({ event }, 0);
+  for (const direction of ['outbound', 'inbound'] as const) {
+    for (const outcome of ['connected', 'unanswered', 'failed']) metrics.callsTotal.inc({ direction, outcome }, 0);
+    for (const reason of Object.keys(REFUSALS)) metrics.rejectionsTotal.inc({ direction, reason }, 0);
+  }
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
   return metrics;

@@ -48,7 +48,8 @@ export function connectDrachtio(srf: Srf, cfg: Config['drachtio'], logger: Logge
     },
     close() {
       state.closing = true;
-      srf.disconnect();
+      // drachtio-srf asserts on disconnect() without a socket: only a live connection is closed.
+      if (state.connected) srf.disconnect();
       down('closing');
     },
   };

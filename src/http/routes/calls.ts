@@ -1,0 +1,28 @@
+// GET /v1/calls?limit=: the newest call records of the `wa:calls` stream (SPEC §6).
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { recentCalls } from '../../state/records.js';
+import { withErrors } from '../errors.js';
+import { stateCall } from '../state.js';
+import type { HttpDeps } from '../server.js';
+
+const callRecord = z
+  .record(z.string(), z.union([z.string(), z.number()]))
+  .meta({ description: 'id (stream id), callId, direction, number, user, outcome, sipStatus, reason, startedAt, answeredAt?, endedAt (epoch ms)' });
+
+export function callsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
+  const state = stateCall(deps.metrics);
+  return async (app) => {
+    app.get(
+      '/calls',
+      {
+        schema: {
+          summary: 'Recent call records, newest first',
+          querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }),
+          response: withErrors({ 200: z.object({ calls: z.array(callRecord) }) }),
+        },
+      },
+      async (req) => ({ calls: await state(() => recentCalls(deps.calls.redis, req.query.limit)) }),
+    );
+  };
+}

@@ -1,0 +1,37 @@
+// GET /metrics (SPEC §5): prom-client text. The per-number gauges come from shared state, so every
+// instance reports the same values; they are read from Redis at scrape time.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../server.js';
+
+async function refreshNumberGauges(deps: HttpDeps): Promise<void> {
+  const { activeCalls, connectedCalls24h } = deps.metrics;
+  try {
+    const rows = await Promise.all(
+      deps.config().numbers.map(async ({ number }) => {
+        const [active, connected] = await Promise.all([deps.calls.activeCalls(number), deps.calls.connected24h(number)]);
+        return { number, active, connected };
+      }),
+    );
+    for (const { number, active, connected } of rows) {
+      activeCalls.set({ number }, active);
+      connectedCalls24h.set({ number }, connected);
+    }
+  } catch (err) {
+    // Stale numbers would look current: drop the series until Redis answers again.
+    activeCalls.reset();
+    connectedCalls24h.reset();
+    deps.metrics.redisErrorsTotal.inc();
+    deps.logger.warn({ err }, 'metrics: could not read per-number gauges from Redis');
+  }
+}
+
+export function metricsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get('/metrics', { schema: { summary: 'Prometheus text exposition (SPEC §5)', security: [] } }, async (_req, reply) => {
+      deps.metrics.drachtioConnected.set(deps.drachtioConnected() ? 1 : 0);
+      await refreshNumberGauges(deps);
+      const { registry } = deps.metrics;
+      return reply.type(registry.contentType).send(await registry.metrics());
+    });
+  };
+}

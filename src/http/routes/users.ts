@@ -1,0 +1,142 @@
+// A (business number, WhatsApp user) pair: its state, its permission, its permission requests (SPEC §4, §7).
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { UserState } from '../../state/permissions.js';
+import { DEFAULT_REQUEST_TEXT, sendPermissionRequest } from '../cloudApi.js';
+import { HttpError, withErrors } from '../errors.js';
+import { configuredNumber, userParams } from '../params.js';
+import { stateCall } from '../state.js';
+import type { HttpDeps } from '../server.js';
+
+const userView = z.object({
+  number: z.string(),
+  user: z.string(),
+  permission: z.object({
+    kind: z.enum(['none', 'temporary', 'permanent']),
+    expiresAt: z.string().optional().meta({ description: 'ISO 8601 UTC instant; temporary permissions only' }),
+    source: z.string().optional().meta({ description: 'Who granted it: api, webhook, callback' }),
+    cause: z.string().optional().meta({ description: 'Why it is none: user, api, unanswered, expired' }),
+  }),
+  consecutiveUnanswered: z.number().int(),
+  connected24h: z.number().int().meta({ description: 'Connected business-initiated calls with this user in the rolling 24 h' }),
+  permissionRequests: z.object({
+    last24h: z.number().int(),
+    last7d: z.number().int(),
+    remaining24h: z.number().int(),
+    remaining7d: z.number().int(),
+  }),
+});
+
+function toUserView(number: string, user: string, s: UserState): z.output<typeof userView> {
+  const { expiresAt, ...rest } = s.permission;
+  return {
+    number,
+    user,
+    permission: { ...rest, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) },
+    consecutiveUnanswered: s.consecutiveUnanswered,
+    connected24h: s.connected24h,
+    permissionRequests: s.permissionRequests,
+  };
+}
+
+/** Epoch seconds past this are surely milliseconds (year 5138): refuse rather than guess. */
+const MAX_EPOCH_SECONDS = 99_999_999_999;
+
+const expiresAt = z
+  .union([z.iso.datetime({ offset: true }), z.number().int().positive().max(MAX_EPOCH_SECONDS, 'epoch seconds, not milliseconds')])
+  .transform((v) => (typeof v === 'number' ? v * 1000 : Date.parse(v)))
+  .meta({ description: 'ISO 8601 instant with offset, or epoch seconds; must be in the future. Default: now + whatsapp.temporaryPermissionHours' });
+
+const grantBody = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('temporary'), expiresAt: expiresAt.optional() }).strict(),
+  z.object({ kind: z.literal('permanent') }).strict(),
+]);
+
+const requestBody = z
+  .object({ text: z.string().trim().min(1).max(1024).optional().meta({ description: 'Text above the allow/deny buttons' }) })
+  .strict()
+  .nullish(); // fastify passes null for a POST without a body
+
+const requestAccepted = z.object({
+  sent: z.boolean().meta({ description: 'true when sent through whatsapp.cloudApi; false when only recorded' }),
+  messageId: z.string().optional().meta({ description: "Meta's message id (wamid…)" }),
+});
+
+export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
+  const state = stateCall(deps.metrics);
+  const view = async (number: string, user: string) => toUserView(number, user, await state(() => deps.permissions.userState(number, user)));
+
+  return async (app) => {
+    app.get(
+      '/numbers/:number/users/:user',
+      { schema: { summary: 'Permission, unanswered run, connected calls and request allowance of a user', params: userParams, response: withErrors({ 200: userView }) } },
+      async (req) => {
+        const { number } = configuredNumber(deps.config(), req.params.number);
+        return view(number, req.params.user.e164);
+      },
+    );
+
+    app.put(
+      '/numbers/:number/users/:user/permission',
+      { schema: { summary: 'Record a permission the user granted (source api)', params: userParams, body: grantBody, response: withErrors({ 200: userView }) } },
+      async (req) => {
+        const { number } = configuredNumber(deps.config(), req.params.number);
+        const user = req.params.user.e164;
+        const until = req.body.kind === 'temporary' ? req.body.expiresAt : undefined;
+        if (until !== undefined && until <= deps.clock()) throw new HttpError('invalid_request', 'body.expiresAt: must be in the future');
+        await state(() => deps.permissions.grant(number, user, req.body.kind, 'api', until));
+        return view(number, user);
+      },
+    );
+
+    app.delete(
+      '/numbers/:number/users/:user/permission',
+      { schema: { summary: 'Record that the user revoked the permission (cause api)', params: userParams, response: withErrors({ 200: userView }) } },
+      async (req) => {
+        const { number } = configuredNumber(deps.config(), req.params.number);
+        const user = req.params.user.e164;
+        await state(() => deps.permissions.revoke(number, user, 'api'));
+        return view(number, user);
+      },
+    );
+
+    app.post(
+      '/numbers/:number/users/:user/permission-requests',
+      {
+        schema: {
+          summary: 'Reserve a permission request (SPEC §7 limits) and send it through the Cloud API when configured',
+          description: '202 when recorded (and sent); 429 with Retry-After (seconds) over the limit; 409 when a permanent permission exists or the number has no phoneNumberId; 502 when the Cloud API fails (the allowance is not consumed).',
+          params: userParams,
+          body: requestBody,
+          response: withErrors({ 202: requestAccepted }),
+        },
+      },
+      async (req, reply) => {
+        const config = deps.config();
+        const entry = configuredNumber(config, req.params.number);
+        const user = req.params.user;
+        const api = config.whatsapp.cloudApi;
+        // Checked before reserving: a configuration gap must not use up the user's allowance.
+        if (api && !entry.phoneNumberId) throw new HttpError('phone_number_id_missing', `${entry.number} has no phoneNumberId; add it under numbers[] to send through whatsapp.cloudApi`);
+        const sender = api && entry.phoneNumberId ? { api, phoneNumberId: entry.phoneNumberId } : undefined;
+        const r = await state(() => deps.permissions.reservePermissionRequest(entry.number, user.e164));
+        if (r.status === 'permanent') throw new HttpError('permanent_permission');
+        if (r.status === 'limited') {
+          throw new HttpError('permission_request_limited', `next request possible in ${r.retryAfterSeconds} s`, { 'Retry-After': String(r.retryAfterSeconds) });
+        }
+        if (!sender) return reply.code(202).send({ sent: false });
+        try {
+          const message = { phoneNumberId: sender.phoneNumberId, to: user.digits, text: req.body?.text ?? DEFAULT_REQUEST_TEXT };
+          const { messageId } = await sendPermissionRequest(sender.api, message, deps.fetch);
+          return reply.code(202).send({ sent: true, messageId });
+        } catch (err) {
+          await r.release().catch((releaseErr: unknown) => {
+            deps.metrics.redisErrorsTotal.inc();
+            req.log.error({ err: releaseErr }, 'permission request not sent, and its reservation could not be released');
+          });
+          throw err;
+        }
+      },
+    );
+  };
+}

@@ -1,0 +1,121 @@
+// The operator HTTP surface of SPEC §4: wiring, bearer auth, and the one error handler.
+// Not listening: main.ts calls listen() with config().http.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../domain/clock.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { CallState } from '../state/calls.js';
+import type { PermissionState } from '../state/permissions.js';
+import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.js';
+import { sameSecret } from './secrets.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { numbersRoutes } from './routes/numbers.js';
+import { usersRoutes } from './routes/users.js';
+import { decisionsRoutes } from './routes/decisions.js';
+import { callsRoutes } from './routes/calls.js';
+import { devicesRoutes } from './routes/devices.js';
+import { webhookRoutes } from './routes/webhooks.js';
+
+export interface HttpDeps {
+  config: () => Readonly<Config>;
+  calls: CallState;
+  permissions: PermissionState;
+  metrics: Metrics;
+  /** Passed to fastify as its loggerInstance. */
+  logger: Logger;
+  clock: Clock;
+  drachtioConnected: () => boolean;
+  /** Registered softphone contacts (GET /v1/devices); none when absent. */
+  devices?: () => Promise<unknown[]>;
+  /** The Cloud API sender's fetch; globalThis.fetch when absent. */
+  fetch?: typeof fetch;
+}
+
+/** Meta puts the webhook verify token in the query string: it must not reach a log line (SPEC §6). */
+function requestSummary(req: FastifyRequest) {
+  return {
+    method: req.method,
+    url: req.url.replace(/(hub\.verify_token=)[^&]*/gi, '$1[redacted]'),
+    remoteAddress: req.ip,
+  };
+}
+
+function requireAdminToken(config: () => Readonly<Config>) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    const m = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m || !sameSecret(m[1] as string, config().http.adminToken)) {
+      reply.header('WWW-Authenticate', 'Bearer');
+      throw new HttpError('unauthorized');
+    }
+  };
+}
+
+const FASTIFY_4XX: Partial<Record<number, HttpErrorCode>> = { 404: 'not_found', 413: 'payload_too_large', 415: 'unsupported_media_type' };
+
+function validationMessage(err: FastifyError): string {
+  const where = err.validationContext ?? 'request';
+  return (err.validation ?? [])
+    .map((v) => [where, ...v.instancePath.split('/').filter(Boolean)].join('.') + `: ${v.message ?? 'invalid'}`)
+    .join('; ');
+}
+
+/** Every failure answers `{"error","message"}`; bad input is a 4xx, never a 500. */
+function toHttpError(err: FastifyError | HttpError): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err.validation) return new HttpError('invalid_request', validationMessage(err));
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new HttpError(FASTIFY_4XX[status] ?? 'invalid_request', err.message);
+  return new HttpError('internal_error', undefined, {}, { cause: err });
+}
+
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = deps.logger.child({}, { serializers: { req: requestSummary } });
+  const app = Fastify({ loggerInstance: logger });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+    const e = toHttpError(err);
+    if (e.status >= 500) req.log.error({ err: e.cause ?? e }, e.message);
+    return reply.code(e.status).headers(e.headers).send({ error: e.code, message: e.message });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `${HTTP_ERRORS.not_found.message}: ${req.method} ${req.url.split('?')[0]}` }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'wa-sip-edge operator API',
+        version: '1.0.0',
+        description: 'SPEC §4. /v1/* needs `Authorization: Bearer <http.adminToken>`, except the two WhatsApp webhook routes.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  await app.register(healthRoutes(deps));
+  await app.register(metricsRoutes(deps));
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', requireAdminToken(deps.config));
+      await v1.register(numbersRoutes(deps));
+      await v1.register(usersRoutes(deps));
+      await v1.register(decisionsRoutes(deps));
+      await v1.register(callsRoutes(deps));
+      await v1.register(devicesRoutes(deps));
+    },
+    { prefix: '/v1' },
+  );
+  // Outside the bearer scope: Meta cannot send our token; it signs (POST) or echoes a verify token (GET).
+  await app.register(webhookRoutes(deps), { prefix: '/v1' });
+  return app;
+}

@@ -1,0 +1,58 @@
+// The HTTP server over real Redis, with the test's clock, metrics wired the way main.ts wires them,
+// and every log line captured.
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { createLogger } from '../../src/log.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { CallState } from '../../src/state/calls.js';
+import { PermissionState } from '../../src/state/permissions.js';
+import { buildHttpServer, type HttpDeps } from '../../src/http/server.js';
+import { stateFixture, type StateFixture } from '../helpers/state.js';
+
+export const TOKEN = 'test-admin-token-0123456789';
+export const PHONE_NUMBER_ID = '1234567890';
+
+export interface HttpFixture extends StateFixture {
+  app: FastifyInstance;
+  metrics: Metrics;
+  drachtio: { connected: boolean };
+  logs: string[];
+  /** An authenticated request. */
+  api(method: InjectOptions['method'], url: string, body?: unknown): Promise<LightMyRequestResponse>;
+}
+
+export async function httpFixture(redisUrl: string, overrides: Record<string, unknown> = {}, deps: Partial<HttpDeps> = {}): Promise<HttpFixture> {
+  const f = await stateFixture(redisUrl, overrides);
+  const metrics = createMetrics();
+  const config = () => f.config.current;
+  const clock = () => f.clock.now;
+  const calls = new CallState(f.redis, config, clock, (e) => {
+    f.events.push(e);
+    metrics.permissionEventsTotal.inc({ event: e.event });
+  });
+  const permissions = new PermissionState(calls, config, clock);
+  const logs: string[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
+  const drachtio = { connected: true };
+  const app = await buildHttpServer({ config, calls, permissions, metrics, logger, clock, drachtioConnected: () => drachtio.connected, ...deps });
+  await app.ready();
+  return {
+    ...f,
+    calls,
+    permissions,
+    app,
+    metrics,
+    drachtio,
+    logs,
+    api: (method, url, body) =>
+      app.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(body === undefined ? {} : { payload: body as InjectOptions['payload'] }) }),
+    close: async () => {
+      await app.close();
+      await f.close();
+    },
+  };
+}
+
+/** A configured number with the Meta id webhooks and the Cloud API use. */
+export function numbersWithId(extra: Record<string, unknown>[] = []) {
+  return [{ number: '+447418613982', calling: true, phoneNumberId: PHONE_NUMBER_ID, inbound: [] }, ...extra];
+}

@@ -1,0 +1,99 @@
+// GET /v1/numbers and PUT /v1/numbers/{number}/calling (SPEC §4).
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { BUSINESS, USER } from '../helpers/config.js';
+import { newCallId } from '../helpers/state.js';
+import { httpFixture, type HttpFixture } from './fixture.js';
+
+const US_NUMBER = '+12024561111';
+
+let server: RedisServer;
+let f: HttpFixture;
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  await f?.close();
+  await server.stop();
+});
+beforeEach(async () => {
+  await f?.close();
+  f = await httpFixture(server.url, {
+    numbers: [
+      { number: BUSINESS, calling: true, inbound: [] },
+      { number: US_NUMBER, calling: false, inbound: [] },
+    ],
+  });
+  await f.redis.flushall();
+});
+
+describe('GET /v1/numbers', () => {
+  it('each configured number with its toggle, region, eligibility and shared counts', async () => {
+    await f.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    const a = await f.calls.admitOutbound({ business: BUSINESS, user: USER, callId: newCallId(), regionBlocked: false });
+    expect(a.admitted).toBe(true);
+    const res = await f.api('GET', '/v1/numbers');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      numbers: [
+        { number: BUSINESS, calling: true, region: 'GB', businessInitiatedEligible: true, activeCalls: 1, connected24h: 0 },
+        { number: US_NUMBER, calling: false, region: 'US', businessInitiatedEligible: false, activeCalls: 0, connected24h: 0 },
+      ],
+    });
+  });
+
+  it('connected24h counts connected outbound calls', async () => {
+    await f.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    const callId = newCallId();
+    await f.calls.admitOutbound({ business: BUSINESS, user: USER, callId, regionBlocked: false });
+    await f.calls.settle(BUSINESS, USER, callId, 'connected');
+    await f.calls.settle(BUSINESS, USER, callId, 'ended');
+    const [gb] = (await f.api('GET', '/v1/numbers')).json().numbers;
+    expect(gb).toMatchObject({ activeCalls: 0, connected24h: 1 });
+  });
+});
+
+describe('PUT /v1/numbers/{number}/calling', () => {
+  it('turns the shared toggle off and on; GET /v1/numbers and admission see it', async () => {
+    const off = await f.api('PUT', `/v1/numbers/${BUSINESS}/calling`, { enabled: false });
+    expect(off.statusCode).toBe(200);
+    expect(off.json()).toEqual({ number: BUSINESS, calling: false });
+    expect((await f.api('GET', '/v1/numbers')).json().numbers[0].calling).toBe(false);
+    const d = await f.calls.explainOutbound({ business: BUSINESS, user: USER, regionBlocked: false });
+    expect(d.result).toEqual({ admitted: false, refusal: { reason: 'calling_disabled', code: 403 } });
+    // Without `+`, overriding a config default of false.
+    expect((await f.api('PUT', `/v1/numbers/${US_NUMBER.slice(1)}/calling`, { enabled: true })).json()).toEqual({ number: US_NUMBER, calling: true });
+    expect(await f.permissions.calling(US_NUMBER)).toBe(true);
+  });
+
+  it('accepts %2B for the +', async () => {
+    const res = await f.api('PUT', `/v1/numbers/%2B${BUSINESS.slice(1)}/calling`, { enabled: false });
+    expect(res.json()).toEqual({ number: BUSINESS, calling: false });
+  });
+
+  it('a number that is not E.164 → 400, nothing written', async () => {
+    const res = await f.api('PUT', '/v1/numbers/not-a-number/calling', { enabled: false });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: 'invalid_request', message: 'params.number: not a valid E.164 number (country code and number, `+` optional)' });
+    expect(await f.redis.keys('*')).toEqual([]);
+  });
+
+  it('a valid number that is not configured → 404 unknown_number, nothing written', async () => {
+    const res = await f.api('PUT', '/v1/numbers/+447911123457/calling', { enabled: false });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: 'unknown_number', message: '+447911123457 is not a configured business number' });
+    expect(await f.redis.keys('*')).toEqual([]);
+  });
+
+  it.each([
+    ['no body', undefined],
+    ['enabled as a string', { enabled: 'false' }],
+    ['enabled missing', {}],
+    ['an unknown field', { enabled: true, extra: 1 }],
+  ])('%s → 400 invalid_request, nothing written', async (_what, body) => {
+    const res = await f.api('PUT', `/v1/numbers/${BUSINESS}/calling`, body);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toBe('invalid_request');
+    expect(await f.redis.keys('*')).toEqual([]);
+  });
+});
