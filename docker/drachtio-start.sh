@@ -1,0 +1,40 @@
+#!/bin/sh
+# Entry point of the drachtio container in docker-compose.yml (runs inside the official
+# drachtio/drachtio-server image, as `sh /usr/local/bin/drachtio-start.sh`):
+#  1. makes sure the TLS key and certificate of the sips:*:5061 contact exist (a self-signed pair,
+#     with a loud warning, when the operator has not put real ones in SIP_TLS_DIR);
+#  2. when SIP_PUBLIC_IP is set (the host is behind NAT, or Docker's bridge is), repeats the
+#     contacts of drachtio.conf.xml on the command line with --external-ip, so Via/Contact/SDP
+#     o-lines towards Telnyx and the PBX carry the public address instead of the container's;
+#  3. execs drachtio -f /etc/drachtio/drachtio.conf.xml.
+set -eu
+
+CONF=${DRACHTIO_CONF:-/etc/drachtio/drachtio.conf.xml}
+KEY=${DRACHTIO_TLS_KEY_FILE:-/etc/drachtio/tls/privkey.pem}
+CERT=${DRACHTIO_TLS_CERT_FILE:-/etc/drachtio/tls/cert.pem}
+
+if [ ! -s "$KEY" ] || [ ! -s "$CERT" ]; then
+  if ! command -v openssl >/dev/null 2>&1; then
+    echo "drachtio-start: $KEY / $CERT missing and no openssl to make a self-signed pair: put privkey.pem and cert.pem in SIP_TLS_DIR" >&2
+    exit 1
+  fi
+  echo "drachtio-start: WARNING: no TLS certificate in $(dirname "$CERT"); writing a SELF-SIGNED one for ${SIP_DOMAIN:-wa-edge.local}." >&2
+  echo "drachtio-start: WARNING: SIP over TLS (5061) will not be trusted by peers that verify; put real privkey.pem and cert.pem there." >&2
+  mkdir -p "$(dirname "$KEY")" "$(dirname "$CERT")"
+  umask 077
+  openssl req -x509 -newkey rsa:2048 -nodes -days 825 \
+    -subj "/CN=${SIP_DOMAIN:-wa-edge.local}" \
+    -keyout "$KEY" -out "$CERT" >/dev/null 2>&1
+fi
+
+set -- -f "$CONF"
+if [ -n "${SIP_PUBLIC_IP:-}" ]; then
+  # Command-line contacts replace those of the file: keep them identical to drachtio.conf.xml.
+  set -- "$@" \
+    --contact "sip:*:5060;transport=udp,tcp" --external-ip "$SIP_PUBLIC_IP" \
+    --contact "sips:*:5061;transport=tls" --external-ip "$SIP_PUBLIC_IP"
+fi
+
+# The image's /entrypoint.sh only adds cloud-metadata lookups (and word-splits its arguments):
+# start the server directly.
+exec drachtio "$@"
