@@ -60,7 +60,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => {
     try {
-      edge.reload(loadConfig(file));
+      const next = loadConfig(file);
+      // Connections and listeners are set up once; only trunks, numbers, devices and limits reload.
+      const fixed = (['drachtio', 'redis', 'http'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(edge.config.current[k]));
+      if (fixed.length > 0) logger.warn({ sections: fixed }, 'these sections change only with a restart');
+      edge.reload(next);
     } catch (e) {
       logger.error({ problems: e instanceof ConfigError ? e.problems : [String(e)] }, 'reload refused: keeping the running configuration');
     }

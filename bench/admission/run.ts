@@ -1,6 +1,8 @@
 // bench/admission: admitOutbound + settle against a local redis-server with N concurrent callers,
 // next to a bare PING round trip in the same run. Prints figures; asserts nothing.
-//   npx tsx bench/admission/run.ts [--callers 32] [--seconds 10]
+//   npx tsx bench/admission/run.ts [--callers 8] [--seconds 10] [--rate 2000]
+// Closed loop: N callers back to back, which saturates Redis (latency = queueing). Open loop
+// (--rate): a fixed offered load of admissions (and PINGs) per second, as a SIP edge sees it.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { startRedis } from '../../test/helpers/redis.js';
@@ -13,6 +15,7 @@ const arg = (name: string, dflt: number) => {
 };
 const callers = arg('callers', 8);
 const seconds = arg('seconds', 10);
+const rate = arg('rate', 2000);
 
 function pct(sorted: number[], p: number) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -30,6 +33,24 @@ async function loop(durationMs: number, op: () => Promise<void>): Promise<number
       }
     }),
   );
+  return lat.sort((a, b) => a - b);
+}
+
+/** Starts `op` at a fixed rate regardless of how long each takes; returns the sorted latencies. */
+async function openLoop(durationMs: number, perSecond: number, op: () => Promise<void>): Promise<number[]> {
+  const lat: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  const start = performance.now();
+  let issued = 0;
+  while (performance.now() - start < durationMs) {
+    const due = Math.floor(((performance.now() - start) / 1000) * perSecond);
+    for (; issued < due; issued++) {
+      const t = performance.now();
+      inFlight.push(op().then(() => void lat.push(performance.now() - t)));
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(inFlight);
   return lat.sort((a, b) => a - b);
 }
 
@@ -84,7 +105,17 @@ try {
   console.log(`  PING           ${(pings / (seconds / 2)).toFixed(0).padStart(7)} ops/s   p50 ${pct(pingLat, 50).toFixed(3)} ms   p99 ${pct(pingLat, 99).toFixed(3)} ms`);
   console.log(`  admitOutbound  ${(admissions / (seconds / 2)).toFixed(0).padStart(7)} adm/s   p50 ${pct(admitLat, 50).toFixed(3)} ms   p99 ${pct(admitLat, 99).toFixed(3)} ms   (refused ${refused})`);
   console.log(`  script calls per admission+settle: ${perCall.toFixed(2)} (goal 2: one admit round trip, one settle)`);
-  console.log(`  admit p99 / PING p99 = ${p99ratio.toFixed(2)}  (goal < 2)`);
+  console.log(`  closed loop: admit p99 / PING p99 = ${p99ratio.toFixed(2)}  (goal < 2)`);
+
+  // Open loop at a fixed offered load: the same rate of PINGs, then of admissions (each settled).
+  const pingOpen = await openLoop((seconds * 1000) / 2, rate, async () => void (await f.redis.ping()));
+  const admitOpen = await openLoop((seconds * 1000) / 2, rate, async () => {
+    const user = users[next++ % users.length] as string;
+    const callId = randomUUID();
+    const r = await f.calls.admitOutbound({ business: BUSINESS, user, callId, regionBlocked: false });
+    if (r.admitted) void f.calls.settle(BUSINESS, user, callId, 'failed');
+  });
+  console.log(`  open loop ${rate}/s: PING p50 ${pct(pingOpen, 50).toFixed(3)} ms p99 ${pct(pingOpen, 99).toFixed(3)} ms | admitOutbound p50 ${pct(admitOpen, 50).toFixed(3)} ms p99 ${pct(admitOpen, 99).toFixed(3)} ms | p99 ratio ${(pct(admitOpen, 99) / pct(pingOpen, 99)).toFixed(2)} (goal < 2)`);
 } finally {
   await f.close();
   await server.stop();

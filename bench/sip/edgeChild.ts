@@ -1,0 +1,28 @@
+// bench/sip/edgeChild.ts: the edge (src/app.ts startEdge) in a process of its own, forked by the
+// SIP benchmarks so its CPU time and memory are its own and can be read (and profiled with
+// --cpu-prof). The configuration is test/helpers/config.ts's base with the overrides in the
+// JSON of $BENCH_EDGE_CONFIG; the log level is $BENCH_LOG_LEVEL (default warn) to stderr.
+import { startEdge } from '../../src/app.js';
+import { createLogger } from '../../src/log.js';
+import { redisReady } from '../../src/state/redis.js';
+import { testConfig } from '../../test/helpers/config.js';
+import { installIpc } from './ipc.js';
+
+const overrides = JSON.parse(process.env.BENCH_EDGE_CONFIG ?? '{}') as Record<string, unknown>;
+const config = testConfig(overrides);
+const edge = startEdge(config, { logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn', process.stderr) });
+let redisUp = false;
+redisReady(edge.redis, 10_000).then(
+  () => (redisUp = true),
+  (err: Error) => {
+    console.error(`edgeChild: ${err.message}`);
+    process.exit(1);
+  },
+);
+
+installIpc({
+  ready: () => redisUp && edge.drachtio.connected,
+  activeCalls: () => edge.sessions.size,
+  extra: () => ({ leases: edge.leases.size }),
+  stop: () => edge.shutdown(0),
+});
