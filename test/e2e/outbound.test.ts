@@ -217,6 +217,12 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
     expectOk(telnyx, fx);
   });
 
+  it('a DTMF INFO from the PBX is relayed to Telnyx', async () => {
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call_info.xml', vars: { hold: 200 } }, { scenario: 'telnyx_uas_answer_info.xml' });
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+  });
+
   it('BYE from Telnyx ends both legs', async () => {
     const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call_wait_bye.xml' }, { scenario: 'telnyx_uas_answer_bye.xml', vars: { hold: 300 } });
     expectOk(pbx, fx);

@@ -1,28 +1,81 @@
-// Softphones end to end (SPEC §1, §2 `devices`, issue 8): SIPp as a registered SIP softphone on
-// 127.0.0.4 (a second contact on 127.0.0.6), Telnyx on 127.0.0.2, the PBX on 127.0.0.1, the edge's
-// drachtio-server on 127.0.0.3, real Redis.
+// Softphones end to end (SPEC §1, §2 `devices`, issue 8): SIPp as a SIP softphone that registers
+// with digest auth on 127.0.0.4 (a second contact on 127.0.0.6), Telnyx on 127.0.0.2, the PBX on
+// 127.0.0.1, the edge's drachtio-server on 127.0.0.3, real Redis.
+//
+// A softphone that registers and is then called is ONE SIPp process: phone_register_wait.xml
+// registers and waits, and the edge's INVITE (a Call-ID SIPp does not know) runs the out-of-call
+// scenario given with -oocsf (phone_ooc_answer.xml / phone_ooc_ring_cancel.xml) on the same socket,
+// so "rung at the address its REGISTER came from" is what the test observes.
+import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
+import { describeWithDrachtio, addrs, freeSipPort } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
-import { baseConfigObject, testConfig, BUSINESS } from '../helpers/config.js';
-import { sipp, type SippResult } from '../helpers/sipp.js';
-import { expectOk } from './call.js';
+import { baseConfigObject, testConfig, BUSINESS, USER } from '../helpers/config.js';
+import { sipp, scenarioPath, type SippResult, type SippRun } from '../helpers/sipp.js';
+import { expectOk, inboundCall, outboundCall } from './call.js';
 
 const REALM = 'edge.wa-test';
 const ALICE = { user: 'alice', password: 'alice-secret-1' };
+const DIAL_STRING = 'sip:+447911123456@whatsapp-447418613982.sip.telnyx.com';
+/** A second softphone address (the first is addrs.softphone, 127.0.0.4). */
+const SOFTPHONE_2 = '127.0.0.6';
 
-/** Messages of a SIPp -trace_msg file, one string each. */
+/** The Contact SIPp registers by default from address:port (phone_*.xml). */
+const contactOf = (address: string, port: number) => `sip:alice@${address}:${port};transport=UDP`;
+
+/** Messages of a SIPp -trace_msg file, one string each, in order. */
 function messagesOf(r: SippResult): string[] {
   return r.messages.split(/\n(?=-{5,} )/).filter((m) => /message (sent|received)/.test(m));
 }
+/** The messages SIPp received whose first line matches `firstLine`. */
+function received(r: SippResult, firstLine: RegExp): string[] {
+  return messagesOf(r).filter((m) => /message received/.test(m) && firstLine.test(m.split('\n').find((l) => /^(SIP\/2\.0 |[A-Z]+ sip:)/.test(l)) ?? ''));
+}
+function header(msg: string, name: string): string | undefined {
+  const m = new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(msg);
+  return m?.[1]?.trim();
+}
 
-describeWithDrachtio('softphone: REGISTER, calls out, gets WhatsApp calls', () => {
+async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describeWithDrachtio('softphone: registers with digest auth, calls out like a trunk, is rung for WhatsApp calls', () => {
   let fx: EdgeFixture;
   let base: Record<string, unknown>;
+  const pbxTarget = () => `sip:100@${addrs.pbx}:${fx.pbxPort}`;
 
   function reconfigure(overrides: Record<string, unknown> = {}) {
     fx.edge.reload(testConfig({ ...base, ...overrides }));
   }
+
+  /** One softphone SIPp process against the edge; alice's credentials and the realm unless overridden. */
+  function phone(opts: { scenario: string; address?: string; port?: number; vars?: Record<string, string | number>; ooc?: string; timeoutSec?: number }): SippRun {
+    return sipp({
+      scenario: opts.scenario,
+      localAddress: opts.address ?? addrs.softphone,
+      localPort: opts.port,
+      remote: fx.sip,
+      vars: { ...ALICE, realm: REALM, ...opts.vars },
+      timeoutSec: opts.timeoutSec ?? 20,
+      // After the -set options: SIPp reads -oocsf then, and the main scenario declares its variables.
+      extraArgs: opts.ooc ? ['-oocsf', scenarioPath(opts.ooc)] : [],
+    });
+  }
+
+  /** Registers alice from address:port with phone_register.xml (the process exits afterwards). */
+  async function register(address: string, port: number, vars: Record<string, string | number> = {}): Promise<SippResult> {
+    const r = await phone({ scenario: 'phone_register.xml', address, port, vars }).done;
+    expectOk(r, fx);
+    return r;
+  }
+
+  const bindings = () => fx.edge.devices.list('alice');
+  const waitForBindings = (n: number) => waitFor(async () => (await bindings()).length === n, `${n} registered contact(s) of alice`);
 
   beforeAll(async () => {
     fx = await startEdgeFixture((p) => {
@@ -44,12 +97,188 @@ describeWithDrachtio('softphone: REGISTER, calls out, gets WhatsApp calls', () =
   });
   afterEach(async () => fx.expectIdle());
 
-  it('REGISTER: 401 with the configured realm and qop=auth, then 200 with the Contact, expiry clamped to maxExpires; Redis has the binding at the source address', async () => {
-    const phone = sipp({ scenario: 'phone_register.xml', localAddress: addrs.softphone, remote: fx.sip, vars: { ...ALICE, expires: 7200, realm: REALM }, timeoutSec: 10 });
-    const port = await phone.port;
-    const r = await phone.done;
-    expectOk(r, fx);
-    const msgs = messagesOf(r);
-    console.log(msgs.join('\n====\n'));
+  it('REGISTER: 401 with the configured realm and qop=auth, then 200 listing the Contact with the expiry clamped to maxExpires; Redis holds the binding at the source address', async () => {
+    const port = await freeSipPort(addrs.softphone);
+    const before = Date.now();
+    const r = await register(addrs.softphone, port, { expires: 7200 });
+
+    const [challenge] = received(r, /^SIP\/2\.0 401/);
+    expect(header(challenge!, 'WWW-Authenticate')).toMatch(new RegExp(`^Digest .*realm="${REALM.replace('.', '\\.')}".*qop="auth"`));
+    const [ok] = received(r, /^SIP\/2\.0 200/);
+    expect(header(ok!, 'CSeq')).toBe('2 REGISTER');
+    expect(header(ok!, 'Contact')).toBe(`<${contactOf(addrs.softphone, port)}>;expires=3600`);
+
+    const [b, ...more] = await bindings();
+    expect(more).toEqual([]);
+    expect(b).toMatchObject({ uri: contactOf(addrs.softphone, port), source: { address: addrs.softphone, port, transport: 'udp' }, userAgent: 'wa-edge-test-phone' });
+    expect(b!.expiresAt).toBeGreaterThanOrEqual(before + 3600_000);
+    expect(b!.expiresAt).toBeLessThanOrEqual(Date.now() + 3600_000);
+  });
+
+  it('REGISTER with Expires below minExpires: 423 with Min-Expires, nothing stored', async () => {
+    const port = await freeSipPort(addrs.softphone);
+    const r = await register(addrs.softphone, port, { expires: 30, code: 423 });
+    const [tooBrief] = received(r, /^SIP\/2\.0 423/);
+    expect(header(tooBrief!, 'Min-Expires')).toBe('60');
+    expect(header(tooBrief!, 'Reason')).toBe('SIP;cause=423;text="interval_too_brief"');
+    expect(await bindings()).toEqual([]);
+  });
+
+  it('REGISTER with a wrong password or an unknown username: 403 auth_failed, nothing stored', async () => {
+    for (const vars of [{ password: 'not-alices-password' }, { user: 'mallory', password: 'alice-secret-1' }]) {
+      const port = await freeSipPort(addrs.softphone);
+      const r = await register(addrs.softphone, port, { ...vars, code: 403 });
+      expect(received(r, /^SIP\/2\.0 401/)).toHaveLength(1);
+      const [refused] = received(r, /^SIP\/2\.0 403/);
+      expect(header(refused!, 'Reason')).toBe('SIP;cause=403;text="auth_failed"');
+    }
+    expect(await bindings()).toEqual([]);
+    expect(await fx.edge.redis.keys('wa:{dev:*')).toEqual([]);
+  });
+
+  it('failed authentications count toward the scanner ban: the source then gets 503 + Retry-After, even with the right password', async () => {
+    reconfigure({ sip: { realm: REALM, scannerBan: { authFailuresPer10m: 2, banSeconds: 1 } } });
+    const port = await freeSipPort(SOFTPHONE_2);
+    await register(SOFTPHONE_2, port, { password: 'wrong-1', code: 403 });
+    await register(SOFTPHONE_2, port, { password: 'wrong-2', code: 403 });
+    const banned = await register(SOFTPHONE_2, port, { code: 503 });
+    expect(received(banned, /^SIP\/2\.0 401/)).toEqual([]); // refused before any challenge
+    expect(header(received(banned, /^SIP\/2\.0 503/)[0]!, 'Retry-After')).toBe('1');
+    expect(await bindings()).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1100)); // the ban is over
+    await register(SOFTPHONE_2, port);
+    expect((await bindings()).map((b) => b.source.address)).toEqual([SOFTPHONE_2]);
+  });
+
+  it('calls out: INVITE → 407 → INVITE with Proxy-Authorization → admitted with its own numbers and defaultRegion → Telnyx → 200 → ACK → BYE', async () => {
+    await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    const { pbx: softphone, telnyx } = await outboundCall(
+      fx,
+      // A national number: the device's defaultRegion (GB) turns it into +447911123456.
+      { scenario: 'phone_call.xml', localAddress: addrs.softphone, service: '07911123456', vars: { ...ALICE, realm: REALM, hold: 300 } },
+      { scenario: 'telnyx_uas_answer.xml', vars: { expected_ruri: DIAL_STRING, expected_from: BUSINESS } },
+    );
+    expectOk(softphone, fx);
+    expectOk(telnyx, fx);
+    expect(received(softphone, /^SIP\/2\.0 407/)).toHaveLength(1);
+    // The softphone's credentials stay with the edge.
+    const [invite] = received(telnyx!, /^INVITE /);
+    expect(invite).not.toMatch(/Authorization|alice/i);
+    await fx.expectIdle();
+    const [record] = await fx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+    expect(record![1]).toEqual(expect.arrayContaining(['direction', 'outbound', 'outcome', 'connected', 'user', USER, 'number', BUSINESS]));
+  });
+
+  it('is rung for a WhatsApp call at the address its REGISTER came from, and answers', async () => {
+    const port = await freeSipPort(addrs.softphone);
+    const softphone = phone({
+      scenario: 'phone_register_wait.xml',
+      port,
+      ooc: 'phone_ooc_answer.xml',
+      vars: { expected_ruri: contactOf(addrs.softphone, port), expected_from: USER },
+    });
+    await waitForBindings(1);
+    // No PBX listens: had the edge skipped the device, Telnyx would get a failure, not a 200.
+    const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 300 } });
+    if (telnyx.code !== 0) softphone.kill();
+    const phoneResult = await softphone.done;
+    expectOk(telnyx, fx);
+    expectOk(phoneResult, fx);
+    expect(received(phoneResult, /^INVITE /)).toHaveLength(1);
+    expect(received(phoneResult, /^BYE /)).toHaveLength(1);
+    await fx.expectIdle();
+    const [record] = await fx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+    expect(record![1]).toEqual(expect.arrayContaining(['direction', 'inbound', 'outcome', 'connected']));
+  });
+
+  it('behind NAT: rung at the source of its REGISTER, with the registered Contact as Request-URI', async () => {
+    const port = await freeSipPort(addrs.softphone);
+    // The Contact names a port nobody listens on (a private address behind NAT, in real life).
+    const natPort = await freeSipPort(addrs.softphone);
+    const contact = `sip:alice@${addrs.softphone}:${natPort};transport=udp`;
+    const softphone = phone({ scenario: 'phone_register_wait.xml', port, ooc: 'phone_ooc_answer.xml', vars: { contact: `<${contact}>`, expected_ruri: contact } });
+    await waitForBindings(1);
+    expect((await bindings())[0]).toMatchObject({ uri: contact, source: { address: addrs.softphone, port } });
+    const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 200 } });
+    if (telnyx.code !== 0) softphone.kill();
+    const phoneResult = await softphone.done;
+    expectOk(telnyx, fx);
+    expectOk(phoneResult, fx);
+  });
+
+  it('two registered contacts ring at once; the first to answer wins and the other gets CANCEL', async () => {
+    const [portA, portB] = [await freeSipPort(addrs.softphone), await freeSipPort(SOFTPHONE_2)];
+    // A rings 300 ms before answering, so B is surely ringing when the edge cancels it.
+    const answering = phone({ scenario: 'phone_register_wait.xml', port: portA, ooc: 'phone_ooc_answer.xml', vars: { expected_ruri: contactOf(addrs.softphone, portA), expected_from: USER, ring: 300 } });
+    await waitForBindings(1);
+    const cancelled = phone({ scenario: 'phone_register_wait.xml', address: SOFTPHONE_2, port: portB, ooc: 'phone_ooc_ring_cancel.xml', vars: { expected_ruri: contactOf(SOFTPHONE_2, portB), expected_from: USER } });
+    await waitForBindings(2);
+    const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 300 } });
+    if (telnyx.code !== 0) [answering, cancelled].forEach((p) => p.kill());
+    const [a, b] = await Promise.all([answering.done, cancelled.done]);
+    expectOk(telnyx, fx);
+    expectOk(a, fx);
+    expectOk(b, fx);
+    expect(received(a, /^INVITE /)).toHaveLength(1);
+    expect(received(b, /^INVITE /)).toHaveLength(1);
+    expect(received(b, /^CANCEL /)).toHaveLength(1);
+    expect(received(a, /^CANCEL /)).toEqual([]);
+    // Telnyx heard the ringing once, then the answer.
+    expect(received(telnyx, /^SIP\/2\.0 180/)).toHaveLength(1);
+  });
+
+  it('an expired registration is not rung: the call goes to the next target (the PBX)', async () => {
+    const port = await freeSipPort(addrs.softphone);
+    await register(addrs.softphone, port, { expires: 60 });
+    // minExpires cannot go below 30 s: shorten the real binding to 1 s in Redis instead.
+    const [b] = await bindings();
+    const { expiresAt: _e, ...binding } = b!;
+    await fx.edge.devices.set('alice', [{ binding, expiresSeconds: 1 }]);
+    await new Promise((r) => setTimeout(r, 1200));
+
+    // Whatever reaches the softphone's address is caught here.
+    const sock = createSocket('udp4');
+    const caught: string[] = [];
+    sock.on('message', (m) => caught.push(m.toString('utf8')));
+    await new Promise<void>((resolve) => sock.bind(port, addrs.softphone, resolve));
+    try {
+      const { telnyx, pbx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 200 } }, [
+        { scenario: 'pbx_uas_answer.xml', port: fx.pbxPort, vars: { expected_ruri: pbxTarget(), expected_from: USER } },
+      ]);
+      expectOk(telnyx, fx);
+      expectOk(pbx[0], fx);
+    } finally {
+      sock.close();
+    }
+    expect(caught).toEqual([]);
+    expect(await bindings()).toEqual([]);
+  });
+
+  it('a device with no registered contact as the only target: 480 to Telnyx', async () => {
+    reconfigure({ numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice'] }] });
+    const { telnyx } = await inboundCall(fx, {
+      scenario: 'pbx_call_expect_reject.xml',
+      localAddress: addrs.telnyx,
+      service: BUSINESS,
+      vars: { from: USER, code: '480' },
+    });
+    expectOk(telnyx, fx);
+  });
+
+  it('unregister: Expires 0 removes that contact (a refresh does not duplicate); Contact * with Expires 0 clears them all', async () => {
+    const [portA, portB] = [await freeSipPort(addrs.softphone), await freeSipPort(addrs.softphone)];
+    await register(addrs.softphone, portA);
+    await register(addrs.softphone, portA); // refresh
+    await register(addrs.softphone, portB);
+    expect((await bindings()).map((b) => b.uri).sort()).toEqual([contactOf(addrs.softphone, portA), contactOf(addrs.softphone, portB)].sort());
+
+    const removed = await register(addrs.softphone, portA, { expires: 0 });
+    expect(header(received(removed, /^SIP\/2\.0 200/)[0]!, 'Contact')).toMatch(new RegExp(`^<${contactOf(addrs.softphone, portB).replace(/[.;]/g, '\\$&')}>;expires=\\d+$`));
+    expect((await bindings()).map((b) => b.uri)).toEqual([contactOf(addrs.softphone, portB)]);
+
+    const cleared = await register(addrs.softphone, portB, { contact: '*', expires: 0 });
+    expect(header(received(cleared, /^SIP\/2\.0 200/)[0]!, 'Contact')).toBeUndefined();
+    expect(await bindings()).toEqual([]);
+    expect(await fx.edge.redis.keys('wa:{dev:*')).toEqual([]);
   });
 });
