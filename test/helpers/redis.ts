@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './ports.js';
 
 export interface RedisServer {
@@ -58,6 +59,27 @@ export async function startRedis(): Promise<RedisServer> {
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One redis-server for the test file: started before its tests, stopped after its other afterAll hooks. */
+export function useRedisServer(): { readonly url: string; readonly server: RedisServer } {
+  let server: RedisServer | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    get url() {
+      if (!server) throw new Error('redis-server not started yet (use it inside a test or hook)');
+      return server.url;
+    },
+    get server() {
+      if (!server) throw new Error('redis-server not started yet');
+      return server;
     },
   };
 }

@@ -1,25 +1,21 @@
 // GET /v1/decisions?from=&to= (SPEC §4): what an outbound call would get now, reserving nothing.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { HOUR, T0, newCallId } from '../helpers/state.js';
 import { httpFixture, type HttpFixture } from './fixture.js';
 
 const US_NUMBER = '+12024561111';
 
-let server: RedisServer;
+const redis = useRedisServer();
 let f: HttpFixture;
-beforeAll(async () => {
-  server = await startRedis();
-});
 afterAll(async () => {
   await f?.close();
-  await server.stop();
 });
 
 async function fixture(whatsapp: Record<string, unknown> = {}) {
   await f?.close();
-  f = await httpFixture(server.url, {
+  f = await httpFixture(redis.url, {
     whatsapp,
     numbers: [
       { number: BUSINESS, calling: true, inbound: [] },

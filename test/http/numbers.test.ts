@@ -1,24 +1,20 @@
 // GET /v1/numbers and PUT /v1/numbers/{number}/calling (SPEC §4).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { newCallId } from '../helpers/state.js';
 import { httpFixture, type HttpFixture } from './fixture.js';
 
 const US_NUMBER = '+12024561111';
 
-let server: RedisServer;
+const redis = useRedisServer();
 let f: HttpFixture;
-beforeAll(async () => {
-  server = await startRedis();
-});
 afterAll(async () => {
   await f?.close();
-  await server.stop();
 });
 beforeEach(async () => {
   await f?.close();
-  f = await httpFixture(server.url, {
+  f = await httpFixture(redis.url, {
     numbers: [
       { number: BUSINESS, calling: true, inbound: [] },
       { number: US_NUMBER, calling: false, inbound: [] },

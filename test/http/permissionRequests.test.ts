@@ -1,28 +1,26 @@
 // POST /v1/numbers/{number}/users/{user}/permission-requests (SPEC §4, §7: 1 per 24 h, 2 per 7 days).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { DAY, HOUR, T0 } from '../helpers/state.js';
 import { DEFAULT_REQUEST_TEXT } from '../../src/http/cloudApi.js';
 import { httpFixture, numbersWithId, PHONE_NUMBER_ID, TOKEN, type HttpFixture } from './fixture.js';
 import { startFakeMeta, type FakeMeta } from './fakeMeta.js';
 
-let server: RedisServer;
+const redis = useRedisServer();
 let meta: FakeMeta;
 let f: HttpFixture;
 beforeAll(async () => {
-  server = await startRedis();
   meta = await startFakeMeta();
 });
 afterAll(async () => {
   await f?.close();
   await meta.close();
-  await server.stop();
 });
 
 async function fixture(overrides: Record<string, unknown> = {}) {
   await f?.close();
-  f = await httpFixture(server.url, overrides);
+  f = await httpFixture(redis.url, overrides);
   await f.redis.flushall();
 }
 

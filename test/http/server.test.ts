@@ -1,25 +1,21 @@
 // SPEC §4 (auth, errors, health, OpenAPI, calls, devices) and §5 (the metrics scrape).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { T0, newCallId } from '../helpers/state.js';
 import { appendCallRecord } from '../../src/state/records.js';
 import type { HttpDeps } from '../../src/http/server.js';
 import { httpFixture, TOKEN, type HttpFixture } from './fixture.js';
 
-let server: RedisServer;
+const redis = useRedisServer();
 let f: HttpFixture;
-beforeAll(async () => {
-  server = await startRedis();
-});
 afterAll(async () => {
   await f?.close();
-  await server.stop();
 });
 
 async function fixture(overrides: Record<string, unknown> = {}, deps: Partial<HttpDeps> = {}) {
   await f?.close();
-  f = await httpFixture(server.url, overrides, deps);
+  f = await httpFixture(redis.url, overrides, deps);
   await f.redis.flushall();
   return f;
 }

@@ -1,23 +1,19 @@
 // GET /v1/numbers/{number}/users/{user}, PUT and DELETE .../permission (SPEC §4).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { DAY, HOUR, T0, newCallId } from '../helpers/state.js';
 import { recentPermissionEvents } from '../../src/state/records.js';
 import { httpFixture, type HttpFixture } from './fixture.js';
 
-let server: RedisServer;
+const redis = useRedisServer();
 let f: HttpFixture;
-beforeAll(async () => {
-  server = await startRedis();
-});
 afterAll(async () => {
   await f?.close();
-  await server.stop();
 });
 beforeEach(async () => {
   await f?.close();
-  f = await httpFixture(server.url);
+  f = await httpFixture(redis.url);
   await f.redis.flushall();
 });
 

@@ -1,7 +1,7 @@
 // GET/POST /v1/webhooks/whatsapp (SPEC §4, §7: signed payloads; call_permission_reply grants or revokes).
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { DAY, T0 } from '../helpers/state.js';
 import { recentPermissionEvents } from '../../src/state/records.js';
@@ -12,19 +12,15 @@ const APP_SECRET = 'meta-app-secret-123';
 const VERIFY_TOKEN = 'verify-token-456';
 const WEBHOOK = { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN };
 
-let server: RedisServer;
+const redis = useRedisServer();
 let f: HttpFixture;
-beforeAll(async () => {
-  server = await startRedis();
-});
 afterAll(async () => {
   await f?.close();
-  await server.stop();
 });
 
 async function fixture(overrides: Record<string, unknown> = { whatsapp: { webhook: WEBHOOK }, numbers: numbersWithId() }) {
   await f?.close();
-  f = await httpFixture(server.url, overrides);
+  f = await httpFixture(redis.url, overrides);
   await f.redis.flushall();
 }
 beforeEach(async () => {
