@@ -68,7 +68,13 @@ async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, t
       res,
       target,
       { callingNumber: user, headers, passFailure: false, passProvisionalResponses: true },
-      { cbRequest: (err, sent) => void (err ? undefined : (uacReq = sent)) },
+      {
+        cbRequest: (err, sent) => {
+          if (err) return;
+          uacReq = sent;
+          if (req.canceled) sent.cancel(); // CANCELed before this leg existed
+        },
+      },
     );
     return { answered };
   } catch (e) {

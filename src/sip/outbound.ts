@@ -69,7 +69,10 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
       },
       {
         cbRequest: (err, sent) => {
-          if (!err) uacReq = sent;
+          if (err) return;
+          uacReq = sent;
+          // A CANCEL that arrived before the B leg existed found nothing to cancel: do it now.
+          if (req.canceled) sent.cancel();
         },
       },
     );
