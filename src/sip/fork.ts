@@ -22,6 +22,10 @@ export async function forkToBindings(
 ): Promise<ForkResult> {
   const pending = new Map<number, { cancel(): void }>();
   let winner: Dialog | undefined;
+  // Resolved by the first 2xx: the answer goes to Telnyx then, not once every other contact's
+  // INVITE has ended (a vanished phone cannot be CANCELled before it sends a 1xx: Timer B, 32 s).
+  let announceWinner: (d: Dialog) => void = () => {};
+  const firstAnswer = new Promise<Dialog>((resolve) => (announceWinner = resolve));
   let ringing = false;
   const cancelOthers = () => {
     for (const r of pending.values()) r.cancel();
@@ -64,17 +68,22 @@ export async function forkToBindings(
       }
       winner = uac;
       cancelOthers();
+      announceWinner(uac);
       return 200;
     } catch (e) {
       pending.delete(i);
       return (e as SipError).status ?? 500;
     }
   });
-  const statuses = await Promise.all(attempts);
+  const allEnded = Promise.all(attempts);
+  const first = await Promise.race([firstAnswer, allEnded.then(() => undefined)]);
   clearTimeout(timer);
   req.off('cancel', cancelOnA);
-  if (!winner) return { status: req.canceled ? 487 : timedOut ? 408 : bestFailure(statuses.filter((s) => s !== 487)) };
-  const uac: Dialog = winner;
+  if (!first) {
+    const statuses = await allEnded;
+    return { status: req.canceled ? 487 : timedOut ? 408 : bestFailure(statuses.filter((s) => s !== 487)) };
+  }
+  const uac: Dialog = first;
   try {
     const uas = await deps.srf.createUAS(req, res, { localSdp: uac.remote.sdp });
     return { answered: { uas, uac } };

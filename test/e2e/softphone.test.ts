@@ -31,6 +31,13 @@ function messagesOf(r: SippResult): string[] {
 function received(r: SippResult, firstLine: RegExp): string[] {
   return messagesOf(r).filter((m) => /message received/.test(m) && firstLine.test(m.split('\n').find((l) => /^(SIP\/2\.0 |[A-Z]+ sip:)/.test(l)) ?? ''));
 }
+/** When SIPp sent or received the first message whose first line matches (ms since the epoch, local clock). */
+function timeOf(r: SippResult, dir: 'sent' | 'received', firstLine: RegExp): number {
+  const msg = messagesOf(r).find((m) => new RegExp(`message ${dir}`).test(m) && m.split('\n').some((l) => firstLine.test(l)));
+  const stamp = /^-{5,} (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})/.exec(msg ?? '');
+  if (!stamp) throw new Error(`no ${dir} message matching ${firstLine} in ${r.command}`);
+  return new Date(`${stamp[1]}T${stamp[2]}`).getTime();
+}
 function header(msg: string, name: string): string | undefined {
   const m = new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(msg);
   return m?.[1]?.trim();
@@ -81,7 +88,14 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     fx = await startEdgeFixture((p) => {
       base = baseConfigObject({
         telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: `sip:${addrs.telnyx}:${p.telnyxPort}`, sources: [`${addrs.telnyx}/32`] },
-        sip: { realm: REALM, registration: { minExpires: 60, maxExpires: 3600 }, inboundTargetTimeoutSeconds: 10 },
+        sip: {
+          realm: REALM,
+          registration: { minExpires: 60, maxExpires: 3600 },
+          inboundTargetTimeoutSeconds: 10,
+          // Every test's "phones" share 127.0.0.4: the whole file is one burst from one address
+          // (about 30 requests in 10 s), which no single softphone sends. Auth failures keep the default.
+          scannerBan: { requestsPer10s: 500 },
+        },
         devices: [{ username: ALICE.user, password: ALICE.password, numbers: [BUSINESS], defaultRegion: 'GB' }],
         numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice', `sip:100@${addrs.pbx}:${p.pbxPort}`] }],
       });
@@ -125,7 +139,8 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
   });
 
   it('REGISTER with a wrong password or an unknown username: 403 auth_failed, nothing stored', async () => {
-    for (const vars of [{ password: 'not-alices-password' }, { user: 'mallory', password: 'alice-secret-1' }]) {
+    const attempts: Record<string, string>[] = [{ password: 'not-alices-password' }, { user: 'mallory', password: 'alice-secret-1' }];
+    for (const vars of attempts) {
       const port = await freeSipPort(addrs.softphone);
       const r = await register(addrs.softphone, port, { ...vars, code: 403 });
       expect(received(r, /^SIP\/2\.0 401/)).toHaveLength(1);
@@ -137,7 +152,7 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
   });
 
   it('failed authentications count toward the scanner ban: the source then gets 503 + Retry-After, even with the right password', async () => {
-    reconfigure({ sip: { realm: REALM, scannerBan: { authFailuresPer10m: 2, banSeconds: 1 } } });
+    reconfigure({ sip: { realm: REALM, scannerBan: { requestsPer10s: 500, authFailuresPer10m: 2, banSeconds: 1 } } });
     const port = await freeSipPort(SOFTPHONE_2);
     await register(SOFTPHONE_2, port, { password: 'wrong-1', code: 403 });
     await register(SOFTPHONE_2, port, { password: 'wrong-2', code: 403 });
@@ -148,6 +163,12 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     await new Promise((r) => setTimeout(r, 1100)); // the ban is over
     await register(SOFTPHONE_2, port);
     expect((await bindings()).map((b) => b.source.address)).toEqual([SOFTPHONE_2]);
+  });
+
+  it('OPTIONS from a softphone: 407, then 200 once it authenticates', async () => {
+    const r = await phone({ scenario: 'phone_options.xml' }).done;
+    expectOk(r, fx);
+    expect(received(r, /^SIP\/2\.0 407/)).toHaveLength(1);
   });
 
   it('calls out: INVITE → 407 → INVITE with Proxy-Authorization → admitted with its own numbers and defaultRegion → Telnyx → 200 → ACK → BYE', async () => {
@@ -223,9 +244,62 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     expect(received(b, /^INVITE /)).toHaveLength(1);
     expect(received(b, /^CANCEL /)).toHaveLength(1);
     expect(received(a, /^CANCEL /)).toEqual([]);
-    // Telnyx heard the ringing once, then the answer.
+    // Telnyx heard the ringing once, then the answer as soon as A gave it.
     expect(received(telnyx, /^SIP\/2\.0 180/)).toHaveLength(1);
+    expect(timeOf(telnyx, 'received', /^SIP\/2\.0 200/) - timeOf(a, 'sent', /^SIP\/2\.0 200/)).toBeLessThan(1000);
   });
+
+  it('two contacts answer at once: one call is connected, the other answer gets ACK + BYE straight away', async () => {
+    const [portA, portB] = [await freeSipPort(addrs.softphone), await freeSipPort(SOFTPHONE_2)];
+    const phones = [
+      phone({ scenario: 'phone_register_wait.xml', port: portA, ooc: 'phone_ooc_answer.xml', vars: { expected_from: USER } }),
+      phone({ scenario: 'phone_register_wait.xml', address: SOFTPHONE_2, port: portB, ooc: 'phone_ooc_answer.xml', vars: { expected_from: USER } }),
+    ];
+    await waitForBindings(2).catch((e: unknown) => {
+      phones.forEach((p) => p.kill());
+      throw e;
+    });
+    const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 1000 } });
+    if (telnyx.code !== 0) phones.forEach((p) => p.kill());
+    const results = await Promise.all(phones.map((p) => p.done));
+    expectOk(telnyx, fx);
+    results.forEach((r) => expectOk(r, fx));
+    expect(received(telnyx, /^SIP\/2\.0 200/).filter((m) => / INVITE$/.test(header(m, 'CSeq') ?? ''))).toHaveLength(1);
+    // Which one wins is a race; the loser is hung up before Telnyx hangs up, the winner after.
+    const hangup = timeOf(telnyx, 'sent', /^BYE /);
+    const byeAt = results.map((r) => timeOf(r, 'received', /^BYE /));
+    expect(byeAt.filter((t) => t < hangup)).toHaveLength(1);
+    expect(byeAt.filter((t) => t >= hangup)).toHaveLength(1);
+  });
+
+  // A contact that never answers at all (a phone that went away without unregistering) cannot be
+  // CANCELled before it sends a provisional: its INVITE lives until Timer B (32 s). The answer of
+  // another contact must reach Telnyx at once all the same.
+  it('a contact that never responds does not hold up the answer of another', async () => {
+    const portA = await freeSipPort(addrs.softphone);
+    const deadPort = await freeSipPort(SOFTPHONE_2);
+    // The dead contact: a socket that swallows everything, as a vanished phone behind NAT does.
+    const sock = createSocket('udp4');
+    const caught: string[] = [];
+    sock.on('message', (m) => caught.push(m.toString('utf8')));
+    await new Promise<void>((resolve) => sock.bind(deadPort, SOFTPHONE_2, resolve));
+    try {
+      await fx.edge.devices.set('alice', [
+        { binding: { uri: contactOf(SOFTPHONE_2, deadPort), source: { address: SOFTPHONE_2, port: deadPort, transport: 'udp' } }, expiresSeconds: 600 },
+      ]);
+      const answering = phone({ scenario: 'phone_register_wait.xml', port: portA, ooc: 'phone_ooc_answer.xml', vars: { ring: 300, wait: 50_000 }, timeoutSec: 60 });
+      await waitForBindings(2);
+      const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 300 }, timeoutSec: 60 });
+      if (telnyx.code !== 0) answering.kill();
+      const a = await answering.done;
+      expectOk(telnyx, fx);
+      expectOk(a, fx);
+      expect(caught.filter((m) => m.startsWith('INVITE ')).length).toBeGreaterThan(0); // it was rung too
+      expect(timeOf(telnyx, 'received', /^SIP\/2\.0 200/) - timeOf(a, 'sent', /^SIP\/2\.0 200/)).toBeLessThan(1000);
+    } finally {
+      sock.close();
+    }
+  }, 60_000);
 
   it('an expired registration is not rung: the call goes to the next target (the PBX)', async () => {
     const port = await freeSipPort(addrs.softphone);
@@ -252,6 +326,34 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     }
     expect(caught).toEqual([]);
     expect(await bindings()).toEqual([]);
+  });
+
+  it('of two contacts, the expired one is not rung; the live one is', async () => {
+    const [expiredPort, livePort] = [await freeSipPort(addrs.softphone), await freeSipPort(SOFTPHONE_2)];
+    await register(addrs.softphone, expiredPort, { expires: 60 });
+    const [b] = await bindings();
+    const { expiresAt: _e, ...binding } = b!;
+    await fx.edge.devices.set('alice', [{ binding, expiresSeconds: 1 }]);
+    // The live contact keeps the device's Redis keys alive: only the registrar script can drop the expired one.
+    const live = phone({ scenario: 'phone_register_wait.xml', address: SOFTPHONE_2, port: livePort, ooc: 'phone_ooc_answer.xml', vars: { expected_ruri: contactOf(SOFTPHONE_2, livePort) } });
+    await waitForBindings(2);
+    await new Promise((r) => setTimeout(r, 1200));
+
+    const sock = createSocket('udp4');
+    const caught: string[] = [];
+    sock.on('message', (m) => caught.push(m.toString('utf8')));
+    await new Promise<void>((resolve) => sock.bind(expiredPort, addrs.softphone, resolve));
+    try {
+      const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 200 } });
+      if (telnyx.code !== 0) live.kill();
+      const liveResult = await live.done;
+      expectOk(telnyx, fx);
+      expectOk(liveResult, fx);
+    } finally {
+      sock.close();
+    }
+    expect(caught).toEqual([]);
+    expect((await bindings()).map((x) => x.uri)).toEqual([contactOf(SOFTPHONE_2, livePort)]);
   });
 
   it('a device with no registered contact as the only target: 480 to Telnyx', async () => {
