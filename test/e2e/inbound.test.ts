@@ -1,6 +1,6 @@
 // User-initiated calls end to end (SPEC §1, §3 inbound): SIPp as Telnyx on 127.0.0.2 calls the
 // business number; the edge routes to SIPp as the PBX on 127.0.0.1.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { testConfig, BUSINESS, USER } from '../helpers/config.js';
