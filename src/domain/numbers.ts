@@ -2,14 +2,15 @@
 // The `max` metadata resolves regions inside shared country codes (+1 JM vs US), which
 // region blocking depends on (SPEC §7).
 import { parsePhoneNumberFromString, isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import { LRUCache } from 'lru-cache';
 
 export interface PhoneNumber {
   /** E.164 with the leading `+`. */
-  e164: string;
+  readonly e164: string;
   /** E.164 digits without `+`, as the WhatsApp dial string wants the business number. */
-  digits: string;
+  readonly digits: string;
   /** ISO 3166 region libphonenumber assigns to the number, when it can. */
-  region: string | undefined;
+  readonly region: string | undefined;
 }
 
 export function isValidRegion(code: string): boolean {
@@ -25,10 +26,19 @@ export function userPart(uriOrNumber: string): string {
   return decodeURIComponent(s.split(';')[0] ?? '');
 }
 
+// Validating a number against the `max` metadata is the costliest step of an INVITE (about
+// 150 µs): every call parses its From (a handful of business numbers) and its user (callbacks
+// dial the same people again). The answer depends on the text and region alone, so it is kept.
+const parsedNumbers = new LRUCache<string, PhoneNumber | false>({ max: 20_000 });
+
 function toPhoneNumber(text: string, defaultRegion?: string): PhoneNumber | undefined {
+  const key = defaultRegion ? `${defaultRegion}|${text}` : text;
+  const known = parsedNumbers.get(key);
+  if (known !== undefined) return known || undefined;
   const parsed = parsePhoneNumberFromString(text, defaultRegion ? { defaultCountry: defaultRegion as CountryCode } : undefined);
-  if (!parsed || !parsed.isValid()) return undefined;
-  return { e164: parsed.number, digits: parsed.number.slice(1), region: parsed.country };
+  const result = parsed?.isValid() ? Object.freeze({ e164: parsed.number, digits: parsed.number.slice(1), region: parsed.country }) : undefined;
+  parsedNumbers.set(key, result ?? false);
+  return result;
 }
 
 /**

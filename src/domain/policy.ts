@@ -1,7 +1,7 @@
 // The static part of outbound admission (SPEC §3): what can be decided from the request and the
 // configuration alone, with no I/O. The state checks follow in one Redis script.
 import { buildDialString } from './dialString.js';
-import { isRegionBlocked, normaliseDialled, parseBusinessNumber, type PhoneNumber } from './numbers.js';
+import { isRegionBlocked, normaliseDialled, type PhoneNumber } from './numbers.js';
 import { refusal, type Refusal } from './reasons.js';
 
 /** A trunk or an authenticated softphone: who may call, from which numbers. */
@@ -27,9 +27,8 @@ export interface OutboundRules {
 export function planOutbound(requestUriUser: string, fromUser: string, caller: OutboundCaller, rules: OutboundRules): OutboundPlan | Refusal {
   const user = normaliseDialled(requestUriUser, caller.defaultRegion);
   if (!user) return refusal('invalid_destination');
-  const from = normaliseDialled(fromUser, caller.defaultRegion);
-  if (!from || !caller.numbers.includes(from.e164)) return refusal('number_not_enabled');
-  const business = parseBusinessNumber(from.e164) ?? from;
+  const business = normaliseDialled(fromUser, caller.defaultRegion);
+  if (!business || !caller.numbers.includes(business.e164)) return refusal('number_not_enabled');
   return {
     business,
     user,

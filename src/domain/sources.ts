@@ -1,5 +1,6 @@
 // Which side a request comes from, by its source IP (SPEC §1).
 import ipaddr from 'ipaddr.js';
+import { LRUCache } from 'lru-cache';
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
@@ -47,15 +48,25 @@ export class CidrSet {
 
 export type SourceClass<T> = { kind: 'telnyx' } | { kind: 'trunk'; trunk: T } | { kind: 'unknown' };
 
-/** Classifies source addresses against Telnyx's ranges and each trunk's ranges. */
+/**
+ * Classifies source addresses against Telnyx's ranges and each trunk's ranges. Every request is
+ * classified (twice for an INVITE: the scanner guard, then the router) from a few peer addresses,
+ * so answers are kept per address; a new classifier (configuration reload) starts afresh.
+ */
 export class SourceClassifier<T extends { sources: readonly string[] }> {
   private readonly telnyx: CidrSet;
   private readonly trunks: { trunk: T; set: CidrSet }[];
+  private readonly known = new LRUCache<string, SourceClass<T>>({ max: 10_000 });
   constructor(telnyxSources: readonly string[], trunks: readonly T[]) {
     this.telnyx = new CidrSet(telnyxSources);
     this.trunks = trunks.map((trunk) => ({ trunk, set: new CidrSet(trunk.sources) }));
   }
   classify(address: string): SourceClass<T> {
+    let c = this.known.get(address);
+    if (!c) this.known.set(address, (c = this.match(address)));
+    return c;
+  }
+  private match(address: string): SourceClass<T> {
     // Telnyx first: a trunk range that overlaps Telnyx's must not turn user calls into business calls.
     if (this.telnyx.has(address)) return { kind: 'telnyx' };
     const hit = this.trunks.find((t) => t.set.has(address));

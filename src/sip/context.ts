@@ -24,10 +24,17 @@ export interface SipDeps {
   draining: () => boolean;
 }
 
+/**
+ * The fields every log line about one request carries. A request that is refused logs one line
+ * with them; only an admitted call gets a child logger (CallSession): a pino child per INVITE
+ * costs more than the refusal itself.
+ */
+export type RequestLogFields = Record<string, unknown>;
+
 /** Answers with the refusal's code, its Reason (and Retry-After), and counts it. */
-export function reject(deps: SipDeps, res: SipResponse, r: Refusal, direction: Direction | 'none', log: Logger): void {
+export function reject(deps: SipDeps, res: SipResponse, r: Refusal, direction: Direction | 'none', fields: RequestLogFields): void {
   deps.metrics.rejectionsTotal.inc({ direction, reason: r.reason });
-  log.info({ reason: r.reason, code: r.code, retryAfter: r.retryAfter }, 'refused');
+  deps.logger.info({ ...fields, reason: r.reason, code: r.code, retryAfter: r.retryAfter }, 'refused');
   if (!res.finalResponseSent) res.send(r.code, { headers: refusalHeaders(r) });
 }
 

@@ -22,7 +22,7 @@ function businessNumberOf(deps: SipDeps, req: SipRequest): string | undefined {
 export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResponse): Promise<void> {
   const startedAt = deps.clock();
   const cfg = deps.config();
-  const log = deps.logger.child({ callId: req.get('Call-ID'), direction: 'inbound' });
+  const log = { callId: req.get('Call-ID'), direction: 'inbound' };
   const business = businessNumberOf(deps, req);
   if (!business) return reject(deps, res, refusal('unknown_number'), 'inbound', log);
   const user = normaliseDialled(userPart(uriOf(req.get('From'))))?.e164;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { planOutbound, isRefusal, type OutboundCaller } from '../domain/policy.js';
 import { refusal } from '../domain/reasons.js';
 import { userPart } from '../domain/numbers.js';
-import { answerToPbx, offerToTelnyx } from './sdp.js';
+import { answerToPbx, offerToTelnyx, writeOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
@@ -11,7 +11,7 @@ import type { SipError, SipRequest, SipResponse } from './srf.js';
 export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller): Promise<void> {
   const startedAt = deps.clock();
   const cfg = deps.config();
-  const log = deps.logger.child({ callId: req.get('Call-ID'), direction: 'outbound', caller: caller.name });
+  const log = { callId: req.get('Call-ID'), direction: 'outbound', caller: caller.name };
 
   const plan = planOutbound(userPart(req.uri), userPart(uriOf(req.get('From'))), caller, {
     blockedRegions: cfg.whatsapp.blockedRegions,
@@ -31,7 +31,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
     admission = await deps.calls.admitOutbound({ business, user, callId, regionBlocked: plan.regionBlocked });
   } catch (err) {
     deps.metrics.redisErrorsTotal.inc();
-    log.warn({ err: (err as Error).message }, 'Redis unavailable: outbound fails closed');
+    deps.logger.warn({ ...log, err: (err as Error).message }, 'Redis unavailable: outbound fails closed');
     return reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
   } finally {
     timer();
@@ -62,8 +62,8 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
         ...(cfg.telnyx.auth ? { auth: cfg.telnyx.auth } : {}),
         callingNumber: business,
         headers: pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)),
-        localSdpB: offer.sdp,
-        localSdpA: (sdp: string) => answerToPbx(req.body, offer.keptIndex, sdp),
+        localSdpB: writeOffer(offer),
+        localSdpA: (sdp: string) => answerToPbx(offer, sdp),
         passFailure: false,
         passProvisionalResponses: true,
       },
@@ -88,7 +88,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
       if (ringTimedOut) res.send(480, { headers: { Reason: 'SIP;cause=480;text="ring_timeout"' } });
       else res.send(status >= 300 ? status : 500, err.reason);
     }
-    if (status < 300 && !err.status) log.error({ err: err.message }, 'bridge failed');
+    if (status < 300 && !err.status) session.log.error({ err: err.message }, 'bridge failed');
     session.close(unanswered ? 'unanswered' : 'failed', ringTimedOut ? 480 : status, ringTimedOut ? 'ring_timeout' : req.canceled ? 'canceled' : 'telnyx_final');
   }
 }

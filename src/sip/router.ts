@@ -60,7 +60,7 @@ export class SipRouter {
 
   /** A softphone: digest-authenticated as one of `devices`, else refused as an unknown source. */
   private authenticateDevice(req: SipRequest, res: SipResponse, challengeCode: 401 | 407): DeviceConfig | undefined {
-    const log = this.deps.logger.child({ callId: req.get('Call-ID'), source: req.source_address });
+    const log = { callId: req.get('Call-ID'), source: req.source_address };
     if (this.deps.config().devices.length === 0) {
       reject(this.deps, res, refusal('unknown_source'), 'none', log);
       return undefined;
@@ -120,7 +120,7 @@ export class SipRouter {
       return false;
     }
     this.guard.authFailed(req.source_address);
-    reject(this.deps, res, refusal('auth_failed'), 'none', this.deps.logger.child({ callId: req.get('Call-ID'), source: req.source_address }));
+    reject(this.deps, res, refusal('auth_failed'), 'none', { callId: req.get('Call-ID'), source: req.source_address });
     return false;
   }
 

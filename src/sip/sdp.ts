@@ -19,10 +19,15 @@ function payloadList(m: Media): number[] {
 }
 
 export interface TelnyxOffer {
-  sdp: string;
   /** Index of the PBX's m-line that is sent on; every other one is refused in the answer. */
   keptIndex: number;
+  /** The PBX's offer, parsed once: the answer to it is built from it. */
+  pbx: SessionDescription;
+  /** What goes to Telnyx, as text only once the call is admitted (writeOffer): most refusals never need it. */
+  telnyx: SessionDescription;
 }
+
+export const writeOffer = (offer: TelnyxOffer): string => write(offer.telnyx);
 
 /** Undefined when no audio stream carries an allowed codec: the call gets 488. */
 export function offerToTelnyx(pbxOffer: string, allowedCodecs: readonly string[]): TelnyxOffer | undefined {
@@ -50,21 +55,23 @@ export function offerToTelnyx(pbxOffer: string, allowedCodecs: readonly string[]
       rtcpFb: m.rtcpFb?.filter((f) => f.payload === '*' || keep.has(Number(f.payload))),
     };
     delete audio.mid;
-    const out: SessionDescription = { ...session, media: [audio] };
-    delete out.groups;
-    return { sdp: write(out), keptIndex: index };
+    const telnyx: SessionDescription = { ...session, media: [audio] };
+    delete telnyx.groups;
+    return { keptIndex: index, pbx: session, telnyx };
   }
   return undefined;
 }
 
 /** Telnyx's answer, re-shaped to answer every m-line of the PBX's offer. */
-export function answerToPbx(pbxOffer: string, keptIndex: number, telnyxAnswer: string): string {
-  const offer = parse(pbxOffer);
+export function answerToPbx(offer: TelnyxOffer, telnyxAnswer: string): string {
+  // The common case, a PBX offering one audio stream with no mid: Telnyx's one-stream answer
+  // already answers it as it is, and parsing and writing it again would change nothing.
+  if (offer.pbx.media.length === 1 && offer.pbx.media[0]?.mid === undefined && telnyxAnswer.match(/^m=/gm)?.length === 1) return telnyxAnswer;
   const answer = parse(telnyxAnswer);
   const audio = answer.media?.[0];
   if (!audio) return telnyxAnswer;
-  const media = offer.media.map((m, i): MediaDescription => {
-    if (i === keptIndex) return { ...audio, ...(m.mid !== undefined ? { mid: m.mid } : {}) };
+  const media = offer.pbx.media.map((m, i): MediaDescription => {
+    if (i === offer.keptIndex) return { ...audio, ...(m.mid !== undefined ? { mid: m.mid } : {}) };
     const first = payloadList(m)[0] ?? 0;
     return {
       type: m.type,

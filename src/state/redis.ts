@@ -11,12 +11,15 @@ const failFast: RedisOptions = {
   connectTimeout: 2000,
   commandTimeout: 1000,
   retryStrategy: (times) => Math.min(100 * times, 2000),
+  // Commands issued in the same turn of the event loop (several INVITEs read in one chunk from
+  // drachtio-server) leave in one socket write: on loopback each write costs ~50 µs of CPU.
+  enableAutoPipelining: true,
 };
 
 export function createRedis(cfg: Config['redis'], extra: RedisOptions = {}): RedisClient {
   const auth = { password: cfg.password, username: cfg.username, ...(cfg.tls ? { tls: {} } : {}) };
   if (cfg.cluster) {
-    return new Cluster(cfg.cluster, { redisOptions: { ...failFast, ...auth, ...extra }, enableOfflineQueue: false });
+    return new Cluster(cfg.cluster, { redisOptions: { ...failFast, ...auth, ...extra }, enableOfflineQueue: false, enableAutoPipelining: true });
   }
   if (cfg.sentinels) {
     return new Redis({ ...failFast, ...auth, ...extra, sentinels: cfg.sentinels, name: cfg.name });
