@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { planOutbound, isRefusal, type OutboundCaller } from '../domain/policy.js';
 import { refusal } from '../domain/reasons.js';
 import { userPart } from '../domain/numbers.js';
-import { answerToPbx, offerToTelnyx, writeOffer } from './sdp.js';
+import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
@@ -63,7 +63,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
         callingNumber: business,
         headers: pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)),
         localSdpB: writeOffer(offer),
-        localSdpA: (sdp: string) => answerToPbx(offer, sdp),
+        localSdpA: answererFor(offer),
         passFailure: false,
         passProvisionalResponses: true,
       },

@@ -21,8 +21,10 @@ function payloadList(m: Media): number[] {
 export interface TelnyxOffer {
   /** Index of the PBX's m-line that is sent on; every other one is refused in the answer. */
   keptIndex: number;
-  /** The PBX's offer, parsed once: the answer to it is built from it. */
-  pbx: SessionDescription;
+  /** The PBX's offer as it came. */
+  pbxSdp: string;
+  /** The PBX offered one stream and no mid: Telnyx's one-stream answer answers it as it is. */
+  singleStream: boolean;
   /** What goes to Telnyx, as text only once the call is admitted (writeOffer): most refusals never need it. */
   telnyx: SessionDescription;
 }
@@ -57,21 +59,29 @@ export function offerToTelnyx(pbxOffer: string, allowedCodecs: readonly string[]
     delete audio.mid;
     const telnyx: SessionDescription = { ...session, media: [audio] };
     delete telnyx.groups;
-    return { keptIndex: index, pbx: session, telnyx };
+    const singleStream = session.media.length === 1 && session.media[0]?.mid === undefined;
+    return { keptIndex: index, pbxSdp: pbxOffer, singleStream, telnyx };
   }
   return undefined;
 }
 
-/** Telnyx's answer, re-shaped to answer every m-line of the PBX's offer. */
-export function answerToPbx(offer: TelnyxOffer, telnyxAnswer: string): string {
-  // The common case, a PBX offering one audio stream with no mid: Telnyx's one-stream answer
-  // already answers it as it is, and parsing and writing it again would change nothing.
-  if (offer.pbx.media.length === 1 && offer.pbx.media[0]?.mid === undefined && telnyxAnswer.match(/^m=/gm)?.length === 1) return telnyxAnswer;
+/**
+ * Turns Telnyx's answer into the answer to the PBX's offer, with every m-line of it. drachtio-srf
+ * keeps the function for the whole call, so it holds the offer's text and no parsed SDP.
+ */
+export function answererFor(offer: TelnyxOffer): (telnyxAnswer: string) => string {
+  const { pbxSdp, keptIndex, singleStream } = offer;
+  return (telnyxAnswer) =>
+    // The common case, one audio stream and no mid: parsing and writing would change nothing.
+    singleStream && telnyxAnswer.match(/^m=/gm)?.length === 1 ? telnyxAnswer : reshapeAnswer(pbxSdp, keptIndex, telnyxAnswer);
+}
+
+function reshapeAnswer(pbxSdp: string, keptIndex: number, telnyxAnswer: string): string {
   const answer = parse(telnyxAnswer);
   const audio = answer.media?.[0];
   if (!audio) return telnyxAnswer;
-  const media = offer.pbx.media.map((m, i): MediaDescription => {
-    if (i === offer.keptIndex) return { ...audio, ...(m.mid !== undefined ? { mid: m.mid } : {}) };
+  const media = parse(pbxSdp).media.map((m, i): MediaDescription => {
+    if (i === keptIndex) return { ...audio, ...(m.mid !== undefined ? { mid: m.mid } : {}) };
     const first = payloadList(m)[0] ?? 0;
     return {
       type: m.type,
