@@ -2,9 +2,9 @@
 // B2BUA (bench/sip/plainB2bua.ts) on the same drachtio-server in the same run, for connected
 // calls and for rejected calls. Prints figures; asserts nothing.
 //
-//   npx tsx bench/sip/callRate.ts [--only connected|rejected] [--step 5] [--start 200] [--factor 1.3]
-//                                 [--max 3000] [--resolution 0.03] [--bisect 4] [--hold 0]
-//                                 [--recv-timeout 2000] [--prof DIR] [--order plain,edge]
+//   npx tsx bench/sip/callRate.ts [--only connected|rejected] [--step 5] [--start 200] [--factor 1.4]
+//                                 [--max 8000] [--resolution 0.03] [--bisect 5] [--hold 100]
+//                                 [--recv-timeout 2000] [--prof DIR] [--order plain,edge] [--fixed RATE]
 //
 // A probe at rate R: SIPp as the PBX (127.0.0.1) places R x step calls at R calls/s to
 // drachtio-server (127.0.0.3); for connected calls SIPp as Telnyx (127.0.0.2) answers and the
@@ -16,7 +16,8 @@
 // no_permission); the plain app B2BUAs everything (connected) or answers everything 480 with the
 // same Reason (rejected). Edge caps are raised so policy never refuses a connected call.
 // Per probe it also prints CPU time per call of the app, drachtio-server and redis-server.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   addrs, edgeConfig, flag, fmt, freeSipPort, grantPermanent, numArg, procCpuUs, redisCpuUs, runSipp,
   sleep, startApp, startInfra, stateClient, strArg, users, writeUsersCsv, type AppKind, type AppProcess, type Infra,
@@ -24,16 +25,18 @@ import {
 
 const stepSec = numArg('step', 5);
 const startRate = numArg('start', 200);
-const factor = numArg('factor', 1.3);
-const maxRate = numArg('max', 3000);
+const factor = numArg('factor', 1.4);
+const maxRate = numArg('max', 8000);
 const resolution = numArg('resolution', 0.03);
-const maxBisect = numArg('bisect', 4);
-const holdMs = numArg('hold', 0);
+const maxBisect = numArg('bisect', 5);
+const holdMs = numArg('hold', 100);
 const recvTimeoutMs = numArg('recv-timeout', 2000);
 const only = strArg('only', 'both');
 const profDir = strArg('prof', '');
 const order = strArg('order', 'plain,edge').split(',') as ('plain' | 'edge')[];
 const verbose = flag('verbose');
+// --fixed R: no ramp, one probe at R calls/s per app (CPU per call of both at the same rate; with --prof, a clean profile).
+const fixedRate = numArg('fixed', 0);
 
 type Mode = 'connected' | 'rejected';
 
@@ -49,6 +52,7 @@ interface Probe {
   appUsPerCall: number;
   drachtioUsPerCall: number;
   redisUsPerCall: number;
+  sippUsPerCall: number;
   note: string;
 }
 
@@ -56,7 +60,8 @@ const infra: Infra = await startInfra();
 const state = await stateClient(infra);
 const telnyxPort = await freeSipPort(addrs.telnyx);
 const pbxPort = await freeSipPort(addrs.pbx);
-let userSeq = 0;
+let profRunDir = '';
+const userSeq: Record<Mode, number> = { connected: 0, rejected: 0 };
 
 function appKind(which: 'plain' | 'edge', mode: Mode): AppKind {
   if (which === 'edge') return 'edge';
@@ -66,8 +71,11 @@ function appKind(which: 'plain' | 'edge', mode: Mode): AppKind {
 async function launch(which: 'plain' | 'edge', mode: Mode): Promise<AppProcess> {
   const nodeFlags: string[] = [];
   if (profDir && which === 'edge') {
-    mkdirSync(profDir, { recursive: true });
-    nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=edge-${mode}-${Date.now()}.cpuprofile`);
+    // One folder per run and Node's default file names: tsx's loader thread writes a profile of its
+    // own, which a fixed --cpu-prof-name would let overwrite the main thread's.
+    profRunDir = join(profDir, `edge-${mode}-${Date.now()}`);
+    mkdirSync(profRunDir, { recursive: true });
+    nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${profRunDir}`);
   }
   return startApp(appKind(which, mode), {
     infra,
@@ -84,10 +92,10 @@ async function launch(which: 'plain' | 'edge', mode: Mode): Promise<AppProcess> 
 async function probe(app: AppProcess, mode: Mode, rate: number, seconds: number): Promise<Probe> {
   const calls = Math.max(1, Math.round(rate * seconds));
   // Fresh users for every probe: a call left over from an overloaded probe never makes the next one busy.
-  const list = users(mode === 'connected' ? '4479110' : '4479220', calls, userSeq);
-  userSeq += calls;
+  const list = users(mode === 'connected' ? '447911' : '447922', calls, userSeq[mode]);
+  userSeq[mode] += calls;
   if (mode === 'connected' && app.kind === 'edge') await grantPermanent(state, list);
-  const csv = writeUsersCsv(infra.tmp, `users-${userSeq}.csv`, list);
+  const csv = writeUsersCsv(infra.tmp, `users-${mode}-${userSeq[mode]}.csv`, list);
 
   const uas =
     mode === 'connected'
@@ -111,22 +119,32 @@ async function probe(app: AppProcess, mode: Mode, rate: number, seconds: number)
   const r = await uac.done;
   let uasResult;
   if (uas) {
-    const t = setTimeout(() => uas.kill(), r.code === 0 ? 10_000 : 3000);
+    // Every BYE should reach Telnyx within a moment of the PBX's last 200; a leg never hung up
+    // keeps the UAS waiting, so it is stopped after 3 s and the missing BYEs are counted.
+    const t = setTimeout(() => uas.kill(), 3000);
     uasResult = await uas.done;
     clearTimeout(t);
   }
-  const left = await app.idle(r.code === 0 ? 10_000 : 3000);
+  await app.idle(3000);
   const cpu1 = { app: await app.stats(), drachtio: procCpuUs(infra.drachtioPid), redis: await redisCpuUs(() => state.redis.info('cpu')) };
+  // Calls the app still holds although SIPp finished them (counted since the app started).
+  const left = cpu1.app.active - cpu0.app.active;
+  const deadLeg = (cpu1.app.extra.deadLegSessions ?? 0) - (cpu0.app.extra.deadLegSessions ?? 0);
+  const telnyxNotHungUp = uasResult?.stats ? calls - uasResult.stats.successful - uasResult.stats.failed : 0;
   const s = r.stats;
   const successful = s?.successful ?? 0;
   const failed = s?.failed ?? calls;
   const notes: string[] = [];
   if (r.code !== 0) notes.push(`sipp exit ${r.code}`);
   if (s && s.failedTimeoutOnRecv) notes.push(`${s.failedTimeoutOnRecv} slower than ${recvTimeoutMs} ms`);
-  if (s && s.failedUnexpected) notes.push(`${s.failedUnexpected} unexpected msg`);
+  if (s && s.failedUnexpected) {
+    const received = /received '([^\r\n']{0,60})/.exec(r.errors)?.[1];
+    notes.push(`${s.failedUnexpected} unexpected msg${received ? `, e.g. ${received}` : ''}`);
+  }
   if (s && s.failedMaxUdpRetrans) notes.push(`${s.failedMaxUdpRetrans} max retrans`);
   if (uasResult && uasResult.stats && uasResult.stats.failed > 0) notes.push(`telnyx side ${uasResult.stats.failed} failed`);
-  if (left > 0) notes.push(`${left} calls still up on the app`);
+  if (left > 0) notes.push(`${left} calls left up on the app${deadLeg > 0 ? ` (${deadLeg} with the PBX leg already gone)` : ''}`);
+  if (telnyxNotHungUp > 0) notes.push(`${telnyxNotHungUp} Telnyx legs never got a BYE`);
   const pass = r.code === 0 && failed === 0 && successful === calls && !(uasResult?.stats && uasResult.stats.failed > 0);
   if (!pass && verbose) console.log(`      ${r.command}\n      ${r.errors.split('\n').slice(0, 6).join('\n      ')}\n${app.log().split('\n').slice(-10).join('\n')}`);
   const cpuOf = (x: typeof cpu0.app) => x.cpuUserUs + x.cpuSystemUs;
@@ -142,6 +160,7 @@ async function probe(app: AppProcess, mode: Mode, rate: number, seconds: number)
     appUsPerCall: (cpuOf(cpu1.app) - cpuOf(cpu0.app)) / calls,
     drachtioUsPerCall: (cpu1.drachtio - cpu0.drachtio) / calls,
     redisUsPerCall: (cpu1.redis - cpu0.redis) / calls,
+    sippUsPerCall: (r.cpuUs + (uasResult?.cpuUs ?? 0)) / calls,
     note: notes.join(', '),
   };
 }
@@ -150,7 +169,7 @@ function line(who: string, p: Probe): string {
   return (
     `  ${who.padEnd(6)} ${String(p.rate).padStart(5)}/s  calls ${String(p.calls).padStart(5)}  ok ${String(p.successful).padStart(5)}  failed ${String(p.failed).padStart(4)}` +
     `  retrans ${String(p.retrans).padStart(4)}  wall ${fmt(p.wallSec, 1).padStart(5)} s  setup ${fmt(p.setupMs, 0).padStart(4)} ms` +
-    `  cpu/call µs: app ${fmt(p.appUsPerCall, 0).padStart(4)} drachtio ${fmt(p.drachtioUsPerCall, 0).padStart(4)} redis ${fmt(p.redisUsPerCall, 0).padStart(3)}` +
+    `  cpu/call µs: app ${fmt(p.appUsPerCall, 0).padStart(4)} drachtio ${fmt(p.drachtioUsPerCall, 0).padStart(4)} redis ${fmt(p.redisUsPerCall, 0).padStart(3)} sipp ${fmt(p.sippUsPerCall, 0).padStart(4)}` +
     `  ${p.pass ? 'PASS' : 'FAIL'}${p.note ? ` (${p.note})` : ''}`
   );
 }
@@ -162,13 +181,26 @@ interface Ramp {
   probes: Probe[];
 }
 
-async function ramp(which: 'plain' | 'edge', mode: Mode): Promise<Ramp> {
-  let app = await launch(which, mode);
-  const restart = async () => {
-    await app.stop();
-    app = await launch(which, mode);
-    await probe(app, mode, 100, 2);
+/** Waits (up to 30 s) until the app and drachtio-server each use under 5 % of a core; returns the wait in ms. */
+async function waitQuiet(app: AppProcess): Promise<number> {
+  const t0 = Date.now();
+  const cpu = async () => {
+    const s = await app.stats();
+    return { app: s.cpuUserUs + s.cpuSystemUs, drachtio: procCpuUs(infra.drachtioPid) };
   };
+  let before = await cpu();
+  while (Date.now() - t0 < 30_000) {
+    await sleep(1000);
+    const now = await cpu();
+    // /proc ticks are 10 ms: 5 % of a core over 1 s is 5 ticks.
+    if (now.app - before.app < 50_000 && now.drachtio - before.drachtio < 50_000) break;
+    before = now;
+  }
+  return Date.now() - t0;
+}
+
+async function ramp(which: 'plain' | 'edge', mode: Mode): Promise<Ramp> {
+  const app = await launch(which, mode);
   // Warm-up (JIT, SIPp, drachtio's pools): not counted.
   const w = await probe(app, mode, 100, 2);
   if (!w.pass) console.log(line(`${which}*`, w) + '  (warm-up)');
@@ -187,18 +219,30 @@ async function ramp(which: 'plain' | 'edge', mode: Mode): Promise<Ramp> {
       }
     } else {
       firstFail = Math.min(firstFail, rate);
-      if (p.note.includes('still up')) await restart();
+      // An overloaded probe leaves retransmissions and a backlog behind in drachtio-server and
+      // the app: the next (lower) probe must not start until both have worked it off.
+      const quietAfter = await waitQuiet(app);
+      if (verbose) console.log(`      quiet after ${fmt(quietAfter / 1000, 1)} s`);
     }
     await sleep(500);
     return p.pass;
   };
-  for (let rate = startRate; rate <= maxRate; rate = Math.round(rate * factor)) {
+  if (fixedRate > 0) await run(fixedRate);
+  for (let rate = startRate; fixedRate === 0 && rate <= maxRate; rate = Math.round(rate * factor)) {
     if (!(await run(rate))) break;
   }
-  for (let i = 0; i < maxBisect && Number.isFinite(firstFail) && (firstFail - best) / Math.max(best, 1) > resolution; i++) {
+  for (let i = 0; fixedRate === 0 && i < maxBisect && Number.isFinite(firstFail) && (firstFail - best) / Math.max(best, 1) > resolution; i++) {
     await run(Math.round((best + firstFail) / 2));
   }
   await app.stop();
+  if (profDir && which === 'edge') {
+    const total = probes.reduce((n, p) => n + p.calls, 0) + Math.round(100 * 2);
+    // The main thread's profile is the largest file in the folder (the loader thread's is a few kB).
+    const main = readdirSync(profRunDir)
+      .map((f) => join(profRunDir, f))
+      .sort((a, b) => statSync(b).size - statSync(a).size)[0];
+    console.log(`  (edge profile: it handled ${total} ${mode} calls; npx tsx bench/sip/profile.ts ${main ?? profRunDir} --calls ${total})`);
+  }
   return { best, bestProbe, firstFail, probes };
 }
 
@@ -216,7 +260,18 @@ try {
     for (const which of order) result[which] = await ramp(which, mode);
     const plain = result.plain;
     const edge = result.edge;
-    if (plain && edge) {
+    if (plain && edge && fixedRate > 0) {
+      const pp = plain.probes[0];
+      const ep = edge.probes[0];
+      if (pp && ep) {
+        const tot = (p: Probe) => p.appUsPerCall + p.drachtioUsPerCall + p.redisUsPerCall + p.sippUsPerCall;
+        summary.push(
+          `${mode.padEnd(9)} at ${fixedRate}/s: CPU µs/call plain app ${fmt(pp.appUsPerCall, 0)} + drachtio ${fmt(pp.drachtioUsPerCall, 0)} + redis ${fmt(pp.redisUsPerCall, 0)} + sipp ${fmt(pp.sippUsPerCall, 0)} = ${fmt(tot(pp), 0)}; ` +
+            `edge app ${fmt(ep.appUsPerCall, 0)} + drachtio ${fmt(ep.drachtioUsPerCall, 0)} + redis ${fmt(ep.redisUsPerCall, 0)} + sipp ${fmt(ep.sippUsPerCall, 0)} = ${fmt(tot(ep), 0)}; ` +
+            `plain/edge total = ${fmt(tot(pp) / tot(ep), 2)} (the rate ratio to expect when the box's CPUs are the limit)`,
+        );
+      }
+    } else if (plain && edge) {
       const ratio = edge.best / plain.best;
       const b = (r: Ramp) => `${r.best} CPS${Number.isFinite(r.firstFail) ? ` (first failure at ${r.firstFail})` : ` (no failure up to ${maxRate})`}`;
       const cpu = (r: Ramp) => (r.bestProbe ? `app ${fmt(r.bestProbe.appUsPerCall, 0)} µs/call` : 'n/a');
@@ -228,7 +283,6 @@ try {
   }
   console.log(`\nsummary (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   for (const s of summary) console.log(`  ${s}`);
-  if (profDir) console.log(`  edge CPU profiles in ${profDir} (summarise: npx tsx bench/sip/profile.ts ${profDir}/<file>.cpuprofile)`);
 } finally {
   await state.close();
   await infra.stop();

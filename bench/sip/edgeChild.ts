@@ -20,9 +20,22 @@ redisReady(edge.redis, 10_000).then(
   },
 );
 
+/**
+ * Diagnostic: sessions still open although one of their dialogs is already gone (drachtio-srf
+ * sets dialog.connected = false when a BYE arrives). Reads CallSession's private leg list.
+ */
+function deadLegSessions(): number {
+  let n = 0;
+  for (const s of edge.sessions) {
+    const legs = (s as unknown as { dialogs: { connected?: boolean }[] }).dialogs;
+    if (legs.some((d) => d.connected === false)) n++;
+  }
+  return n;
+}
+
 installIpc({
   ready: () => redisUp && edge.drachtio.connected,
   activeCalls: () => edge.sessions.size,
-  extra: () => ({ leases: edge.leases.size }),
+  extra: () => ({ leases: edge.leases.size, deadLegSessions: deadLegSessions() }),
   stop: () => edge.shutdown(0),
 });

@@ -20,7 +20,7 @@ export interface AppStats {
   extra: Record<string, number>;
 }
 
-export type AppRequest = { type: 'stats'; id: number; gc?: boolean } | { type: 'stop' };
+export type AppRequest = { type: 'stats'; id: number; gc?: boolean } | { type: 'snapshot'; id: number; path: string } | { type: 'stop' };
 
 export interface AppHooks {
   ready(): boolean;
@@ -65,6 +65,11 @@ export function installIpc(hooks: AppHooks): void {
           extra: hooks.extra?.() ?? {},
         };
         send(stats);
+      } else if (m.type === 'snapshot') {
+        // writeHeapSnapshot runs a full GC first; only reachable objects are written.
+        const { writeHeapSnapshot } = await import('node:v8');
+        writeHeapSnapshot(m.path);
+        send({ type: 'snapshot', id: m.id });
       } else if (m.type === 'stop') {
         await hooks.stop();
         process.exit(0);

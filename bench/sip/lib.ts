@@ -136,6 +136,8 @@ export interface AppProcess {
   kind: AppKind;
   pid: number;
   stats(gc?: boolean): Promise<AppStats>;
+  /** Writes a V8 heap snapshot of the app to `path`. */
+  snapshot(path: string): Promise<void>;
   /** Waits until the app holds no call (or the timeout passes); returns the count left. */
   idle(timeoutMs?: number): Promise<number>;
   /** Lines the app wrote to stderr (the last 200). */
@@ -180,12 +182,17 @@ export async function startApp(kind: AppKind, opts: AppOptions): Promise<AppProc
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let nextId = 1;
   const waiting = new Map<number, (s: AppStats) => void>();
+  const snapshots = new Map<number, () => void>();
   let readyResolve: () => void = () => {};
   const ready = new Promise<void>((r) => (readyResolve = r));
-  child.on('message', (m: { type: string } & Partial<AppStats>) => {
+  child.on('message', (m: AppStats | { type: 'ready' } | { type: 'snapshot'; id: number }) => {
     if (m.type === 'ready') readyResolve();
-    if (m.type === 'stats' && m.id !== undefined) {
-      waiting.get(m.id)?.(m as AppStats);
+    else if (m.type === 'snapshot') {
+      snapshots.get(m.id)?.();
+      snapshots.delete(m.id);
+    }
+    else if (m.type === 'stats') {
+      waiting.get(m.id)?.(m);
       waiting.delete(m.id);
     }
   });
@@ -208,6 +215,13 @@ export async function startApp(kind: AppKind, opts: AppOptions): Promise<AppProc
           if (waiting.delete(id)) reject(new Error(`${kind} app did not answer stats`));
         }, 10_000).unref();
         send({ type: 'stats', id, gc });
+      });
+    },
+    snapshot(path: string) {
+      const id = nextId++;
+      return new Promise<void>((resolve) => {
+        snapshots.set(id, resolve);
+        send({ type: 'snapshot', id, path });
       });
     },
     async idle(timeoutMs = 15_000) {
@@ -284,12 +298,14 @@ export interface SippRunOptions {
 }
 
 const timeToMs = (s: string | undefined): number => {
-  // SIPp writes times as HH:MM:SS:mmm(:uuu)? in some columns and plain numbers in others.
+  // SIPp writes durations as HH:MM:SS:uuuuuu (microseconds) and some columns as plain numbers.
   if (!s) return NaN;
   if (/^[\d.]+$/.test(s)) return Number(s);
-  const parts = s.split(':').map(Number);
-  if (parts.length >= 4) return ((parts[0] as number) * 3600 + (parts[1] as number) * 60 + (parts[2] as number)) * 1000 + (parts[3] as number) + (parts[4] ?? 0) / 1000;
-  return NaN;
+  const m = /^(\d+):(\d+):(\d+):(\d+)$/.exec(s.trim());
+  if (!m) return NaN;
+  const frac = m[4] as string;
+  const sub = frac.length >= 6 ? Number(frac) / 1000 : Number(frac);
+  return (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000 + sub;
 };
 
 function parseStats(csv: string): SippStats | undefined {
@@ -406,9 +422,13 @@ export function runSipp(o: SippRunOptions): SippRun {
 // ---------------------------------------------------------------------------------------------
 // Users
 
-/** `count` distinct dialled users (E.164) from `prefix` (digits after +), e.g. 4479110 → +447911000000... */
+/**
+ * `count` distinct dialled users, E.164 UK mobiles: `+` prefix, then the index zero-padded to
+ * 12 digits in all, e.g. users('447911', 2, 5) → +447911000005, +447911000006.
+ */
 export function users(prefix: string, count: number, offset = 0): string[] {
-  const width = 12 - prefix.length; // +44 7911 xxxxxx: 12 digits after +
+  const width = 12 - prefix.length;
+  if (offset + count > 10 ** width) throw new Error(`users(${prefix}): ${offset + count} do not fit in ${width} digits`);
   return Array.from({ length: count }, (_, i) => `+${prefix}${String(offset + i).padStart(width, '0')}`);
 }
 
