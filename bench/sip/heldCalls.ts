@@ -81,19 +81,33 @@ async function fill(n: number, hold: number, rate: number) {
   return { uas, uac };
 }
 
+/** The same code paths once (JIT, module caches, drachtio-srf's pools), not measured. */
+async function warmUp() {
+  const { uas, uac } = await fill(Math.min(200, target), 100, 100);
+  await uac.done;
+  await uas.done;
+  await app.idle(10_000);
+}
+
+/** Places --calls calls and resolves once the app holds them all (or the hold is nearly over). */
+async function fillUntilHeld() {
+  const t0 = Date.now();
+  const calls = await fill(target, holdMs, fillRate);
+  let s = await app.stats();
+  while (s.active < target && Date.now() - t0 < holdMs - 2000) {
+    await sleep(100);
+    s = await app.stats();
+  }
+  return { ...calls, fillSec: (Date.now() - t0) / 1000 };
+}
+
 const KB = 1024;
 const MB = 1024 * 1024;
 console.log(
   `bench/sip/heldCalls  calls=${target} cycles=${cycles} fill-rate=${fillRate}/s hold=${holdMs}ms drachtio=${infra.drachtio.sipHostPort} node=${process.version}`,
 );
 try {
-  // Warm-up: the same code paths once (JIT, module caches, drachtio-srf's pools), not measured.
-  {
-    const { uas, uac } = await fill(Math.min(200, target), 100, 100);
-    await uac.done;
-    await uas.done;
-    await app.idle(10_000);
-  }
+  await warmUp();
   await sleep(1000);
   if (snapshotDir) {
     mkdirSync(snapshotDir, { recursive: true });
@@ -109,14 +123,7 @@ try {
   const afterDrift: number[] = [];
   const rows: string[] = [];
   for (let c = 1; c <= cycles; c++) {
-    const t0 = Date.now();
-    const { uas, uac } = await fill(target, holdMs, fillRate);
-    let s = await app.stats();
-    while (s.active < target && Date.now() - t0 < holdMs - 2000) {
-      await sleep(100);
-      s = await app.stats();
-    }
-    const fillSec = (Date.now() - t0) / 1000;
+    const { uas, uac, fillSec } = await fillUntilHeld();
     if (snapshotDir && c === 1) await app.snapshot(join(snapshotDir, 'edge-full.heapsnapshot'));
     const full = await app.stats(true);
     const redisFull = await redisActive();
@@ -165,21 +172,10 @@ try {
     // The floor: a plain drachtio-srf B2BUA holding the same calls (two dialogs each, nothing else).
     await app.stop();
     app = await startApp('plain', { infra, telnyxPort, nodeFlags: ['--expose-gc'] });
-    {
-      const { uas, uac } = await fill(Math.min(200, target), 100, 100);
-      await uac.done;
-      await uas.done;
-      await app.idle(10_000);
-    }
+    await warmUp();
     await sleep(1000);
     const pBase = await app.stats(true);
-    const t0 = Date.now();
-    const { uas, uac } = await fill(target, holdMs, fillRate);
-    let s = await app.stats();
-    while (s.active < target && Date.now() - t0 < holdMs - 2000) {
-      await sleep(100);
-      s = await app.stats();
-    }
+    const { uas, uac } = await fillUntilHeld();
     const pFull = await app.stats(true);
     await uac.done;
     const killer = setTimeout(() => uas.kill(), 10_000);

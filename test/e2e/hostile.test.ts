@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { sendRawUdp, statusOf } from '../helpers/rawSip.js';
-import { BUSINESS, USER, testConfig } from '../helpers/config.js';
+import { BUSINESS, USER } from '../helpers/config.js';
 import { expectOk, outboundCall } from './call.js';
 
 const SDP = ['v=0', 'o=x 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 4000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
@@ -97,7 +97,7 @@ describeWithDrachtio('hostile input', () => {
   });
 
   it('a scanner flood from one source is cut off with a ban; the trunk keeps its calls', async () => {
-    fx.edge.reload(testConfig({ ...structuredClone(fx.edge.config.current), sip: { scannerBan: { requestsPer10s: 20, authFailuresPer10m: 5, banSeconds: 60 } } }));
+    fx.reconfigure({ sip: { scannerBan: { requestsPer10s: 20, authFailuresPer10m: 5, banSeconds: 60 } } });
     const options = (n: number) =>
       [`OPTIONS sip:100@127.0.0.3 SIP/2.0`, `Via: SIP/2.0/UDP {from}:{port};branch=z9hG4bK-scan-${n}`, 'Max-Forwards: 70', `From: <sip:100@{from}>;tag=s${n}`, 'To: <sip:100@127.0.0.3>', `Call-ID: scan-${n}-${Date.now()}`, 'CSeq: 1 OPTIONS', 'User-Agent: Zoiper', 'Content-Length: 0', '', ''].join('\r\n');
     const codes: (number | undefined)[] = [];

@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
-import { testConfig, BUSINESS, USER } from '../helpers/config.js';
+import { BUSINESS, USER } from '../helpers/config.js';
 import { expectOk, inboundCall, outboundCall } from './call.js';
 
 describeWithDrachtio('inbound: Telnyx → edge → PBX', () => {
@@ -15,7 +15,7 @@ describeWithDrachtio('inbound: Telnyx → edge → PBX', () => {
   }, 60_000);
   afterAll(async () => fx?.stop());
   beforeEach(async () => {
-    fx.edge.reload(testConfig({ ...structuredClone(fx.edge.config.current), whatsapp: {} }));
+    fx.reconfigure();
     await fx.edge.redis.flushall();
   });
   afterEach(async () => fx.expectIdle(15_000));
@@ -75,7 +75,7 @@ describeWithDrachtio('inbound: Telnyx → edge → PBX', () => {
   });
 
   it('concurrency cap: 486 past maxConcurrentCalls', async () => {
-    fx.edge.reload(testConfig({ ...structuredClone(fx.edge.config.current), whatsapp: { maxConcurrentCalls: 1 } }));
+    fx.reconfigure({ whatsapp: { maxConcurrentCalls: 1 } });
     await fx.edge.calls.admitInbound(BUSINESS, '+447911000002', 'other-call');
     const { telnyx } = await inboundCall(fx, {
       scenario: 'pbx_call_expect_reject.xml',

@@ -10,7 +10,7 @@ import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs, freeSipPort } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
-import { baseConfigObject, testConfig, BUSINESS, USER } from '../helpers/config.js';
+import { BUSINESS, USER } from '../helpers/config.js';
 import { sipp, scenarioPath, type SippResult, type SippRun } from '../helpers/sipp.js';
 import { expectOk, inboundCall, outboundCall } from './call.js';
 
@@ -53,12 +53,9 @@ async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 5
 
 describeWithDrachtio('softphone: registers with digest auth, calls out like a trunk, is rung for WhatsApp calls', () => {
   let fx: EdgeFixture;
-  let base: Record<string, unknown>;
   const pbxTarget = () => `sip:100@${addrs.pbx}:${fx.pbxPort}`;
 
-  function reconfigure(overrides: Record<string, unknown> = {}) {
-    fx.edge.reload(testConfig({ ...base, ...overrides }));
-  }
+  const reconfigure = (overrides?: Record<string, unknown>) => fx.reconfigure(overrides);
 
   /** One softphone SIPp process against the edge; alice's credentials and the realm unless overridden. */
   function phone(opts: { scenario: string; address?: string; port?: number; vars?: Record<string, string | number>; ooc?: string; timeoutSec?: number }): SippRun {
@@ -85,24 +82,18 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
   const waitForBindings = (n: number) => waitFor(async () => (await bindings()).length === n, `${n} registered contact(s) of alice`);
 
   beforeAll(async () => {
-    fx = await startEdgeFixture((p) => {
-      base = baseConfigObject({
-        telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: `sip:${addrs.telnyx}:${p.telnyxPort}`, sources: [`${addrs.telnyx}/32`] },
-        sip: {
-          realm: REALM,
-          registration: { minExpires: 60, maxExpires: 3600 },
-          inboundTargetTimeoutSeconds: 10,
-          // Every test's "phones" share 127.0.0.4: the whole file is one burst from one address
-          // (about 30 requests in 10 s), which no single softphone sends. Auth failures keep the default.
-          scannerBan: { requestsPer10s: 500 },
-        },
-        devices: [{ username: ALICE.user, password: ALICE.password, numbers: [BUSINESS], defaultRegion: 'GB' }],
-        numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice', `sip:100@${addrs.pbx}:${p.pbxPort}`] }],
-      });
-      const { drachtio: _d, redis: _r, ...rest } = base;
-      return rest;
-    });
-    base = { ...base, drachtio: fx.edge.config.current.drachtio, redis: fx.edge.config.current.redis };
+    fx = await startEdgeFixture((p) => ({
+      sip: {
+        realm: REALM,
+        registration: { minExpires: 60, maxExpires: 3600 },
+        inboundTargetTimeoutSeconds: 10,
+        // Every test's "phones" share 127.0.0.4: the whole file is one burst from one address
+        // (about 30 requests in 10 s), which no single softphone sends. Auth failures keep the default.
+        scannerBan: { requestsPer10s: 500 },
+      },
+      devices: [{ username: ALICE.user, password: ALICE.password, numbers: [BUSINESS], defaultRegion: 'GB' }],
+      numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice', `sip:100@${addrs.pbx}:${p.pbxPort}`] }],
+    }));
   }, 60_000);
   afterAll(async () => fx?.stop());
   beforeEach(async () => {

@@ -23,6 +23,8 @@ export interface EdgeFixture {
   /** host:port of the edge's SIP listener. */
   sip: string;
   logs(): string;
+  /** Applies config overrides the way SIGHUP does, on top of the configuration the fixture started with. */
+  reconfigure(overrides?: Record<string, unknown>): void;
   /** Waits until no call is in progress on the edge and every Redis lease is gone. */
   expectIdle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -53,14 +55,14 @@ export async function startEdgeFixture(
       cb();
     },
   });
-  const config = testConfig({
+  const startedWith = {
     drachtio: { host: drachtio.adminHost, port: drachtio.adminPort, secret: drachtio.secret },
     redis: { url: redis.url },
     telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: `sip:${addrs.telnyx}:${telnyxPort}`, sources: [`${addrs.telnyx}/32`] },
     numbers: [{ number: BUSINESS, calling: true, inbound: [`sip:100@${addrs.pbx}:${pbxPort}`, `sip:200@${addrs.pbx}:${pbxPort2}`] }],
     ...overrides({ telnyxPort, pbxPort, pbxPort2 }),
-  });
-  const edge = startEdge(config, { logger: createLogger(process.env.E2E_LOG_LEVEL ?? 'debug', sink) });
+  };
+  const edge = startEdge(testConfig(startedWith), { logger: createLogger(process.env.E2E_LOG_LEVEL ?? 'debug', sink) });
   await redisReady(edge.redis);
   await waitFor(() => edge.drachtio.connected, 10_000, 'the edge to connect to drachtio');
   const allNumbers = () => edge.config.current.numbers.map((n) => n.number);
@@ -73,6 +75,9 @@ export async function startEdgeFixture(
     pbxPort2,
     sip: drachtio.sipHostPort,
     logs: () => lines.join(''),
+    reconfigure(more = {}) {
+      edge.reload(testConfig({ ...startedWith, ...more }));
+    },
     async expectIdle(timeoutMs = 5000) {
       await waitFor(() => edge.sessions.size === 0, timeoutMs, 'calls to end on the edge');
       for (const n of allNumbers()) {
