@@ -3,21 +3,14 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isRegionBlocked, normaliseDialled } from '../../domain/numbers.js';
 import { withErrors } from '../errors.js';
-import { configuredNumber, e164Param } from '../params.js';
+import { configuredNumber, e164Param, phoneNumberParam } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
-const dialled = z
-  .string()
-  .transform((s, ctx) => {
-    const parsed = normaliseDialled(s);
-    if (!parsed) {
-      ctx.addIssue({ code: 'custom', message: 'not a valid phone number (E.164, with + or 00, or a sip:/tel: URI)' });
-      return z.NEVER;
-    }
-    return parsed;
-  })
-  .meta({ description: 'The WhatsApp user, as a PBX would dial them internationally', example: '+447911123456' });
+const dialled = phoneNumberParam((s) => normaliseDialled(s), 'not a valid phone number (E.164, with + or 00, or a sip:/tel: URI)', {
+  description: 'The WhatsApp user, as a PBX would dial them internationally',
+  example: '+447911123456',
+});
 
 const decision = z.object({
   from: z.string(),
