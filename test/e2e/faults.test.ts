@@ -1,15 +1,16 @@
 // Faults (issue: load, faults and hostile input): an edge instance dying with calls up while
-// another keeps serving, and duplicate events that must change nothing twice. Redis stopping is
-// covered in outbound.test.ts (503 state_unavailable) and inbound.test.ts (fails open, counted
-// later); a drachtio-server restart in process.test.ts.
+// another keeps serving, duplicate events that must change nothing twice, and Redis stopping
+// with a call up. Inbound calls routed while Redis is down are in inbound.test.ts (fails open,
+// counted later); a drachtio-server restart in process.test.ts.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { sipp, describeSipp } from '../helpers/sipp.js';
+import { sipp, describeSipp, timeOf } from '../helpers/sipp.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { numberKeys } from '../../src/state/keys.js';
 import { expectOk, outboundCall } from './call.js';
+import { redisReady } from '../../src/state/redis.js';
 
 describeWithDrachtio('faults', () => {
   let redis: RedisServer;
@@ -88,4 +89,59 @@ describeWithDrachtio('faults', () => {
     telnyxA.kill();
     await Promise.all([pbxA.done, telnyxA.done]);
   }, 40_000);
+});
+
+describeWithDrachtio('Redis stopped with a call up', () => {
+  let redis: RedisServer;
+  let fx: EdgeFixture;
+  const OTHER = '+447911000005';
+
+  beforeAll(async () => {
+    redis = await startRedis({ appendOnly: true });
+    fx = await startEdgeFixture(() => ({}), { redis });
+  }, 60_000);
+  afterAll(async () => {
+    await fx?.stop();
+    await redis?.stop();
+  });
+
+  it('the call up goes on, a new outbound call gets 503 state_unavailable within 200 ms, and once Redis is back admissions resume with every count right', async () => {
+    await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    await fx.edge.permissions.grant(BUSINESS, OTHER, 'permanent', 'test');
+    const telnyx = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: fx.telnyxPort, timeoutSec: 30 });
+    await telnyx.ready;
+    const pbx = sipp({ scenario: 'pbx_call.xml', localAddress: addrs.pbx, remote: fx.sip, service: USER, vars: { hold: 3000 }, timeoutSec: 30 });
+    const deadline = Date.now() + 5000;
+    while ((await fx.edge.calls.connected24h(BUSINESS)) < 1) {
+      if (Date.now() > deadline) throw new Error(`the call never connected\n${fx.logs().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    await redis.kill();
+    const refused = await sipp({
+      scenario: 'pbx_call_expect_reject.xml', localAddress: addrs.pbx, remote: fx.sip, service: OTHER,
+      vars: { code: '503', reason: 'state_unavailable', retry_after: 'yes' }, timeoutSec: 10,
+    }).done;
+    expectOk(refused, fx);
+    expect(timeOf(refused, 'received', /^SIP\/2\.0 503/) - timeOf(refused, 'sent', /^INVITE /)).toBeLessThan(200);
+
+    // The call up ends normally while Redis is still away: its outcome waits in the edge.
+    const [p, t] = await Promise.all([pbx.done, telnyx.done]);
+    expectOk(p, fx);
+    expectOk(t, fx);
+    expect(fx.edge.sessions.size).toBe(1);
+
+    await redis.start();
+    await redisReady(fx.edge.redis, 10_000);
+    await fx.expectIdle(20_000); // settled: no lease, no reservation left
+    expect(await fx.edge.calls.connected24h(BUSINESS)).toBe(1);
+    expect(await fx.edge.redis.xlen('wa:calls')).toBe(1);
+
+    const again = await outboundCall(fx, { scenario: 'pbx_call.xml', service: OTHER, vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
+    expectOk(again.pbx, fx);
+    expectOk(again.telnyx, fx);
+    await fx.expectIdle();
+    expect(await fx.edge.calls.connected24h(BUSINESS)).toBe(2);
+    expect(await fx.edge.redis.xlen('wa:calls')).toBe(2);
+  }, 60_000);
 });

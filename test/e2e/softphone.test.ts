@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs, freeSipPort } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
-import { sipp, scenarioPath, type SippResult, type SippRun } from '../helpers/sipp.js';
+import { messagesOf, sipp, scenarioPath, timeOf, type SippResult, type SippRun } from '../helpers/sipp.js';
 import { expectOk, inboundCall, outboundCall } from './call.js';
 
 const REALM = 'edge.wa-test';
@@ -23,20 +23,9 @@ const SOFTPHONE_2 = '127.0.0.6';
 /** The Contact SIPp registers by default from address:port (phone_*.xml). */
 const contactOf = (address: string, port: number) => `sip:alice@${address}:${port};transport=UDP`;
 
-/** Messages of a SIPp -trace_msg file, one string each, in order. */
-function messagesOf(r: SippResult): string[] {
-  return r.messages.split(/\n(?=-{5,} )/).filter((m) => /message (sent|received)/.test(m));
-}
 /** The messages SIPp received whose first line matches `firstLine`. */
 function received(r: SippResult, firstLine: RegExp): string[] {
   return messagesOf(r).filter((m) => /message received/.test(m) && firstLine.test(m.split('\n').find((l) => /^(SIP\/2\.0 |[A-Z]+ sip:)/.test(l)) ?? ''));
-}
-/** When SIPp sent or received the first message whose first line matches (ms since the epoch, local clock). */
-function timeOf(r: SippResult, dir: 'sent' | 'received', firstLine: RegExp): number {
-  const msg = messagesOf(r).find((m) => new RegExp(`message ${dir}`).test(m) && m.split('\n').some((l) => firstLine.test(l)));
-  const stamp = /^-{5,} (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})/.exec(msg ?? '');
-  if (!stamp) throw new Error(`no ${dir} message matching ${firstLine} in ${r.command}`);
-  return new Date(`${stamp[1]}T${stamp[2]}`).getTime();
 }
 function header(msg: string, name: string): string | undefined {
   const m = new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(msg);

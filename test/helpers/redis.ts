@@ -34,12 +34,17 @@ async function waitForPing(port: number, timeoutMs = 5000): Promise<void> {
   }
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * `appendOnly`: every write reaches the append-only file before it is answered, so a server
+ * killed and started again has what it had (as production runs it: docker-compose.yml).
+ */
+export async function startRedis(opts: { appendOnly?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wa-edge-redis-'));
+  const persistence = opts.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   let proc: ChildProcess | undefined;
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' });
     await waitForPing(port);
   };
   const kill = async () => {

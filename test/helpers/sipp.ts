@@ -226,3 +226,16 @@ export function sipp(opts: SippOptions): SippRun {
 export function describeSipp(r: SippResult): string {
   return `${r.command}\nexit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stderr\n${r.stderr}\n--- errors\n${r.errors}`;
 }
+
+/** Messages of a SIPp -trace_msg file, one string each, in order. */
+export function messagesOf(r: SippResult): string[] {
+  return r.messages.split(/\n(?=-{5,} )/).filter((m) => /message (sent|received)/.test(m));
+}
+
+/** When SIPp sent or received the first message with a line matching `line` (ms since the epoch, local clock). */
+export function timeOf(r: SippResult, dir: 'sent' | 'received', line: RegExp): number {
+  const msg = messagesOf(r).find((m) => new RegExp(`message ${dir}`).test(m) && m.split('\n').some((l) => line.test(l)));
+  const stamp = /^-{5,} (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3})/.exec(msg ?? '');
+  if (!stamp) throw new Error(`no ${dir} message matching ${line} in ${r.command}`);
+  return new Date(`${stamp[1]}T${stamp[2]}`).getTime();
+}
