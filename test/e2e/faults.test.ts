@@ -41,6 +41,19 @@ describeWithDrachtio('faults', () => {
     expect(await b.edge.redis.xlen('wa:calls')).toBe(1);
   });
 
+  it('a CANCEL that crosses the 200 changes nothing: the call is connected once, ends on the BYE, one record, no lease left', async () => {
+    await b.edge.redis.flushall();
+    await b.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    const { pbx, telnyx } = await outboundCall(b, { scenario: 'pbx_call_late_cancel.xml', vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
+    expectOk(pbx, b);
+    expectOk(telnyx, b);
+    await b.expectIdle();
+    expect(await b.edge.calls.connected24h(BUSINESS)).toBe(1);
+    const records = await b.edge.redis.xrange('wa:calls', '-', '+');
+    expect(records).toHaveLength(1);
+    expect(records[0]![1]).toEqual(expect.arrayContaining(['outcome', 'connected']));
+  });
+
   it("an instance killed with a call up: the other keeps serving, and the dead one's lease stops counting within one lease period", async () => {
     await b.edge.redis.flushall();
     await b.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
