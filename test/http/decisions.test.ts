@@ -1,28 +1,24 @@
 // GET /v1/decisions?from=&to= (SPEC §4): what an outbound call would get now, reserving nothing.
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { HOUR, T0, newCallId } from '../helpers/state.js';
-import { httpFixture, type HttpFixture } from './fixture.js';
+import { useHttpFixtures, type HttpFixture } from './fixture.js';
 
 const US_NUMBER = '+12024561111';
 
 const redis = useRedisServer();
+const openFixture = useHttpFixtures(redis);
 let f: HttpFixture;
-afterAll(async () => {
-  await f?.close();
-});
 
 async function fixture(whatsapp: Record<string, unknown> = {}) {
-  await f?.close();
-  f = await httpFixture(redis.url, {
+  f = await openFixture({
     whatsapp,
     numbers: [
       { number: BUSINESS, calling: true, inbound: [] },
       { number: US_NUMBER, calling: true, inbound: [] },
     ],
   });
-  await f.redis.flushall();
 }
 beforeEach(async () => {
   await fixture();

@@ -1,6 +1,7 @@
 // The HTTP server over real Redis, with the test's clock, metrics wired the way main.ts wires them,
 // and every log line captured.
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { CallState } from '../../src/state/calls.js';
@@ -55,4 +56,21 @@ export async function httpFixture(redisUrl: string, overrides: Record<string, un
 /** A configured number with the Meta id webhooks and the Cloud API use. */
 export function numbersWithId(extra: Record<string, unknown>[] = []) {
   return [{ number: '+447418613982', calling: true, phoneNumberId: PHONE_NUMBER_ID, inbound: [] }, ...extra];
+}
+
+/**
+ * One HttpFixture at a time for a test file: `open` closes the previous one and starts the next on
+ * an empty Redis; the last one is closed after the file (before its redis-server stops).
+ */
+export function useHttpFixtures(redis: { readonly url: string }) {
+  let current: HttpFixture | undefined;
+  afterAll(async () => {
+    await current?.close();
+  });
+  return async (overrides: Record<string, unknown> = {}, deps: Partial<HttpDeps> = {}): Promise<HttpFixture> => {
+    await current?.close();
+    current = await httpFixture(redis.url, overrides, deps);
+    await current.redis.flushall();
+    return current;
+  };
 }

@@ -1,20 +1,17 @@
 // GET /v1/numbers and PUT /v1/numbers/{number}/calling (SPEC §4).
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { newCallId } from '../helpers/state.js';
-import { httpFixture, type HttpFixture } from './fixture.js';
+import { useHttpFixtures, type HttpFixture } from './fixture.js';
 
 const US_NUMBER = '+12024561111';
 
 const redis = useRedisServer();
+const openFixture = useHttpFixtures(redis);
 let f: HttpFixture;
-afterAll(async () => {
-  await f?.close();
-});
 beforeEach(async () => {
-  await f?.close();
-  f = await httpFixture(redis.url, {
+  f = await openFixture({
     numbers: [
       { number: BUSINESS, calling: true, inbound: [] },
       { number: US_NUMBER, calling: false, inbound: [] },

@@ -4,24 +4,22 @@ import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { DAY, HOUR, T0 } from '../helpers/state.js';
 import { DEFAULT_REQUEST_TEXT } from '../../src/http/cloudApi.js';
-import { httpFixture, numbersWithId, PHONE_NUMBER_ID, TOKEN, type HttpFixture } from './fixture.js';
+import { useHttpFixtures, numbersWithId, PHONE_NUMBER_ID, TOKEN, type HttpFixture } from './fixture.js';
 import { startFakeMeta, type FakeMeta } from './fakeMeta.js';
 
 const redis = useRedisServer();
 let meta: FakeMeta;
+const openFixture = useHttpFixtures(redis);
 let f: HttpFixture;
 beforeAll(async () => {
   meta = await startFakeMeta();
 });
 afterAll(async () => {
-  await f?.close();
   await meta.close();
 });
 
 async function fixture(overrides: Record<string, unknown> = {}) {
-  await f?.close();
-  f = await httpFixture(redis.url, overrides);
-  await f.redis.flushall();
+  f = await openFixture(overrides);
 }
 
 const REQUESTS_URL = `/v1/numbers/${BUSINESS}/users/${USER}/permission-requests`;

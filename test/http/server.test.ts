@@ -1,22 +1,18 @@
 // SPEC §4 (auth, errors, health, OpenAPI, calls, devices) and §5 (the metrics scrape).
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { T0, newCallId } from '../helpers/state.js';
 import { appendCallRecord } from '../../src/state/records.js';
 import type { HttpDeps } from '../../src/http/server.js';
-import { httpFixture, TOKEN, type HttpFixture } from './fixture.js';
+import { useHttpFixtures, TOKEN, type HttpFixture } from './fixture.js';
 
 const redis = useRedisServer();
+const openFixture = useHttpFixtures(redis);
 let f: HttpFixture;
-afterAll(async () => {
-  await f?.close();
-});
 
 async function fixture(overrides: Record<string, unknown> = {}, deps: Partial<HttpDeps> = {}) {
-  await f?.close();
-  f = await httpFixture(redis.url, overrides, deps);
-  await f.redis.flushall();
+  f = await openFixture(overrides, deps);
   return f;
 }
 

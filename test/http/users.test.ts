@@ -1,20 +1,16 @@
 // GET /v1/numbers/{number}/users/{user}, PUT and DELETE .../permission (SPEC §4).
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { DAY, HOUR, T0, newCallId } from '../helpers/state.js';
 import { recentPermissionEvents } from '../../src/state/records.js';
-import { httpFixture, type HttpFixture } from './fixture.js';
+import { useHttpFixtures, type HttpFixture } from './fixture.js';
 
 const redis = useRedisServer();
+const openFixture = useHttpFixtures(redis);
 let f: HttpFixture;
-afterAll(async () => {
-  await f?.close();
-});
 beforeEach(async () => {
-  await f?.close();
-  f = await httpFixture(redis.url);
-  await f.redis.flushall();
+  f = await openFixture();
 });
 
 const USER_URL = `/v1/numbers/${BUSINESS}/users/${USER}`;

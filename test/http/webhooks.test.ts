@@ -1,27 +1,23 @@
 // GET/POST /v1/webhooks/whatsapp (SPEC §4, §7: signed payloads; call_permission_reply grants or revokes).
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { DAY, T0 } from '../helpers/state.js';
 import { recentPermissionEvents } from '../../src/state/records.js';
 import { parseWebhook } from '../../src/http/webhook.js';
-import { httpFixture, numbersWithId, PHONE_NUMBER_ID, type HttpFixture } from './fixture.js';
+import { useHttpFixtures, numbersWithId, PHONE_NUMBER_ID, type HttpFixture } from './fixture.js';
 
 const APP_SECRET = 'meta-app-secret-123';
 const VERIFY_TOKEN = 'verify-token-456';
 const WEBHOOK = { appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN };
 
 const redis = useRedisServer();
+const openFixture = useHttpFixtures(redis);
 let f: HttpFixture;
-afterAll(async () => {
-  await f?.close();
-});
 
 async function fixture(overrides: Record<string, unknown> = { whatsapp: { webhook: WEBHOOK }, numbers: numbersWithId() }) {
-  await f?.close();
-  f = await httpFixture(redis.url, overrides);
-  await f.redis.flushall();
+  f = await openFixture(overrides);
 }
 beforeEach(async () => {
   await fixture();
