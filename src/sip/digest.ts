@@ -41,13 +41,19 @@ export class DigestAuthority {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  private sign(ts: string): string {
-    return createHmac('sha256', this.secret).update(ts).digest('base64url').slice(0, 22);
+  private sign(ts: string, salt: string): string {
+    return createHmac('sha256', this.secret).update(`${ts}.${salt}`).digest('base64url').slice(0, 22);
   }
 
+  /**
+   * `<issued ms, base 36>.<random salt>.<HMAC>`. The salt matters: two clients challenged in the same
+   * millisecond (two phones registering at once) must not share a nonce, or the second one's nc=1
+   * would look like a replay of the first's.
+   */
   nonce(): string {
     const ts = this.clock().toString(36);
-    return `${ts}.${this.sign(ts)}`;
+    const salt = randomBytes(6).toString('base64url');
+    return `${ts}.${salt}.${this.sign(ts, salt)}`;
   }
 
   /** The header value of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) challenge. */
@@ -66,8 +72,8 @@ export class DigestAuthority {
     const b = Buffer.from(creds.response.toLowerCase());
     if (a.length !== b.length || !timingSafeEqual(a, b)) return 'bad';
     // Right password: now is the nonce ours, fresh and not replayed?
-    const [ts, sig] = creds.nonce.split('.');
-    if (!ts || !sig || this.sign(ts) !== sig) return 'stale';
+    const [ts, salt, sig, ...rest] = creds.nonce.split('.');
+    if (!ts || !salt || !sig || rest.length > 0 || this.sign(ts, salt) !== sig) return 'stale';
     const issued = parseInt(ts, 36);
     const now = this.clock();
     if (!(issued <= now && now - issued < this.nonceTtlMs)) return 'stale';

@@ -54,7 +54,7 @@ describeWithDrachtio('hostile input', () => {
     ['garbage SDP', invite(8, { body: 'this is not sdp at all' }), 488],
   ];
 
-  it.each(refusedByTheApp)('%s → %i', async (_name, message, code) => {
+  it.each(refusedByTheApp.map(([name, message, code]) => ({ name, message, code })))('$name → $code', async ({ message, code }) => {
     expect(statusOf(await sendRawUdp(addrs.pbx, edgeAddr, message))).toBe(code);
   });
 

@@ -28,11 +28,19 @@ describe('digest authentication (SPEC §1 trunks and devices)', () => {
     expect(d.verify('INVITE', parseAuthorization(clientAuth(nonce, '00000003'))!, 'secret')).toBe('stale'); // expired
   });
 
+  it('two clients challenged in the same millisecond get different nonces, each good for its own nc=1', () => {
+    const d = new DigestAuthority('edge', 300_000, () => 1_000_000);
+    const [a, b] = [nonceOf(d.challenge()), nonceOf(d.challenge())];
+    expect(a).not.toBe(b);
+    expect(d.verify('INVITE', parseAuthorization(clientAuth(a, '00000001'))!, 'secret')).toBe('ok');
+    expect(d.verify('INVITE', parseAuthorization(clientAuth(b, '00000001'))!, 'secret')).toBe('ok');
+  });
+
   it('refuses a wrong password, a foreign realm and a nonce it did not issue', () => {
     const d = new DigestAuthority('edge');
     const nonce = nonceOf(d.challenge());
     expect(d.verify('INVITE', parseAuthorization(clientAuth(nonce, '00000001', 'wrong'))!, 'secret')).toBe('bad');
-    expect(d.verify('INVITE', parseAuthorization(clientAuth('forged.nonce', '00000001'))!, 'secret')).toBe('stale');
+    expect(d.verify('INVITE', parseAuthorization(clientAuth('forged.nonce.sig', '00000001'))!, 'secret')).toBe('stale');
     const other = parseAuthorization(clientAuth(nonce, '00000001').replace('realm="edge"', 'realm="x"'))!;
     expect(d.verify('INVITE', other, 'secret')).toBe('bad');
   });
