@@ -1,6 +1,6 @@
 // One call from admission to its record: settles its outcome exactly once, keeps its lease alive
 // while it is up, and bridges in-dialog requests between the two legs. Shared by both directions.
-import type { Logger } from '../log.js';
+import { CallLogger, type Logger } from '../log.js';
 import type { Metrics, Direction } from '../metrics.js';
 import type { CallState, Outcome } from '../state/calls.js';
 import { appendCallRecord } from '../state/records.js';
@@ -8,7 +8,7 @@ import { refusal, refusalHeaders } from '../domain/reasons.js';
 import type { Clock } from '../domain/clock.js';
 import { DurableQueue } from './durable.js';
 import type { LeaseKeeper } from './leases.js';
-import type { Dialog, SipRequest, SipResponse } from './srf.js';
+import { releaseSetupMessages, type Dialog, type SipRequest, type SipResponse } from './srf.js';
 
 export interface SessionDeps {
   calls: CallState;
@@ -23,7 +23,7 @@ export interface SessionDeps {
 type Phase = 'admitted' | 'connected' | 'closed';
 
 export class CallSession {
-  readonly log: Logger;
+  readonly log: CallLogger;
   readonly queue: DurableQueue;
   private phase: Phase = 'admitted';
   private answeredAt: number | undefined;
@@ -39,7 +39,7 @@ export class CallSession {
     readonly startedAt: number,
     private readonly deps: SessionDeps,
   ) {
-    this.log = deps.logger.child({ callId: sipCallId, admission: callId, direction, number: business, user });
+    this.log = new CallLogger(deps.logger, { callId: sipCallId, admission: callId, direction, number: business, user });
     this.queue = new DurableQueue(this.log, () => deps.metrics.redisErrorsTotal.inc());
     deps.leases.add(business, callId);
   }
@@ -106,6 +106,8 @@ export class CallSession {
    */
   bridge(caller: Dialog, callee: Dialog): void {
     this.dialogs = [caller, callee];
+    releaseSetupMessages(caller);
+    releaseSetupMessages(callee);
     const legs: [Dialog, Dialog, string][] = [
       [caller, callee, 'caller'],
       [callee, caller, 'callee'],

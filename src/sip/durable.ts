@@ -1,13 +1,13 @@
 // Runs one call's state operations in order, retrying while Redis is unreachable. Every operation
 // is idempotent (settle applies once, admitInbound is keyed by call id), so a retry never counts twice.
-import type { Logger } from '../log.js';
+import type { LineLogger } from '../log.js';
 
 export class DurableQueue {
   private tail: Promise<void> = Promise.resolve();
   private pendingCount = 0;
 
   constructor(
-    private readonly logger: Logger,
+    private readonly logger: LineLogger,
     private readonly onError: () => void,
     private readonly retryMs = 1000,
     private readonly giveUpMs = 15 * 60_000,

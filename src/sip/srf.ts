@@ -104,3 +104,29 @@ export function createSrf(): Srf {
 }
 
 export const parseUri: (uri: string) => ReturnType<typeof SrfModule.parseUri> | undefined = SrfModule.parseUri;
+
+interface SetupMessage {
+  method?: string;
+  socket?: unknown;
+  stackDialogId?: string;
+  agent?: unknown;
+  get(name: string): string | undefined;
+}
+
+/**
+ * drachtio-srf's Dialog keeps the INVITE and the final response that created it (`req`, `res`:
+ * parsed headers, and through their listeners the closures of createB2BUA) for the whole call,
+ * about 7 KB a call for the two legs (bench/sip/heldCalls.ts). Once it exists it reads only four
+ * things of them (drachtio-srf 5.0 lib/dialog.js: `id`, `dialogType`, `socket`, `subscribeEvent`),
+ * so an established dialog keeps just those and the messages can be collected.
+ */
+export function releaseSetupMessages(dialog: Dialog): void {
+  const d = dialog as unknown as { req: SetupMessage; res: SetupMessage };
+  const { method, socket } = d.req;
+  const event = method === 'SUBSCRIBE' ? d.req.get('Event') : undefined;
+  const { stackDialogId, agent } = d.res;
+  d.req = { method, socket, get: event === undefined ? noHeader : (name) => (name.toLowerCase() === 'event' ? event : undefined) };
+  d.res = { stackDialogId, agent, get: noHeader };
+}
+
+const noHeader = (): undefined => undefined;
