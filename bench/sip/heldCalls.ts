@@ -186,7 +186,8 @@ try {
     const pPer = (pFull.heapUsed - pBase.heapUsed) / pFull.active;
     console.log(
       `  plain drachtio-srf B2BUA, same calls: held ${pFull.active}, heap per held call ${fmt(pPer / KB, 2)} KB; after hang-up ${fmt((pAfter.heapUsed - pBase.heapUsed) / KB, 0)} KB vs its baseline` +
-        `  →  the edge's own share ≈ ${fmt((mean - pPer) / KB, 2)} KB per call`,
+        // Negative when the edge keeps less than drachtio-srf alone (it drops the setup messages of an established dialog).
+        `  →  edge − plain ≈ ${fmt((mean - pPer) / KB, 2)} KB per call`,
     );
   }
 } finally {
