@@ -19,7 +19,9 @@
 //   200 hop      Telnyx's 200 in                    -> 200 out to the PBX
 //   100 Trying   PBX's INVITE in                    -> 100 out (drachtio-server answers it alone)
 // The INVITE hop is exactly what the edge adds to the path: without it the PBX's INVITE would
-// go straight to Telnyx. Rounds alternate the order (plain, edge, edge, plain, ...) and each
+// go straight to Telnyx. The capture also holds the edge's Redis connection, so the edge's hop is
+// split in three: INVITE in -> admission script sent to Redis (the edge's own work and its event
+// loop), sent -> Redis's reply (Redis), reply -> INVITE out (the edge and drachtio-server). Rounds alternate the order (plain, edge, edge, plain, ...) and each
 // phase starts with a 2 s warm-up at half the rate that is not measured.
 import { spawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ import {
   writeUsersCsv, type AppProcess, type SippRunResult,
 } from './lib.js';
 import { parseSip, readPcap, type SipPacket } from './pcap.js';
+import { redisExchanges } from './redisWire.js';
 
 const rate = numArg('rate', 200);
 const seconds = numArg('seconds', 10);
@@ -86,8 +89,9 @@ async function calls(list: string[], r: number): Promise<SippRunResult> {
   return res;
 }
 
-// Capture: this drachtio-server's SIP port only (UDP); Redis and the control connection are TCP.
-const dump = spawn(tcpdumpBin, ['-i', 'lo', '-n', '-s', '0', '-B', '65536', '-U', '-w', pcapFile, `udp and host ${addrs.edge} and port ${infra.drachtio.sipPort}`], {
+// Capture: this drachtio-server's SIP port (UDP) and Redis (TCP); not drachtio's control connection.
+const filter = `(udp and host ${addrs.edge} and port ${infra.drachtio.sipPort}) or (tcp and port ${infra.redis.port})`;
+const dump = spawn(tcpdumpBin, ['-i', 'lo', '-n', '-s', '0', '-B', '65536', '-U', '-w', pcapFile, filter], {
   stdio: ['ignore', 'ignore', 'pipe'],
 });
 let dumpErr = '';
@@ -124,9 +128,15 @@ try {
 }
 
 // ----------------------------------------------------------------------------------------------
-const packets = readPcap(pcapFile)
-  .map(parseSip)
-  .filter((p): p is SipPacket => p !== undefined);
+const captured = readPcap(pcapFile);
+const packets = captured.map(parseSip).filter((p): p is SipPacket => p !== undefined);
+// The edge's admission of each user: EVALSHA sha numkeys ...keys ...argv, argv[1] the user, argv[13] the mode.
+const admission = new Map<string, { sentUs: number; repliedUs: number }>();
+for (const x of redisExchanges(captured, infra.redis.port)) {
+  if (x.command[0]?.toLowerCase() !== 'evalsha') continue;
+  const argv = x.command.slice(3 + Number(x.command[2]));
+  if (argv[13] === 'admit' && argv[1]) admission.set(argv[1], x);
+}
 const dropped = /(\d+) packets? dropped by kernel/.exec(dumpErr)?.[1] ?? '?';
 
 interface Times {
@@ -196,6 +206,7 @@ const hops: Record<Which, Record<Hop, number[]>> = {
   edge: { invite: [], ring: [], ok: [], trying: [] },
 };
 const expected: Record<Which, number> = { plain: 0, edge: 0 };
+const split = { before: [] as number[], redis: [] as number[], after: [] as number[] };
 for (const [user, o] of owner) {
   if (!o.measured) continue;
   expected[o.which]++;
@@ -209,13 +220,19 @@ for (const [user, o] of owner) {
   add(h.ring, t.ringIn, t.ringOut);
   add(h.ok, t.okIn, t.okOut);
   add(h.trying, t.inviteIn, t.tryingOut);
+  const a = o.which === 'edge' ? admission.get(user) : undefined;
+  if (a && t.inviteIn !== undefined && t.inviteOut !== undefined) {
+    add(split.before, t.inviteIn, a.sentUs);
+    add(split.redis, a.sentUs, a.repliedUs);
+    add(split.after, a.repliedUs, t.inviteOut);
+  }
 }
 
 const row = (label: string, v: number[], n: number) => {
   v.sort((a, b) => a - b);
   return `    ${label.padEnd(34)} n ${String(v.length).padStart(5)}/${n}  p50 ${fmt(pct(v, 50), 3).padStart(7)}  p90 ${fmt(pct(v, 90), 3).padStart(7)}  p99 ${fmt(pct(v, 99), 3).padStart(7)}  p99.9 ${fmt(pct(v, 99.9), 3).padStart(7)}  max ${fmt(v[v.length - 1] ?? NaN, 3).padStart(7)} ms`;
 };
-console.log(`\ncapture: ${packets.length} SIP packets at ${addrs.edge}, ${dropped} dropped by the kernel`);
+console.log(`\ncapture: ${packets.length} SIP packets at ${addrs.edge}, ${admission.size} admissions on the Redis connection, ${dropped} dropped by the kernel`);
 for (const which of ['plain', 'edge'] as Which[]) {
   const h = hops[which];
   const n = expected[which];
@@ -224,6 +241,16 @@ for (const which of ['plain', 'edge'] as Which[]) {
   console.log(row('180 in → 180 out', h.ring, n));
   console.log(row('200 in → 200 out', h.ok, n));
   console.log(row('INVITE in → 100 Trying out', h.trying, n));
+  if (which === 'edge') {
+    console.log('    the INVITE hop in three (from the Redis traffic in the same capture):');
+    console.log(row('  INVITE in → admission to Redis', split.before, n));
+    console.log(row('  admission → Redis reply', split.redis, n));
+    console.log(row('  Redis reply → INVITE out', split.after, n));
+    // What Redis itself spent per script, to tell its execution from its waiting for a CPU.
+    const stats = await state.redis.info('commandstats');
+    const evalsha = /cmdstat_evalsha:calls=(\d+),usec=\d+,usec_per_call=([\d.]+)/.exec(stats);
+    if (evalsha) console.log(`    Redis's own time per script (INFO commandstats, every EVALSHA of the run): ${evalsha[2]} µs over ${evalsha[1]} calls`);
+  }
 }
 const e = hops.edge.invite;
 const pl = hops.plain.invite;

@@ -1,11 +1,13 @@
-// A minimal reader of the classic pcap files tcpdump writes: IPv4/UDP packets with their kernel
-// timestamps and payloads, plus the few SIP fields the latency benchmark correlates on. Enough
-// for loopback captures (link types Ethernet, Linux cooked v1/v2, raw IP, BSD loopback).
+// A minimal reader of the classic pcap files tcpdump writes: IPv4 UDP and TCP packets with their
+// kernel timestamps and payloads, plus the few SIP fields the latency benchmark correlates on.
+// Enough for loopback captures (link types Ethernet, Linux cooked v1/v2, raw IP, BSD loopback);
+// TCP payloads come segment by segment, unreassembled (loopback neither loses nor reorders).
 import { readFileSync } from 'node:fs';
 
 export interface UdpPacket {
   /** Capture time, microseconds since the epoch. */
   us: number;
+  proto: 'udp' | 'tcp';
   src: string;
   dst: string;
   sport: number;
@@ -80,18 +82,21 @@ export function readPcap(path: string): UdpPacket[] {
     }
     if (ethertype !== 0x0800) continue;
     const vihl = buf[l3] as number;
-    if (vihl >> 4 !== 4 || buf[l3 + 9] !== 17) continue; // IPv4 UDP only
+    const proto = buf[l3 + 9] === 17 ? 'udp' : buf[l3 + 9] === 6 ? 'tcp' : undefined;
+    if (vihl >> 4 !== 4 || !proto) continue; // IPv4 UDP and TCP only
     const fragment = buf.readUInt16BE(l3 + 6) & 0x3fff;
     if (fragment !== 0) continue; // fragments: never on loopback's 64 KB MTU
     const l4 = l3 + (vihl & 0x0f) * 4;
-    const udpLen = buf.readUInt16BE(l4 + 4);
+    const ipEnd = Math.min(off, l3 + buf.readUInt16BE(l3 + 2));
+    const payloadAt = proto === 'udp' ? l4 + 8 : l4 + ((buf[l4 + 12] as number) >> 4) * 4;
     out.push({
       us: sec * 1e6 + (nano ? Math.floor(frac / 1000) : frac),
+      proto,
       src: ip(buf, l3 + 12),
       dst: ip(buf, l3 + 16),
       sport: buf.readUInt16BE(l4),
       dport: buf.readUInt16BE(l4 + 2),
-      payload: buf.subarray(l4 + 8, Math.min(off, l4 + udpLen)),
+      payload: buf.subarray(payloadAt, ipEnd),
     });
   }
   return out;
@@ -99,6 +104,7 @@ export function readPcap(path: string): UdpPacket[] {
 
 /** The SIP fields of a UDP packet, or undefined when it is no SIP message (e.g. a keep-alive). */
 export function parseSip(p: UdpPacket): SipPacket | undefined {
+  if (p.proto !== 'udp') return undefined;
   const text = p.payload.toString('latin1', 0, Math.min(p.payload.length, 4096));
   const eol = text.indexOf('\r\n');
   if (eol < 0) return undefined;
