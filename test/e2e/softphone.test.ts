@@ -231,9 +231,10 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
 
   it('two contacts answer at once: one call is connected, the other answer gets ACK + BYE straight away', async () => {
     const [portA, portB] = [await freeSipPort(addrs.softphone), await freeSipPort(SOFTPHONE_2)];
+    // Both answer in the very step that reads the INVITE, so each 200 leaves before a CANCEL can be read.
     const phones = [
-      phone({ scenario: 'phone_register_wait.xml', port: portA, ooc: 'phone_ooc_answer.xml', vars: { expected_from: USER } }),
-      phone({ scenario: 'phone_register_wait.xml', address: SOFTPHONE_2, port: portB, ooc: 'phone_ooc_answer.xml', vars: { expected_from: USER } }),
+      phone({ scenario: 'phone_register_wait.xml', port: portA, ooc: 'phone_ooc_answer.xml', vars: { expected_from: USER, instant: 1 } }),
+      phone({ scenario: 'phone_register_wait.xml', address: SOFTPHONE_2, port: portB, ooc: 'phone_ooc_answer.xml', vars: { expected_from: USER, instant: 1 } }),
     ];
     await waitForBindings(2).catch((e: unknown) => {
       phones.forEach((p) => p.kill());
