@@ -26,8 +26,8 @@ export interface SipDeps {
 
 /**
  * The fields every log line about one request carries. A request that is refused logs one line
- * with them; only an admitted call gets a child logger (CallSession): a pino child per INVITE
- * costs more than the refusal itself.
+ * with them; an admitted call keeps them in its CallLogger (src/log.ts). No pino child per INVITE:
+ * creating one costs more than the refusal itself.
  */
 export type RequestLogFields = Record<string, unknown>;
 
