@@ -42,6 +42,9 @@ for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id
 
 function bucket(url: string, name: string): string {
   if (!url) return name.startsWith('(') ? name : '(native / builtin)';
+  // The apps run compiled under node_modules/.cache/wa-edge-bench (lib.ts): that is the project's own code.
+  const own = /node_modules\/\.cache\/wa-edge-bench\/(src|bench|test)\/(.*)$/.exec(url);
+  if (own) return `${own[1]}/${own[2]}`;
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return `pkg ${nm[1]}`;
   const src = /\/(src|bench|test)\/(.*)$/.exec(url);
