@@ -193,7 +193,7 @@ export async function startApp(kind: AppKind, opts: AppOptions): Promise<AppProc
           '--business', BUSINESS,
           ...(kind === 'plain-reject' ? ['--reject'] : []),
         ];
-  const env = { ...process.env, BENCH_EDGE_CONFIG: JSON.stringify(opts.edge ?? {}), BENCH_LOG_LEVEL: 'warn' };
+  const env = { ...process.env, BENCH_EDGE_CONFIG: JSON.stringify(opts.edge ?? {}), BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeFlags ?? []), file, ...appArgs], {
     cwd: repoRoot,
     env,
