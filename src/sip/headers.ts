@@ -1,15 +1,8 @@
 // Header hygiene: only listed headers cross the edge, and nothing with line breaks.
+import { perConfig } from '../config/derived.js';
 
-// One matcher per allow-list: the configuration is frozen and replaced whole on reload, so the
-// list's identity says when to build a new one, and no INVITE builds it again.
-const matchers = new WeakMap<readonly string[], (name: string) => boolean>();
-
-/** `X-Wa-Meta-*` matches every header with that prefix; names compare case-insensitively. */
-export function headerMatcher(patterns: readonly string[]): (name: string) => boolean {
-  let m = matchers.get(patterns);
-  if (!m) matchers.set(patterns, (m = buildMatcher(patterns)));
-  return m;
-}
+/** `X-Wa-Meta-*` matches every header with that prefix; names compare case-insensitively. Built once per list. */
+export const headerMatcher = perConfig(buildMatcher);
 
 function buildMatcher(patterns: readonly string[]): (name: string) => boolean {
   const exact = new Set<string>();

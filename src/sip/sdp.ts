@@ -1,6 +1,7 @@
 // SDP towards Telnyx and back (SPEC §3): audio only, codecs from the allow-list in its order,
 // and an answer to the PBX with as many m-lines as its offer (refused streams at port 0, RFC 3264).
 import { parse, write, type MediaDescription, type SessionDescription } from 'sdp-transform';
+import { perConfig } from '../config/derived.js';
 
 type Media = SessionDescription['media'][number];
 
@@ -29,6 +30,13 @@ export interface TelnyxOffer {
   telnyx: SessionDescription;
 }
 
+/** Lower-cased codec name → its place in `media.codecs`, once per configuration. */
+const codecRanks = perConfig((codecs: readonly string[]) => {
+  const ranks = new Map<string, number>();
+  codecs.forEach((c, i) => ranks.has(c.toLowerCase()) || ranks.set(c.toLowerCase(), i));
+  return ranks;
+});
+
 export const writeOffer = (offer: TelnyxOffer): string => write(offer.telnyx);
 
 /** Undefined when no audio stream carries an allowed codec: the call gets 488. */
@@ -39,13 +47,14 @@ export function offerToTelnyx(pbxOffer: string, allowedCodecs: readonly string[]
   } catch {
     return undefined;
   }
-  const allowed = allowedCodecs.map((c) => c.toLowerCase());
-  const rank = (codec: string | undefined) => (codec === undefined ? -1 : allowed.indexOf(codec.toLowerCase()));
+  const ranks = codecRanks(allowedCodecs);
   for (const [index, m] of (session.media ?? []).entries()) {
     if (m.type !== 'audio' || m.port === 0) continue;
     const kept = payloadList(m)
-      .filter((pt) => rank(codecOf(m, pt)) >= 0)
-      .sort((a, b) => rank(codecOf(m, a)) - rank(codecOf(m, b)));
+      .map((pt) => ({ pt, rank: ranks.get(codecOf(m, pt)?.toLowerCase() ?? '') ?? -1 }))
+      .filter((p) => p.rank >= 0)
+      .sort((a, b) => a.rank - b.rank) // stable: equal ranks keep the offer's order
+      .map((p) => p.pt);
     // telephone-event alone carries no voice.
     if (!kept.some((pt) => codecOf(m, pt)?.toLowerCase() !== 'telephone-event')) continue;
     const keep = new Set(kept);

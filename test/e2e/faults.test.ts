@@ -30,24 +30,24 @@ describeWithDrachtio('faults', () => {
     await redis?.stop();
   });
 
-  it('a second BYE changes nothing: one connected count, one record, no lease left', async () => {
+  /** A permitted outbound call on B whose PBX side plays `pbxScenario`; both SIPp sides pass and B is idle after. */
+  async function permittedCall(pbxScenario: string): Promise<void> {
     await b.edge.redis.flushall();
     await b.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
-    const { pbx, telnyx } = await outboundCall(b, { scenario: 'pbx_call_double_bye.xml', vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
+    const { pbx, telnyx } = await outboundCall(b, { scenario: pbxScenario, vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
     expectOk(pbx, b);
     expectOk(telnyx, b);
     await b.expectIdle();
+  }
+
+  it('a second BYE changes nothing: one connected count, one record, no lease left', async () => {
+    await permittedCall('pbx_call_double_bye.xml');
     expect(await b.edge.calls.connected24h(BUSINESS)).toBe(1);
     expect(await b.edge.redis.xlen('wa:calls')).toBe(1);
   });
 
   it('a CANCEL that crosses the 200 changes nothing: the call is connected once, ends on the BYE, one record, no lease left', async () => {
-    await b.edge.redis.flushall();
-    await b.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
-    const { pbx, telnyx } = await outboundCall(b, { scenario: 'pbx_call_late_cancel.xml', vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
-    expectOk(pbx, b);
-    expectOk(telnyx, b);
-    await b.expectIdle();
+    await permittedCall('pbx_call_late_cancel.xml');
     expect(await b.edge.calls.connected24h(BUSINESS)).toBe(1);
     const records = await b.edge.redis.xrange('wa:calls', '-', '+');
     expect(records).toHaveLength(1);

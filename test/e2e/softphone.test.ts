@@ -40,6 +40,15 @@ async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 5
   }
 }
 
+/** A UDP socket on address:port that keeps whatever reaches it: a phone gone silent, or the address of an expired contact. */
+async function udpCatcher(address: string, port: number): Promise<{ caught: string[]; close(): void }> {
+  const sock = createSocket('udp4');
+  const caught: string[] = [];
+  sock.on('message', (m) => caught.push(m.toString('utf8')));
+  await new Promise<void>((resolve) => sock.bind(port, address, resolve));
+  return { caught, close: () => sock.close() };
+}
+
 describeWithDrachtio('softphone: registers with digest auth, calls out like a trunk, is rung for WhatsApp calls', () => {
   let fx: EdgeFixture;
   const pbxTarget = () => `sip:100@${addrs.pbx}:${fx.pbxPort}`;
@@ -68,6 +77,12 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
   }
 
   const bindings = () => fx.edge.devices.list('alice');
+  /** Shortens alice's first binding to 1 s in Redis: minExpires keeps a REGISTER from asking for that. */
+  async function expireFirstBindingSoon(): Promise<void> {
+    const [b] = await bindings();
+    const { expiresAt: _e, ...binding } = b!;
+    await fx.edge.devices.set('alice', [{ binding, expiresSeconds: 1 }]);
+  }
   const waitForBindings = (n: number) => waitFor(async () => (await bindings()).length === n, `${n} registered contact(s) of alice`);
 
   beforeAll(async () => {
@@ -260,10 +275,7 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     const portA = await freeSipPort(addrs.softphone);
     const deadPort = await freeSipPort(SOFTPHONE_2);
     // The dead contact: a socket that swallows everything, as a vanished phone behind NAT does.
-    const sock = createSocket('udp4');
-    const caught: string[] = [];
-    sock.on('message', (m) => caught.push(m.toString('utf8')));
-    await new Promise<void>((resolve) => sock.bind(deadPort, SOFTPHONE_2, resolve));
+    const { caught, close } = await udpCatcher(SOFTPHONE_2, deadPort);
     try {
       await fx.edge.devices.set('alice', [
         { binding: { uri: contactOf(SOFTPHONE_2, deadPort), source: { address: SOFTPHONE_2, port: deadPort, transport: 'udp' } }, expiresSeconds: 600 },
@@ -278,24 +290,18 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
       expect(caught.filter((m) => m.startsWith('INVITE ')).length).toBeGreaterThan(0); // it was rung too
       expect(timeOf(telnyx, 'received', /^SIP\/2\.0 200/) - timeOf(a, 'sent', /^SIP\/2\.0 200/)).toBeLessThan(1000);
     } finally {
-      sock.close();
+      close();
     }
   }, 60_000);
 
   it('an expired registration is not rung: the call goes to the next target (the PBX)', async () => {
     const port = await freeSipPort(addrs.softphone);
     await register(addrs.softphone, port, { expires: 60 });
-    // minExpires cannot go below 30 s: shorten the real binding to 1 s in Redis instead.
-    const [b] = await bindings();
-    const { expiresAt: _e, ...binding } = b!;
-    await fx.edge.devices.set('alice', [{ binding, expiresSeconds: 1 }]);
+    await expireFirstBindingSoon();
     await new Promise((r) => setTimeout(r, 1200));
 
     // Whatever reaches the softphone's address is caught here.
-    const sock = createSocket('udp4');
-    const caught: string[] = [];
-    sock.on('message', (m) => caught.push(m.toString('utf8')));
-    await new Promise<void>((resolve) => sock.bind(port, addrs.softphone, resolve));
+    const { caught, close } = await udpCatcher(addrs.softphone, port);
     try {
       const { telnyx, pbx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 200 } }, [
         { scenario: 'pbx_uas_answer.xml', port: fx.pbxPort, vars: { expected_ruri: pbxTarget(), expected_from: USER } },
@@ -303,7 +309,7 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
       expectOk(telnyx, fx);
       expectOk(pbx[0], fx);
     } finally {
-      sock.close();
+      close();
     }
     expect(caught).toEqual([]);
     expect(await bindings()).toEqual([]);
@@ -312,18 +318,13 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
   it('of two contacts, the expired one is not rung; the live one is', async () => {
     const [expiredPort, livePort] = [await freeSipPort(addrs.softphone), await freeSipPort(SOFTPHONE_2)];
     await register(addrs.softphone, expiredPort, { expires: 60 });
-    const [b] = await bindings();
-    const { expiresAt: _e, ...binding } = b!;
-    await fx.edge.devices.set('alice', [{ binding, expiresSeconds: 1 }]);
+    await expireFirstBindingSoon();
     // The live contact keeps the device's Redis keys alive: only the registrar script can drop the expired one.
     const live = phone({ scenario: 'phone_register_wait.xml', address: SOFTPHONE_2, port: livePort, ooc: 'phone_ooc_answer.xml', vars: { expected_ruri: contactOf(SOFTPHONE_2, livePort) } });
     await waitForBindings(2);
     await new Promise((r) => setTimeout(r, 1200));
 
-    const sock = createSocket('udp4');
-    const caught: string[] = [];
-    sock.on('message', (m) => caught.push(m.toString('utf8')));
-    await new Promise<void>((resolve) => sock.bind(expiredPort, addrs.softphone, resolve));
+    const { caught, close } = await udpCatcher(addrs.softphone, expiredPort);
     try {
       const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 200 } });
       if (telnyx.code !== 0) live.kill();
@@ -331,7 +332,7 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
       expectOk(telnyx, fx);
       expectOk(liveResult, fx);
     } finally {
-      sock.close();
+      close();
     }
     expect(caught).toEqual([]);
     expect((await bindings()).map((x) => x.uri)).toEqual([contactOf(SOFTPHONE_2, livePort)]);
