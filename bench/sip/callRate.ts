@@ -70,10 +70,10 @@ function appKind(which: 'plain' | 'edge', mode: Mode): AppKind {
 
 async function launch(which: 'plain' | 'edge', mode: Mode): Promise<AppProcess> {
   const nodeFlags: string[] = [];
-  if (profDir && which === 'edge') {
+  if (profDir) {
     // One folder per run and Node's default file names: tsx's loader thread writes a profile of its
     // own, which a fixed --cpu-prof-name would let overwrite the main thread's.
-    profRunDir = join(profDir, `edge-${mode}-${Date.now()}`);
+    profRunDir = join(profDir, `${which}-${mode}-${Date.now()}`);
     mkdirSync(profRunDir, { recursive: true });
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${profRunDir}`);
   }
@@ -235,13 +235,13 @@ async function ramp(which: 'plain' | 'edge', mode: Mode): Promise<Ramp> {
     await run(Math.round((best + firstFail) / 2));
   }
   await app.stop();
-  if (profDir && which === 'edge') {
+  if (profDir) {
     const total = probes.reduce((n, p) => n + p.calls, 0) + Math.round(100 * 2);
     // The main thread's profile is the largest file in the folder (the loader thread's is a few kB).
     const main = readdirSync(profRunDir)
       .map((f) => join(profRunDir, f))
       .sort((a, b) => statSync(b).size - statSync(a).size)[0];
-    console.log(`  (edge profile: it handled ${total} ${mode} calls; npx tsx bench/sip/profile.ts ${main ?? profRunDir} --calls ${total})`);
+    console.log(`  (${which} profile: it handled ${total} ${mode} calls; npx tsx bench/sip/profile.ts ${main ?? profRunDir} --calls ${total})`);
   }
   return { best, bestProbe, firstFail, probes };
 }

@@ -194,7 +194,9 @@ export async function startApp(kind: AppKind, opts: AppOptions): Promise<AppProc
           ...(kind === 'plain-reject' ? ['--reject'] : []),
         ];
   const env = { ...process.env, BENCH_EDGE_CONFIG: JSON.stringify(opts.edge ?? {}), BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeFlags ?? []), file, ...appArgs], {
+  // BENCH_NODE_FLAGS: V8/Node flags for both apps (e.g. GC flags NODE_OPTIONS does not accept).
+  const benchFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...benchFlags, ...(opts.nodeFlags ?? []), file, ...appArgs], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
