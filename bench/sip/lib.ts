@@ -130,7 +130,8 @@ export function edgeConfig(infra: Infra, telnyxPort: number, whatsapp: Record<st
 // ---------------------------------------------------------------------------------------------
 // App processes
 
-export type AppKind = 'edge' | 'plain' | 'plain-reject';
+/** plain-reject answers 480 itself; plain-forward B2BUAs every call and passes Telnyx's refusal back. */
+export type AppKind = 'edge' | 'plain' | 'plain-reject' | 'plain-forward';
 
 export interface AppProcess {
   kind: AppKind;
@@ -191,7 +192,7 @@ export async function startApp(kind: AppKind, opts: AppOptions): Promise<AppProc
           '--secret', infra.drachtio.secret,
           '--target', `${addrs.telnyx}:${opts.telnyxPort}`,
           '--business', BUSINESS,
-          ...(kind === 'plain-reject' ? ['--reject'] : []),
+          ...(kind === 'plain-reject' ? ['--reject'] : kind === 'plain-forward' ? ['--pass-reason'] : []),
         ];
   const env = { ...process.env, BENCH_EDGE_CONFIG: JSON.stringify(opts.edge ?? {}), BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
   // BENCH_NODE_FLAGS: V8/Node flags for both apps (e.g. GC flags NODE_OPTIONS does not accept).
