@@ -76,8 +76,8 @@ function appKind(which: Contender, mode: Mode): AppKind {
 async function launch(which: Contender, mode: Mode): Promise<AppProcess> {
   const nodeFlags: string[] = [];
   if (profDir) {
-    // One folder per run and Node's default file names: tsx's loader thread writes a profile of its
-    // own, which a fixed --cpu-prof-name would let overwrite the main thread's.
+    // One folder per app and run, with Node's default file names (a worker thread would write a
+    // profile of its own next to the main thread's).
     profRunDir = join(profDir, `${which}-${mode}-${Date.now()}`);
     mkdirSync(profRunDir, { recursive: true });
     nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${profRunDir}`);
@@ -243,7 +243,7 @@ async function ramp(which: Contender, mode: Mode): Promise<Ramp> {
   await app.stop();
   if (profDir) {
     const total = probes.reduce((n, p) => n + p.calls, 0) + Math.round(100 * 2);
-    // The main thread's profile is the largest file in the folder (the loader thread's is a few kB).
+    // The main thread's profile is the largest file in the folder.
     const main = readdirSync(profRunDir)
       .map((f) => join(profRunDir, f))
       .sort((a, b) => statSync(b).size - statSync(a).size)[0];
