@@ -209,22 +209,27 @@ export async function startApp(kind: AppKind, opts: AppOptions): Promise<AppProc
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let nextId = 1;
-  const waiting = new Map<number, (s: AppStats) => void>();
-  const snapshots = new Map<number, () => void>();
+  // Requests that expect an answer (stats, snapshot) carry an id; the answer settles its promise.
+  const waiting = new Map<number, (m: AppStats | { type: 'snapshot'; id: number }) => void>();
   let readyResolve: () => void = () => {};
   const ready = new Promise<void>((r) => (readyResolve = r));
   child.on('message', (m: AppStats | { type: 'ready' } | { type: 'snapshot'; id: number }) => {
-    if (m.type === 'ready') readyResolve();
-    else if (m.type === 'snapshot') {
-      snapshots.get(m.id)?.();
-      snapshots.delete(m.id);
-    }
-    else if (m.type === 'stats') {
-      waiting.get(m.id)?.(m);
-      waiting.delete(m.id);
-    }
+    if (m.type === 'ready') return readyResolve();
+    waiting.get(m.id)?.(m);
+    waiting.delete(m.id);
   });
   const send = (m: AppRequest) => child.send(m);
+  const ask = <T>(request: (id: number) => AppRequest, timeoutMs: number): Promise<T> => {
+    const id = nextId++;
+    const message = request(id);
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, (m) => resolve(m as T));
+      setTimeout(() => {
+        if (waiting.delete(id)) reject(new Error(`${kind} app did not answer ${message.type} within ${timeoutMs} ms`));
+      }, timeoutMs).unref();
+      send(message);
+    });
+  };
   const timeout = sleep(20_000).then(() => {
     throw new Error(`${kind} app did not connect to drachtio within 20 s:\n${lines.join('\n')}`);
   });
@@ -236,21 +241,10 @@ export async function startApp(kind: AppKind, opts: AppOptions): Promise<AppProc
     kind,
     pid: child.pid as number,
     stats(gc = false) {
-      const id = nextId++;
-      return new Promise<AppStats>((resolve, reject) => {
-        waiting.set(id, resolve);
-        setTimeout(() => {
-          if (waiting.delete(id)) reject(new Error(`${kind} app did not answer stats`));
-        }, 10_000).unref();
-        send({ type: 'stats', id, gc });
-      });
+      return ask<AppStats>((id) => ({ type: 'stats', id, gc }), 10_000);
     },
-    snapshot(path: string) {
-      const id = nextId++;
-      return new Promise<void>((resolve) => {
-        snapshots.set(id, resolve);
-        send({ type: 'snapshot', id, path });
-      });
+    async snapshot(path: string) {
+      await ask((id) => ({ type: 'snapshot', id, path }), 120_000);
     },
     async idle(timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
