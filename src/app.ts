@@ -1,6 +1,6 @@
 // Builds the running edge from a configuration: Redis state, drachtio connection, SIP routing,
 // lease renewal, and (in main.ts) the HTTP surface. Also used by the end-to-end tests.
-import type { Config } from './config/schema.js';
+import type { Config, EngineSpawnConfig } from './config/schema.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -8,7 +8,8 @@ import { CallState } from './state/calls.js';
 import { PermissionState } from './state/permissions.js';
 import { DeviceRegistry } from './state/devices.js';
 import { createRedis, type RedisClient } from './state/redis.js';
-import { connectDrachtio, type DrachtioLink } from './sip/connection.js';
+import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
+import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
 import { LeaseKeeper } from './sip/leases.js';
 import { SipRouter } from './sip/router.js';
 import { createSrf, type Srf } from './sip/srf.js';
@@ -39,6 +40,34 @@ export interface Edge {
 export interface EdgeOptions {
   logger?: Logger;
   clock?: Clock;
+  /** The local drachtio-server of `drachtio.spawn` (startEngine): the edge connects to it and stops it last. */
+  engine?: LocalEngine;
+}
+
+/** Starts the local drachtio-server of `drachtio.spawn`, supervised, its output in the edge's log. */
+export function startEngine(spawn: EngineSpawnConfig, logger: Logger): Promise<LocalEngine> {
+  const log = logger.child({ component: 'drachtio-server' });
+  return startLocalEngine({
+    bin: spawn.bin,
+    contacts: spawn.contacts,
+    adminPort: spawn.adminPort,
+    externalIp: spawn.externalIp,
+    logLevel: spawn.logLevel,
+    sofiaLogLevel: spawn.sofiaLogLevel,
+    onLog: (level, text) => log[level](text),
+    onEvent: (e) => {
+      if (e.kind === 'exited') log.error({ code: e.code, signal: e.signal }, 'drachtio-server exited; restarting it');
+      else if (e.kind === 'restarting') log.info({ inMs: e.inMs, attempt: e.attempt }, 'drachtio-server restart scheduled');
+      else if (e.kind === 'restarted') log.info({ attempt: e.attempt }, 'drachtio-server restarted');
+      else log.error({ attempt: e.attempt, error: e.error }, 'drachtio-server restart failed');
+    },
+  });
+}
+
+function drachtioTarget(cfg: Config['drachtio'], engine: LocalEngine | undefined): DrachtioTarget {
+  if (engine) return { host: engine.adminHost, port: engine.adminPort, secret: engine.secret };
+  if ('spawn' in cfg) throw new Error('drachtio.spawn is set but no local engine was started (startEngine)');
+  return cfg;
 }
 
 export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Edge {
@@ -66,7 +95,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on };
   const router = new SipRouter(deps);
   router.attach();
-  const drachtio = connectDrachtio(srf, initial.drachtio, logger, metrics);
+  const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
 
   return {
     config,
@@ -101,6 +130,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       }
       leases.stop();
       drachtio.close();
+      await opts.engine?.stop();
       redis.disconnect();
     },
   };

@@ -2,7 +2,9 @@
 // wa-edge: `wa-edge [--config FILE]` runs the edge; `wa-edge --check-config FILE` validates and exits 0/1.
 // SIGTERM/SIGINT drain (503 draining, wait for calls up to sip.drainSeconds); SIGHUP reloads the file.
 import { ConfigError, configPath, loadConfig } from './config/load.js';
-import { startEdge } from './app.js';
+import { startEdge, startEngine } from './app.js';
+import { createLogger } from './log.js';
+import { EngineStartError } from './sip/localEngine.js';
 import { buildHttpServer } from './http/server.js';
 
 function checkConfig(file: string): never {
@@ -30,8 +32,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const edge = startEdge(config);
-  const { logger } = edge;
+  const logger = createLogger(config.log.level);
+  let engine;
+  if ('spawn' in config.drachtio) {
+    try {
+      engine = await startEngine(config.drachtio.spawn, logger);
+    } catch (e) {
+      process.stderr.write(`wa-edge: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+      if (e instanceof EngineStartError && e.output) logger.error({ output: e.output }, 'drachtio-server output');
+      process.exit(1);
+    }
+    logger.info({ control: `${engine.adminHost}:${engine.adminPort}`, contacts: engine.contacts }, 'local drachtio-server started');
+  }
+  const edge = startEdge(config, { logger, engine });
   const http = await buildHttpServer({
     config: () => edge.config.current,
     calls: edge.calls,

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { isValidCidr } from '../domain/sources.js';
 import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
+import { contactListeners } from '../sip/engineConfig.js';
 
 // `${VAR}` substitution yields strings; accept "8080" where a number is expected.
 const fromEnvString = (v: unknown): unknown => {
@@ -38,6 +39,40 @@ const credentials = z.object({ username: nonEmpty('username'), password: nonEmpt
 const hostPort = z.object({ host: nonEmpty('host'), port: port() }).strict();
 const nullableCap = z.preprocess(fromEnvString, z.number().int().min(1).nullable());
 const headerName = z.string().regex(/^[A-Za-z0-9-]+\*?$/, 'not a header name (letters, digits, -, optional trailing *)');
+
+// Either connect to a running drachtio-server (host/port/secret), or `spawn` a local one that
+// the edge supervises (src/sip/localEngine.ts).
+const engineSpawnSchema = z
+  .object({
+    bin: nonEmpty('bin').default('/opt/drachtio/bin/drachtio'),
+    contacts: z
+      .array(
+        z.string().superRefine((c, ctx) => {
+          const listeners = contactListeners(c);
+          if (typeof listeners === 'string') ctx.addIssue({ code: 'custom', message: listeners });
+        }),
+      )
+      .min(1)
+      .default(['sip:127.0.0.1:5060;transport=udp,tcp']),
+    adminPort: port().optional(), // default: a free port picked at start
+    externalIp: z.string().optional(),
+    logLevel: z.enum(['notice', 'error', 'warning', 'info', 'debug']).default('info'),
+    sofiaLogLevel: int(0, 9).default(3),
+  })
+  .strict();
+const drachtioSchema = z
+  .object({ host: nonEmpty('host').optional(), port: port().optional(), secret: nonEmpty('secret').optional(), spawn: engineSpawnSchema.optional() })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.spawn && (d.host !== undefined || d.port !== undefined || d.secret !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['spawn'], message: 'spawn starts a local drachtio-server: leave out host, port and secret' });
+    }
+    if (!d.spawn && d.secret === undefined) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'required (or use spawn)' });
+  })
+  .transform((d): { spawn: EngineSpawn } | { host: string; port: number; secret: string } =>
+    d.spawn ? { spawn: d.spawn } : { host: d.host ?? '127.0.0.1', port: d.port ?? 9022, secret: d.secret ?? '' },
+  );
+type EngineSpawn = z.infer<typeof engineSpawnSchema>;
 
 const redisSchema = z
   .object({
@@ -88,9 +123,7 @@ const deviceSchema = z
 
 export const configSchema = z
   .object({
-    drachtio: z
-      .object({ host: nonEmpty('host').default('127.0.0.1'), port: port().default(9022), secret: nonEmpty('secret') })
-      .strict(),
+    drachtio: drachtioSchema,
     redis: redisSchema,
     http: z
       .object({
@@ -218,6 +251,8 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+export type DrachtioConfig = Config['drachtio'];
+export type EngineSpawnConfig = EngineSpawn;
 export type TrunkConfig = Config['trunks'][number];
 export type DeviceConfig = Config['devices'][number];
 export type NumberConfig = Config['numbers'][number];

@@ -1,16 +1,22 @@
 // The drachtio-server control connection: connect with capped back-off, ping, and a
 // `connected` flag that readiness and metrics read. Every connect/disconnect is logged.
-import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Srf } from './srf.js';
+
+/** Where drachtio-server's control port is: from the config, or from the local engine. */
+export interface DrachtioTarget {
+  host: string;
+  port: number;
+  secret: string;
+}
 
 export interface DrachtioLink {
   readonly connected: boolean;
   close(): void;
 }
 
-export function connectDrachtio(srf: Srf, cfg: Config['drachtio'], logger: Logger, metrics: Metrics): DrachtioLink {
+export function connectDrachtio(srf: Srf, cfg: DrachtioTarget, logger: Logger, metrics: Metrics): DrachtioLink {
   const state = { connected: false, closing: false };
   const log = logger.child({ component: 'drachtio', host: cfg.host, port: cfg.port });
   const down = (why: string, err?: Error) => {

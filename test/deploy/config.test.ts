@@ -39,7 +39,7 @@ describe('docker/edge.yaml', () => {
 
   it('can be pointed at local services when run by hand', () => {
     const c = loadConfig(EDGE_YAML, { ...filledEnv(), DRACHTIO_HOST: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:6379' });
-    expect(c.drachtio.host).toBe('127.0.0.1');
+    expect(c.drachtio).toMatchObject({ host: '127.0.0.1' });
     expect(c.redis.url).toBe('redis://127.0.0.1:6379');
   });
 

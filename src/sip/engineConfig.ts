@@ -1,0 +1,64 @@
+// The drachtio-server configuration file the local engine starts from, and the SIP listeners a
+// contact URI asks for. Pure: no process, no file system.
+
+export interface EngineSettings {
+  /** Control (admin) port, always on 127.0.0.1. */
+  adminPort: number;
+  secret: string;
+  /** drachtio contact URIs, e.g. `sip:127.0.0.1:5060;transport=udp,tcp`. */
+  contacts: readonly string[];
+  /** Public address for Via/Contact when behind NAT. */
+  externalIp?: string;
+  logLevel: 'notice' | 'error' | 'warning' | 'info' | 'debug';
+  sofiaLogLevel: number;
+}
+
+export interface Listener {
+  proto: 'udp' | 'tcp';
+  /** `*` for every address. */
+  address: string;
+  port: number;
+  /** As the contact names it: udp, tcp, tls, ws or wss. */
+  transport: string;
+}
+
+const CONTACT = /^(sips?):(\*|\[[^\]]+\]|[^:;]+)(?::(\d+))?((?:;[^;]*)*)$/i;
+
+/** The sockets a contact makes drachtio-server bind, or an error message for a contact it cannot read. */
+export function contactListeners(contact: string): Listener[] | string {
+  const m = CONTACT.exec(contact.trim());
+  if (!m) return 'not a SIP contact (sip:ADDRESS:PORT;transport=udp,tcp)';
+  const [, scheme, address, portText, params] = m as unknown as [string, string, string, string | undefined, string];
+  const secure = scheme!.toLowerCase() === 'sips';
+  const transportParam = /;transport=([a-z,]+)/i.exec(params)?.[1]?.toLowerCase();
+  const transports = (transportParam ?? (secure ? 'tls' : 'udp')).split(',').filter(Boolean);
+  for (const t of transports) if (!['udp', 'tcp', 'tls', 'ws', 'wss'].includes(t)) return `unknown transport ${t}`;
+  const port = portText ? Number(portText) : secure || transports.includes('tls') ? 5061 : 5060;
+  if (!(port > 0 && port < 65536)) return `port ${portText} out of range`;
+  return transports.map((transport) => ({ proto: transport === 'udp' ? 'udp' : 'tcp', address, port, transport }));
+}
+
+const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** drachtio.conf.xml for the local engine: control port on 127.0.0.1, the contacts, console logging. */
+export function engineConfigXml(s: EngineSettings): string {
+  const external = s.externalIp ? ` external-ip="${escapeXml(s.externalIp)}"` : '';
+  const contacts = s.contacts.map((c) => `      <contact${external}>${escapeXml(c)}</contact>`).join('\n');
+  return [
+    '<drachtio>',
+    `  <admin port="${s.adminPort}" secret="${escapeXml(s.secret)}">127.0.0.1</admin>`,
+    '  <sip>',
+    '    <contacts>',
+    contacts,
+    '    </contacts>',
+    '  </sip>',
+    '  <cdrs>false</cdrs>',
+    '  <logging>',
+    '    <console/>',
+    `    <loglevel>${s.logLevel}</loglevel>`,
+    `    <sofia-loglevel>${s.sofiaLogLevel}</sofia-loglevel>`,
+    '  </logging>',
+    '</drachtio>',
+    '',
+  ].join('\n');
+}
