@@ -45,9 +45,10 @@ export interface EdgeOptions {
 }
 
 /** Starts the local drachtio-server of `drachtio.spawn`, supervised, its output in the edge's log. */
-export function startEngine(spawn: EngineSpawnConfig, logger: Logger): Promise<LocalEngine> {
+export async function startEngine(spawn: EngineSpawnConfig, logger: Logger): Promise<LocalEngine> {
   const log = logger.child({ component: 'drachtio-server' });
-  return startLocalEngine({
+  // onEvent runs only after start-up, once `engine` is assigned.
+  const engine: LocalEngine = await startLocalEngine({
     bin: spawn.bin,
     contacts: spawn.contacts,
     adminPort: spawn.adminPort,
@@ -58,10 +59,11 @@ export function startEngine(spawn: EngineSpawnConfig, logger: Logger): Promise<L
     onEvent: (e) => {
       if (e.kind === 'exited') log.error({ code: e.code, signal: e.signal }, 'drachtio-server exited; restarting it');
       else if (e.kind === 'restarting') log.info({ inMs: e.inMs, attempt: e.attempt }, 'drachtio-server restart scheduled');
-      else if (e.kind === 'restarted') log.info({ attempt: e.attempt }, 'drachtio-server restarted');
+      else if (e.kind === 'restarted') log.info({ attempt: e.attempt, pid: engine.pid }, 'drachtio-server restarted');
       else log.error({ attempt: e.attempt, error: e.error }, 'drachtio-server restart failed');
     },
   });
+  return engine;
 }
 
 function drachtioTarget(cfg: Config['drachtio'], engine: LocalEngine | undefined): DrachtioTarget {

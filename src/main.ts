@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       if (e instanceof EngineStartError && e.output) logger.error({ output: e.output }, 'drachtio-server output');
       process.exit(1);
     }
-    logger.info({ control: `${engine.adminHost}:${engine.adminPort}`, contacts: engine.contacts }, 'local drachtio-server started');
+    logger.info({ control: `${engine.adminHost}:${engine.adminPort}`, contacts: engine.contacts, pid: engine.pid }, 'local drachtio-server started');
   }
   const edge = startEdge(config, { logger, engine });
   const http = await buildHttpServer({

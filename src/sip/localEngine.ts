@@ -57,6 +57,8 @@ export interface LocalEngine {
   readonly secret: string;
   readonly contacts: readonly string[];
   readonly running: boolean;
+  /** The process id while it runs. */
+  readonly pid: number | undefined;
   /** Starts the process if it is not running; resolves once its control and SIP ports are open. */
   start(): Promise<void>;
   /** Ends the process as a crash would (SIGKILL by default): supervision, when on, restarts it. */
@@ -257,6 +259,9 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
     contacts: opts.contacts,
     get running() {
       return isRunning();
+    },
+    get pid() {
+      return isRunning() ? proc?.pid : undefined;
     },
     start,
     kill,

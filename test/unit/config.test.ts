@@ -110,3 +110,28 @@ describe('configuration (SPEC §2)', () => {
     expect(configPath([], {})).toBe('config/default.yaml');
   });
 });
+
+describe('drachtio: connect or spawn (SPEC §2)', () => {
+  it('config/default.yaml spawns a local drachtio-server with SIP on 127.0.0.1:5060', () => {
+    expect(loadConfig('config/default.yaml', {}).drachtio).toEqual({
+      spawn: { bin: '/opt/drachtio/bin/drachtio', contacts: ['sip:127.0.0.1:5060;transport=udp,tcp'], logLevel: 'info', sofiaLogLevel: 3 },
+    });
+  });
+  it('spawn fills its defaults', () => {
+    const c = parseConfig(stringify(baseConfigObject({ drachtio: { spawn: {} } })), 'x', {});
+    expect(c.drachtio).toEqual({ spawn: { bin: '/opt/drachtio/bin/drachtio', contacts: ['sip:127.0.0.1:5060;transport=udp,tcp'], logLevel: 'info', sofiaLogLevel: 3 } });
+  });
+  it('connect mode keeps host, port and secret', () => {
+    const c = parseConfig(stringify(baseConfigObject({ drachtio: { host: 'drachtio', secret: 's3cret' } })), 'x', {});
+    expect(c.drachtio).toEqual({ host: 'drachtio', port: 9022, secret: 's3cret' });
+  });
+  it.each([
+    [{ spawn: {}, secret: 'x' }, 'drachtio.spawn: spawn starts a local drachtio-server: leave out host, port and secret'],
+    [{}, 'drachtio.secret: required (or use spawn)'],
+    [{ spawn: { contacts: ['sip:127.0.0.1:5060', '5060'] } }, 'drachtio.spawn.contacts[1]: not a SIP contact (sip:ADDRESS:PORT;transport=udp,tcp)'],
+    [{ spawn: { contacts: ['sip:127.0.0.1:5060;transport=sctp'] } }, 'drachtio.spawn.contacts[0]: unknown transport sctp'],
+    [{ spawn: { sofiaLogLevel: 12 } }, 'drachtio.spawn.sofiaLogLevel: '],
+  ])('refuses %j', (drachtio, problem) => {
+    expect(problems(baseConfigObject({ drachtio })).join('\n')).toContain(problem);
+  });
+});
