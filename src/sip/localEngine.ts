@@ -81,6 +81,17 @@ export function engineLogLevel(text: string): EngineLogLevel {
   return 'debug';
 }
 
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * The command line that runs `bin` so that it gets SIGTERM when the edge dies, however it dies
+ * (SIGKILL, OOM): otherwise an orphaned drachtio-server keeps the SIP ports and the next edge
+ * cannot start. util-linux's setpriv sets the parent-death signal and execs (same pid).
+ */
+function withParentDeathSignal(bin: string, args: string[]): [string, string[]] {
+  return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', bin, ...args]] : [bin, args];
+}
+
 function describeListener(l: Listener): string {
   return `${l.address}:${l.port} (${l.transport})`;
 }
@@ -186,7 +197,7 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
     lines.push(`--- spawn ${opts.bin} -f ${configFile}`);
     let p: ChildProcess;
     try {
-      p = spawn(opts.bin, ['-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      p = spawn(...withParentDeathSignal(opts.bin, ['-f', configFile]), { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
       throw new EngineStartError(`cannot run ${opts.bin}: ${e instanceof Error ? e.message : String(e)}`);
     }

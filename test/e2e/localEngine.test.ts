@@ -199,3 +199,23 @@ describeWithDrachtio('wa-edge with drachtio.spawn', () => {
     expect(await portInUse('udp', addrs.edge, sipPort)).toBe(false);
   });
 });
+
+describeWithDrachtio('the local engine when the edge dies', () => {
+  it('takes drachtio-server with it, so the SIP port is free for the next edge', async () => {
+    const port = await freeSipPort(addrs.edge);
+    const script = `
+      import { startLocalEngine } from './src/sip/localEngine.ts';
+      const e = await startLocalEngine({ bin: ${JSON.stringify(drachtioBin)}, contacts: ['sip:${addrs.edge}:${port}'] });
+      console.log('engine ' + e.pid);
+      setInterval(() => {}, 1000);`;
+    const edge = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    edge.stdout!.on('data', (d) => (out += d));
+    await until(() => /engine \d+/.test(out), 15_000, 'the engine to start', () => out);
+    const pid = Number(/engine (\d+)/.exec(out)![1]);
+    expect(processAlive(pid)).toBe(true);
+    edge.kill('SIGKILL');
+    await until(() => !processAlive(pid), 5000, 'drachtio-server to exit with its parent');
+    await until(async () => !(await portInUse('udp', addrs.edge, port)), 5000, 'the SIP port to be free');
+  });
+});
