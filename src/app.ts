@@ -13,6 +13,7 @@ import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
 import { LeaseKeeper } from './sip/leases.js';
 import { SipRouter } from './sip/router.js';
 import { createSrf, type Srf } from './sip/srf.js';
+import { TelnyxRegistration } from './sip/telnyxRegistration.js';
 import type { CallSession } from './sip/callSession.js';
 import type { SipDeps } from './sip/context.js';
 
@@ -26,6 +27,8 @@ export interface Edge {
   devices: DeviceRegistry;
   srf: Srf;
   drachtio: DrachtioLink;
+  /** The registration with Telnyx (`telnyx.register`); its state is undefined without one. */
+  registration: TelnyxRegistration;
   router: SipRouter;
   leases: LeaseKeeper;
   sessions: Set<CallSession>;
@@ -33,7 +36,7 @@ export interface Edge {
   clock: Clock;
   /** Swaps in a new configuration (SIGHUP); calls in progress keep going. */
   reload(next: Readonly<Config>): void;
-  /** Stops admitting, waits up to `deadlineMs` for calls to end, then closes everything. */
+  /** Stops admitting, waits up to `deadlineMs` for calls to end, unregisters from Telnyx, then closes everything. */
   shutdown(deadlineMs: number): Promise<void>;
 }
 
@@ -98,6 +101,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const router = new SipRouter(deps);
   router.attach();
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
+  const registration = new TelnyxRegistration({ srf, config: () => config.current, drachtio, logger, metrics });
+  registration.start();
 
   return {
     config,
@@ -109,6 +114,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     devices,
     srf,
     drachtio,
+    registration,
     router,
     leases,
     sessions,
@@ -117,6 +123,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     reload(next) {
       config.current = next;
       router.reload();
+      void registration.reload();
       logger.info({ trunks: next.trunks.length, numbers: next.numbers.length }, 'configuration reloaded');
     },
     async shutdown(deadlineMs) {
@@ -130,6 +137,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
         const settleDeadline = Date.now() + 5000;
         while (sessions.size > 0 && Date.now() < settleDeadline) await new Promise((r) => setTimeout(r, 100));
       }
+      // After the drain: calls still up needed the contact until they ended.
+      await registration.stop();
       leases.stop();
       drachtio.close();
       await opts.engine?.stop();

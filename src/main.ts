@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     logger,
     clock: edge.clock,
     drachtioConnected: () => edge.drachtio.connected,
+    telnyxRegistration: () => edge.registration.state,
     devices: () =>
       Promise.all(edge.config.current.devices.map(async (d) => ({ username: d.username, numbers: d.numbers, contacts: await edge.devices.list(d.username) }))),
   });

@@ -22,6 +22,9 @@ export function createMetrics() {
     drachtioConnected: new Gauge({ name: `${p}drachtio_connected`, help: '1 while connected to drachtio-server', registers: [registry] }),
     registeredContacts: new Gauge({ name: `${p}registered_contacts`, help: 'Registered softphone contacts per device', labelNames: ['device'] as const, registers: [registry] }),
     bannedSourcesTotal: new Counter({ name: `${p}banned_sources_total`, help: 'Sources temporarily banned for flooding or failed authentication', labelNames: ['cause'] as const, registers: [registry] }),
+    // Only exported with telnyx.register (registered by TelnyxRegistration), so an edge without a
+    // registration never shows a 0 that the alert would take for a lost one.
+    telnyxRegistered: new Gauge({ name: `${p}telnyx_registered`, help: '1 while this instance holds a registration with Telnyx (telnyx.register)', registers: [] }),
     unrecordedCalls: new Gauge({ name: `${p}unrecorded_calls`, help: 'Inbound calls routed while Redis was unreachable, not yet counted', registers: [registry] }),
   };
   // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
@@ -33,7 +36,16 @@ export function createMetrics() {
   }
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
-  return metrics;
+  const telnyxRegisteredName = `${p}telnyx_registered`;
+  return {
+    ...metrics,
+    /** Exports wa_edge_telnyx_registered while telnyx.register is set, withdraws it otherwise. */
+    exportTelnyxRegistered(on: boolean): void {
+      const exported = registry.getSingleMetric(telnyxRegisteredName) !== undefined;
+      if (on && !exported) registry.registerMetric(metrics.telnyxRegistered);
+      if (!on && exported) registry.removeSingleMetric(telnyxRegisteredName);
+    },
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -38,6 +38,8 @@ const e164 = z.string().transform((s, ctx) => {
 const credentials = z.object({ username: nonEmpty('username'), password: nonEmpty('password') }).strict();
 const hostPort = z.object({ host: nonEmpty('host'), port: port() }).strict();
 const nullableCap = z.preprocess(fromEnvString, z.number().int().min(1).nullable());
+// A SIP URI drachtio-server can send to: scheme, a host, optional port and parameters, no spaces.
+const sipUri = z.string().regex(/^sips?:([^\s@]+@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(;[^\s;]+)*$/, 'not a SIP URI (sip:host[:port][;transport=udp|tcp|tls])');
 const headerName = z.string().regex(/^[A-Za-z0-9-]+\*?$/, 'not a header name (letters, digits, -, optional trailing *)');
 
 // Either connect to a running drachtio-server (host/port/secret), or `spawn` a local one that
@@ -137,9 +139,31 @@ export const configSchema = z
         dialDomain: nonEmpty('dialDomain').default('sip.telnyx.com'),
         outboundProxy: z.string().regex(/^sips?:/, 'not a sip: URI').default('sip:sip.telnyx.com;transport=tls'),
         auth: credentials.optional(),
+        // A credentials connection sends users' calls only to a registered contact (SPEC §1).
+        register: z
+          .object({
+            registrar: sipUri,
+            expires: int(60, 86400).default(600),
+            // The edge's public SIP contact as Telnyx must reach it; default: what drachtio-server
+            // reports for the registrar's transport (its external-ip when it has one).
+            contact: sipUri.optional(),
+            // Back-off after a failure or timeout; refused credentials (403, 401 twice) wait maxSeconds.
+            retry: z
+              .object({ minSeconds: int(1).default(5), maxSeconds: int(1).default(300) })
+              .strict()
+              .default({ minSeconds: 5, maxSeconds: 300 }),
+          })
+          .strict()
+          .optional(),
         sources: z.array(cidr).min(1),
       })
-      .strict(),
+      .strict()
+      .superRefine((t, ctx) => {
+        if (t.register && !t.auth) ctx.addIssue({ code: 'custom', path: ['auth'], message: 'required with telnyx.register (the credentials connection\'s username and password)' });
+        if (t.register && t.register.retry.minSeconds > t.register.retry.maxSeconds) {
+          ctx.addIssue({ code: 'custom', path: ['register', 'retry', 'minSeconds'], message: 'greater than maxSeconds' });
+        }
+      }),
     whatsapp: z
       .object({
         blockedRegions: z.array(region).default(['US', 'CA', 'EG', 'VN', 'NG']),

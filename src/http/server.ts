@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CallState } from '../state/calls.js';
 import type { PermissionState } from '../state/permissions.js';
+import type { RegistrationState } from '../sip/telnyxRegistration.js';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.js';
 import { sameSecret } from './secrets.js';
 import { healthRoutes } from './routes/health.js';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   logger: Logger;
   clock: Clock;
   drachtioConnected: () => boolean;
+  /** State of the Telnyx registration; undefined (and absent from /readyz) without `telnyx.register`. */
+  telnyxRegistration?: () => RegistrationState | undefined;
   /** Registered softphone contacts (GET /v1/devices); none when absent. */
   devices?: () => Promise<unknown[]>;
   /** The Cloud API sender's fetch; globalThis.fetch when absent. */

@@ -13,16 +13,23 @@ export interface DrachtioTarget {
 
 export interface DrachtioLink {
   readonly connected: boolean;
+  /** The SIP endpoints drachtio-server reported on the last connect (`udp/203.0.113.7:5060,tls/…`, its external-ip when set). */
+  readonly hostports: string | undefined;
+  /** Called after every (re)connect and every loss of the connection: the Telnyx registration follows them. */
+  onChange(fn: (connected: boolean) => void): void;
   close(): void;
 }
 
 export function connectDrachtio(srf: Srf, cfg: DrachtioTarget, logger: Logger, metrics: Metrics): DrachtioLink {
-  const state = { connected: false, closing: false };
+  const state = { connected: false, closing: false, hostports: undefined as string | undefined };
+  const listeners: ((connected: boolean) => void)[] = [];
   const log = logger.child({ component: 'drachtio', host: cfg.host, port: cfg.port });
   const down = (why: string, err?: Error) => {
-    if (state.connected) log.warn({ err }, `drachtio disconnected: ${why}`);
+    const was = state.connected;
+    if (was) log.warn({ err }, `drachtio disconnected: ${why}`);
     state.connected = false;
     metrics.drachtioConnected.set(0);
+    if (was) for (const fn of listeners) fn(false);
   };
   srf.on('connect', (err: Error | null, hostport: string, serverVersion?: string) => {
     if (err) {
@@ -30,8 +37,10 @@ export function connectDrachtio(srf: Srf, cfg: DrachtioTarget, logger: Logger, m
       return;
     }
     state.connected = true;
+    state.hostports = hostport;
     metrics.drachtioConnected.set(1);
     log.info({ sip: hostport, serverVersion }, 'drachtio connected');
+    for (const fn of listeners) fn(true);
   });
   // Without an 'error' listener an unreachable drachtio-server would crash the process.
   srf.on('error', (err?: Error) => {
@@ -51,6 +60,12 @@ export function connectDrachtio(srf: Srf, cfg: DrachtioTarget, logger: Logger, m
   return {
     get connected() {
       return state.connected;
+    },
+    get hostports() {
+      return state.hostports;
+    },
+    onChange(fn) {
+      listeners.push(fn);
     },
     close() {
       state.closing = true;

@@ -9,10 +9,18 @@ import type { CallSession } from './callSession.js';
 import { forkToBindings } from './fork.js';
 import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
 
-/** Business number from the Request-URI, falling back to To (SPEC §1). */
+/**
+ * Business number from the Request-URI, falling back to To (SPEC §1). A call through the Telnyx
+ * registration arrives at the registered contact, whose user is the registration's username, not
+ * a number: then To alone names the business number.
+ */
 function businessNumberOf(deps: SipDeps, req: SipRequest): string | undefined {
-  const numbers = deps.config().numbers;
-  for (const candidate of [userPart(req.uri), userPart(uriOf(req.get('To')))]) {
+  const cfg = deps.config();
+  const numbers = cfg.numbers;
+  const ruriUser = userPart(req.uri);
+  const viaRegistration = cfg.telnyx.register !== undefined && ruriUser === cfg.telnyx.auth?.username;
+  const to = userPart(uriOf(req.get('To')));
+  for (const candidate of viaRegistration ? [to] : [ruriUser, to]) {
     const n = parseBusinessNumber(candidate.replace(/^00/, ''))?.e164;
     if (n && numbers.some((c) => c.number === n)) return n;
   }

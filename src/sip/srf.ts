@@ -19,6 +19,8 @@ export interface SipRequest extends SipMessage {
   canceled?: boolean;
   getHeaderName(name: string): string | undefined;
   on(event: 'cancel', fn: (cancel: SipMessage) => void): this;
+  /** A request the edge sent (srf.request): each response, provisional ones included. */
+  on(event: 'response', fn: (res: SipResponse) => void): this;
   off(event: 'cancel', fn: (cancel: SipMessage) => void): this;
   registration?: { type: 'register' | 'unregister'; expires: number; contact: { uri: string; name?: string; params?: Record<string, string> }[]; aor: string };
 }
@@ -76,6 +78,15 @@ export interface SipError extends Error {
   res?: SipResponse;
 }
 
+export interface RequestOptions {
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+  proxy?: string;
+  /** Digest credentials drachtio-srf answers a 401/407 with (once). */
+  auth?: { username: string; password: string };
+}
+
 export interface B2buaCallbacks {
   cbRequest?: (err: Error | null, req: SipRequest & { cancel(opts?: object): void }) => void;
   cbProvisional?: (res: SipResponse) => void;
@@ -96,7 +107,16 @@ export interface Srf {
   createUAC(uri: string, opts: UacOptions & { localSdp?: string }, cbs?: Omit<B2buaCallbacks, 'cbFinalizedUac'>): Promise<Dialog>;
   createUAS(req: SipRequest, res: SipResponse, opts: { localSdp: string | ((...a: never[]) => unknown); headers?: Record<string, string> }): Promise<Dialog>;
   endSession(req: SipRequest): void;
-  request(uri: string, opts: { method: string; headers?: Record<string, string>; body?: string; proxy?: string }): Promise<SipRequest>;
+  /**
+   * A request outside a dialog; resolves once sent. With `auth`, drachtio-srf answers one 401/407
+   * itself (lib/digest-client.js) and moves the 'response' listeners to the authenticated request,
+   * so a 401/407 that still reaches them means the credentials were refused. drachtio-srf writes
+   * CSeq, Call-ID and From into `headers` for that retry: pass a fresh object each time.
+   * Attach 'response' listeners in the callback form: drachtio-srf can read the "sent" confirmation
+   * and a fast answer from one socket chunk, and emits the answer before a promise's `then` runs.
+   */
+  request(uri: string, opts: RequestOptions): Promise<SipRequest>;
+  request(uri: string, opts: RequestOptions, callback: (err: Error | null, req: SipRequest) => void): this;
 }
 
 export function createSrf(): Srf {

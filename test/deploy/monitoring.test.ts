@@ -52,6 +52,7 @@ describe('docker/alerts.yml', () => {
     expect(rule('WaEdgeRedisErrors').expr).toMatch(/^increase\(wa_edge_redis_errors_total\[\w+\]\) > 0$/);
     expect(rule('WaEdgeNumberNearDailyCap').expr).toBe('max by (number) (wa_edge_connected_calls_24h) >= 90');
     expect(rule('WaEdgePermissionRevoked').expr).toContain('increase(wa_edge_permission_events_total{event="revoked"}');
+    expect(rule('WaEdgeTelnyxUnregistered')).toMatchObject({ expr: 'wa_edge_telnyx_registered == 0', for: '2m', labels: { severity: 'critical' } });
     for (const r of rules) {
       expect(r.labels?.severity, r.alert).toBeDefined();
       expect(r.annotations?.summary, r.alert).toBeDefined();
@@ -87,6 +88,7 @@ describe('Grafana', () => {
     expect(all).toContain('max by (number) (wa_edge_active_calls');
     expect(all).toContain('max by (number) (wa_edge_connected_calls_24h');
     expect(all).toContain('sum by (event) (increase(wa_edge_permission_events_total');
+    expect(all).toContain('wa_edge_telnyx_registered{instance=~"$instance"}');
   });
 
   it('every metric the dashboard and the alerts use is one src/metrics.ts registers (or a histogram series of one)', () => {

@@ -113,6 +113,21 @@ describe('GET /healthz and GET /readyz', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ drachtio: 'down', redis: 'up' });
   });
+
+  it('readyz names the Telnyx registration state and stays 200 when only the registration is down', async () => {
+    let state: 'registered' | 'retrying' | 'refused' = 'registered';
+    await fixture({}, { telnyxRegistration: () => state });
+    expect((await f.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ drachtio: 'up', redis: 'up', telnyxRegistration: 'registered' });
+    for (state of ['retrying', 'refused'] as const) {
+      const res = await f.app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ drachtio: 'up', redis: 'up', telnyxRegistration: state });
+    }
+    f.drachtio.connected = false;
+    const down = await f.app.inject({ method: 'GET', url: '/readyz' });
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toEqual({ drachtio: 'down', redis: 'up', telnyxRegistration: 'refused' });
+  });
 });
 
 describe('GET /openapi.json', () => {

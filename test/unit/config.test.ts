@@ -99,6 +99,25 @@ describe('configuration (SPEC §2)', () => {
     expect(problems(baseConfigObject({ redis: { sentinels: sentinel.sentinels } }))).toContain('redis.name: sentinels need the master name');
   });
 
+  it('telnyx.register: a SIP URI registrar, telnyx.auth to register with, defaults from SPEC §2', () => {
+    const telnyx = { dialDomain: 'sip.telnyx.com', outboundProxy: 'sip:127.0.0.2:5060', sources: ['127.0.0.2/32'] };
+    const auth = { username: 'wasipedge01', password: 'a-password' };
+    const ok = parseConfig(stringify(baseConfigObject({ telnyx: { ...telnyx, auth, register: { registrar: 'sip:sip.telnyx.com;transport=tls' } } })), 'x', {});
+    expect(ok.telnyx.register).toEqual({ registrar: 'sip:sip.telnyx.com;transport=tls', expires: 600, retry: { minSeconds: 5, maxSeconds: 300 } });
+    expect(problems(baseConfigObject({ telnyx: { ...telnyx, register: { registrar: 'sip:sip.telnyx.com' } } }))).toEqual([
+      "telnyx.auth: required with telnyx.register (the credentials connection's username and password)",
+    ]);
+    for (const registrar of ['sip.telnyx.com', 'http://sip.telnyx.com', 'sip:', 'sip:sip telnyx.com']) {
+      expect(problems(baseConfigObject({ telnyx: { ...telnyx, auth, register: { registrar } } })), registrar).toEqual([
+        'telnyx.register.registrar: not a SIP URI (sip:host[:port][;transport=udp|tcp|tls])',
+      ]);
+    }
+    expect(problems(baseConfigObject({ telnyx: { ...telnyx, auth, register: { registrar: 'sip:sip.telnyx.com', expires: 5, contact: 'edge.example.com' } } }))).toEqual([
+      expect.stringMatching(/^telnyx\.register\.expires: /),
+      'telnyx.register.contact: not a SIP URI (sip:host[:port][;transport=udp|tcp|tls])',
+    ]);
+  });
+
   it('says so for broken YAML and unreadable files', () => {
     expect(problems('a: [1, 2')[0]).toMatch(/^not valid YAML/);
     expect(() => loadConfig('/nonexistent.yaml')).toThrow(/cannot read: ENOENT/);

@@ -1,4 +1,6 @@
 // GET /healthz and GET /readyz (SPEC §4): liveness, and readiness = drachtio connected + Redis answering.
+// With telnyx.register the body also names the registration's state; a lost registration does not
+// make the instance unready: outbound calls still work, and a restart would not bring it back sooner.
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RedisClient } from '../../state/redis.js';
@@ -8,7 +10,11 @@ import type { HttpDeps } from '../server.js';
 const REDIS_PING_TIMEOUT_MS = 500;
 
 const upDown = z.enum(['up', 'down']);
-const readiness = z.object({ drachtio: upDown, redis: upDown });
+const readiness = z.object({
+  drachtio: upDown,
+  redis: upDown,
+  telnyxRegistration: z.enum(['registering', 'registered', 'retrying', 'refused', 'unregistered']).optional(),
+});
 
 async function redisAnswers(redis: RedisClient): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -36,7 +42,8 @@ export function healthRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       '/readyz',
       {
         schema: {
-          summary: 'Readiness: 200 when drachtio is connected and Redis answers PING, else 503 naming what is down',
+          summary:
+            'Readiness: 200 when drachtio is connected and Redis answers PING, else 503 naming what is down; with telnyx.register also the registration state (not part of readiness)',
           security: [],
           response: { 200: readiness, 503: readiness },
         },
@@ -45,7 +52,8 @@ export function healthRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         const drachtio = deps.drachtioConnected();
         const redis = await redisAnswers(deps.calls.redis);
         if (!redis) deps.metrics.redisErrorsTotal.inc();
-        const body = { drachtio: drachtio ? 'up' : 'down', redis: redis ? 'up' : 'down' } as const;
+        const telnyxRegistration = deps.telnyxRegistration?.();
+        const body = { drachtio: drachtio ? 'up' : 'down', redis: redis ? 'up' : 'down', ...(telnyxRegistration ? { telnyxRegistration } : {}) } as const;
         return reply.code(drachtio && redis ? 200 : 503).send(body);
       },
     );
