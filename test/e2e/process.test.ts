@@ -34,6 +34,17 @@ describe('wa-edge --check-config', () => {
     expect(r.stderr).toContain('trunks[0].sources[1]: not a CIDR');
     expect(r.stderr).toContain('http.adminToken: must be at least 16 characters');
   });
+  it('exits 1 on telnyx.register without telnyx.auth, or with a registrar that is no SIP URI', () => {
+    const telnyx = { dialDomain: 'sip.telnyx.com', outboundProxy: 'sip:127.0.0.2:5060', sources: ['127.0.0.2/32'] };
+    const noAuth = writeConfig('register-no-auth.yaml', baseConfigObject({ telnyx: { ...telnyx, register: { registrar: 'sip:sip.telnyx.com;transport=tls' } } }));
+    const r1 = spawnSync(process.execPath, [...MAIN, '--check-config', noAuth], { encoding: 'utf8' });
+    expect(r1.status).toBe(1);
+    expect(r1.stderr).toContain('telnyx.auth: required with telnyx.register');
+    const badUri = writeConfig('register-bad-uri.yaml', baseConfigObject({ telnyx: { ...telnyx, auth: { username: 'u1234', password: 'p-12345678' }, register: { registrar: 'sip.telnyx.com' } } }));
+    const r2 = spawnSync(process.execPath, [...MAIN, '--check-config', badUri], { encoding: 'utf8' });
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toContain('telnyx.register.registrar: not a SIP URI');
+  });
   it('refuses to start on a bad file', () => {
     const file = writeConfig('bad2.yaml', { drachtio: {} });
     const r = spawnSync(process.execPath, [...MAIN, '--config', file], { encoding: 'utf8', timeout: 20_000 });

@@ -145,6 +145,23 @@ describeWithDrachtio('Telnyx registration: refused credentials', () => {
     }, 60_000);
   }
 
+  it('registers again after drachtio-server restarts (the edge reconnects by itself)', async () => {
+    const registrarPort = await freeSipPort(addrs.telnyx);
+    const registrar = sipp({ scenario: 'telnyx_registrar_accept.xml', localAddress: addrs.telnyx, localPort: registrarPort, vars: { rounds: 2 }, timeoutSec: 60 });
+    await registrar.ready;
+    const registeredLines = () => fx.logs().split('\n').filter((l) => l.includes('Telnyx registration registered')).length;
+    const before = registeredLines();
+    fx.reconfigure(telnyxConfig(registrarPort, telnyxPort));
+    await until(() => fx.edge.registration.state === 'registered', 15_000, 'registered', fx);
+    await fx.drachtio.restart();
+    await until(() => fx.edge.registration.state !== 'registered', 15_000, 'the registration to follow the lost connection', fx);
+    await until(() => fx.edge.registration.state === 'registered' && fx.edge.drachtio.connected, 30_000, 'registered again after the reconnect', fx);
+    const r = await registrar.done;
+    expect(r.code, describeSipp(r)).toBe(0);
+    expect(registeredLines() - before).toBe(2);
+    expect(fx.logs()).toMatch(/Telnyx registration registering: drachtio-server disconnected/);
+  }, 60_000);
+
   it('an INVITE naming the registration user from a source that is not Telnyx is refused 403', async () => {
     const { telnyx } = await inboundCall(fx, {
       scenario: 'pbx_call_expect_reject.xml',
