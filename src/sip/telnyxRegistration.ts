@@ -157,8 +157,11 @@ export class TelnyxRegistration {
       (reg.contact === undefined || before.contact === contactFor(auth.username, reg.registrar, reg.contact, undefined));
     if (unchanged) return;
     this.cancel();
+    const gen = this.generation;
+    if (!reg) this.deps.metrics.exportTelnyxRegistered(false);
     if (before) await this.unregister(before);
-    this.applyConfig();
+    if (gen === this.generation && !this.stopped) this.applyConfig(); // else a later reload or stop took over
+
   }
 
   /** Removes the binding (Expires: 0) if there is one; called after the drain. */

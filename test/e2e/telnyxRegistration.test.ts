@@ -173,8 +173,13 @@ describeWithDrachtio('Telnyx registration: refused credentials', () => {
   });
 
   it('without telnyx.register the metric is not exported and the state is undefined', async () => {
+    const removed = () => fx.logs().split('\n').filter((l) => l.includes('Telnyx registration removed')).length;
+    const before = removed();
     fx.reconfigure();
     expect(fx.edge.registration.state).toBeUndefined();
     expect(await fx.edge.metrics.registry.metrics()).not.toMatch(/wa_edge_telnyx_registered/);
+    // The previous case's binding is removed first (its registrar is gone: the Expires: 0 times out).
+    await until(() => removed() > before, 15_000, 'the old binding removed', fx);
+    expect(fx.edge.registration.state).toBeUndefined();
   });
 });
