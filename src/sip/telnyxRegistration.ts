@@ -97,9 +97,20 @@ export function backoffMs(failures: number, retry: { minSeconds: number; maxSeco
   return Math.min(retry.maxSeconds, retry.minSeconds * 2 ** Math.max(0, failures - 1)) * 1000;
 }
 
+const newCallId = () => `${randomUUID()}@wa-sip-edge`;
+
+/** What makes a registration another one: undefined without `telnyx.register`. */
+function identityOf(cfg: Readonly<Config>): string | undefined {
+  const reg = cfg.telnyx.register;
+  const auth = cfg.telnyx.auth;
+  return reg && auth ? JSON.stringify([reg.registrar, reg.contact ?? null, auth.username, auth.password]) : undefined;
+}
+
 export class TelnyxRegistration {
   private current: RegistrationState = 'registering';
-  private readonly callId = `${randomUUID()}@wa-sip-edge`;
+  private callId = newCallId();
+  /** The registrar, credentials and contact setting the registration runs with. */
+  private applied: string | undefined;
   private cseq = 0;
   /** Bumped whenever what is in flight stops mattering (reconnect, reload, stop). */
   private generation = 0;
@@ -142,26 +153,21 @@ export class TelnyxRegistration {
     this.applyConfig();
   }
 
-  /** After a reload: a changed registrar, credentials or contact removes the old binding and registers anew. */
+  /**
+   * After a reload (SIGHUP). A changed registrar, username, password or contact removes the old
+   * binding and registers anew under a new Call-ID; while refused, a reload tries again at once
+   * (the operator may have fixed the connection). Anything else leaves the registration alone.
+   */
   async reload(): Promise<void> {
-    const before = this.binding;
-    const reg = this.deps.config().telnyx.register;
-    const auth = this.deps.config().telnyx.auth;
-    const unchanged =
-      reg &&
-      auth &&
-      before &&
-      before.registrar === reg.registrar &&
-      before.auth.username === auth.username &&
-      before.auth.password === auth.password &&
-      (reg.contact === undefined || before.contact === contactFor(auth.username, reg.registrar, reg.contact, undefined));
-    if (unchanged) return;
+    const identity = identityOf(this.deps.config());
+    if (identity === this.applied && this.current !== 'refused') return;
     this.cancel();
     const gen = this.generation;
-    if (!reg) this.deps.metrics.exportTelnyxRegistered(false);
-    if (before) await this.unregister(before);
+    if (identity === undefined) this.deps.metrics.exportTelnyxRegistered(false);
+    else if (identity !== this.applied) this.setState('registering', 'configuration changed');
+    const before = this.binding;
+    if (before && identity !== this.applied) await this.unregister(before);
     if (gen === this.generation && !this.stopped) this.applyConfig(); // else a later reload or stop took over
-
   }
 
   /** Removes the binding (Expires: 0) if there is one; called after the drain. */
@@ -174,7 +180,15 @@ export class TelnyxRegistration {
   }
 
   private applyConfig(): void {
-    const on = this.deps.config().telnyx.register !== undefined;
+    const identity = identityOf(this.deps.config());
+    if (identity !== this.applied) {
+      // Another registration: its own Call-ID (RFC 3261 §10.2), and no answer of the old one's
+      // transactions can be taken for the new one's (drachtio-srf keys its digest rounds by Call-ID).
+      this.callId = newCallId();
+      this.cseq = 0;
+      this.applied = identity;
+    }
+    const on = identity !== undefined;
     this.deps.metrics.exportTelnyxRegistered(on);
     if (!on) return;
     this.deps.metrics.telnyxRegistered.set(0);
