@@ -60,6 +60,8 @@ export interface UacOptions {
   proxy?: string;
   auth?: { username: string; password: string };
   callingNumber?: string;
+  /** From display name; without it drachtio-srf copies the incoming request's. */
+  callingName?: string;
   localSdpB?: string | ((sdp: string) => string | Promise<string>);
   localSdpA?: string | ((sdp: string, res: SipResponse) => string | Promise<string>);
   proxyRequestHeaders?: string[];
