@@ -121,10 +121,13 @@ function identityOf(raw: unknown): NamedUser {
   return namedUser([d.wa_id, d.from, d.recipient_id, d.user_id, d.from_user_id, d.recipient_user_id]);
 }
 
-/** A message's sender, completed from the change's contacts (the one matching it, or the only one). */
+/** A message's sender, completed from the change's contacts: the one sharing an identifier with it, else the only one that does not contradict it. */
 function senderOf(message: unknown, contacts: NamedUser[]): NamedUser {
   const own = identityOf(message);
-  const match = contacts.find((c) => (own.phone && c.phone === own.phone) || (own.bsuid && c.bsuid === own.bsuid)) ?? (contacts.length === 1 ? contacts[0] : undefined);
+  const shares = (c: NamedUser) => (own.phone !== undefined && c.phone === own.phone) || (own.bsuid !== undefined && c.bsuid === own.bsuid);
+  const contradicts = (c: NamedUser) => (own.phone && c.phone && c.phone !== own.phone) || (own.bsuid && c.bsuid && c.bsuid !== own.bsuid);
+  const only = contacts.length === 1 && !contradicts(contacts[0] as NamedUser) ? contacts[0] : undefined;
+  const match = contacts.find((c) => shares(c) && !contradicts(c)) ?? only;
   return { phone: own.phone ?? match?.phone, bsuid: own.bsuid ?? match?.bsuid };
 }
 
