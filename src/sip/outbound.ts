@@ -68,10 +68,11 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
       {
         proxy: cfg.telnyx.outboundProxy,
         ...(cfg.telnyx.auth ? { auth: cfg.telnyx.auth } : {}),
-        // From = the business number, display name included: never the PBX's or softphone's own name.
         callingNumber: business,
-        callingName: business,
-        headers: pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)),
+        // From = the business number and nothing else: without an explicit From, drachtio-srf
+        // copies the caller's display name (a softphone's "Alice"). drachtio-server puts its own
+        // address in place of `localhost`.
+        headers: { ...pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)), From: `<sip:${business}@localhost>` },
         localSdpB: writeOffer(offer),
         localSdpA: answererFor(offer),
         passFailure: false,

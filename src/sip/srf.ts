@@ -60,8 +60,6 @@ export interface UacOptions {
   proxy?: string;
   auth?: { username: string; password: string };
   callingNumber?: string;
-  /** From display name; without it drachtio-srf copies the incoming request's. */
-  callingName?: string;
   localSdpB?: string | ((sdp: string) => string | Promise<string>);
   localSdpA?: string | ((sdp: string, res: SipResponse) => string | Promise<string>);
   proxyRequestHeaders?: string[];
