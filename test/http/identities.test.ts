@@ -8,6 +8,7 @@ import { BUSINESS, USER } from '../helpers/config.js';
 import { DAY, T0, newCallId } from '../helpers/state.js';
 import { numberKeys } from '../../src/state/keys.js';
 import { useHttpFixtures, numbersWithId, PHONE_NUMBER_ID, type HttpFixture } from './fixture.js';
+import { startFakeMeta } from './fakeMeta.js';
 
 const APP_SECRET = 'meta-app-secret-123';
 const WEBHOOK = { appSecret: APP_SECRET, verifyToken: 'verify-token-456' };
@@ -209,5 +210,50 @@ describe('a webhook with several entries, changes and messages', () => {
     expect(await metric('wa_edge_webhook_replies_unusable_total{reason="unknown_business_number"}')).toMatch(/ 1$/);
     expect(await metric('wa_edge_webhook_replies_unusable_total{reason="malformed_reply"}')).toMatch(/ 1$/);
     expect(f.logs.join('\n')).toContain('"messageId":"wamid.M3"');
+  });
+});
+
+describe('a permission request to a user named by BSUID', () => {
+  it('goes to the phone number once known, else to the BSUID as Meta\'s `recipient`; the allowance is the user\'s under either name', async () => {
+    const meta = await startFakeMeta();
+    try {
+      meta.answer = { status: 200, body: { messaging_product: 'whatsapp', messages: [{ id: 'wamid.REQ' }] } };
+      f = await openFixture({ whatsapp: { webhook: WEBHOOK, cloudApi: { baseUrl: meta.baseUrl, token: 'meta-token-xyz' } }, numbers: numbersWithId() });
+      const requestTo = (user: string) => f.api('POST', `${userUrl(user)}/permission-requests`);
+      expect((await requestTo(BSUID)).statusCode).toBe(202);
+      expect(meta.requests[0]?.body).toMatchObject({ recipient: BSUID });
+      expect((meta.requests[0]?.body as Record<string, unknown>).to).toBeUndefined();
+
+      await f.redis.flushall();
+      await f.permissions.link(BUSINESS, BSUID, USER);
+      expect((await requestTo(BSUID)).statusCode).toBe(202);
+      expect(meta.requests[1]?.body).toMatchObject({ to: USER.slice(1) });
+      expect((await requestTo(USER)).statusCode).toBe(429); // one per 24 h for the user, whichever name is used
+    } finally {
+      await meta.close();
+    }
+  });
+});
+
+describe('an inbound call, at the state layer', () => {
+  it('from a caller that cannot be keyed: a lease and a record, no permission, no busy user', async () => {
+    const callId = newCallId();
+    const r = await f.calls.admitInbound(BUSINESS, 'anonymous', callId, 'unkeyed');
+    expect(r).toMatchObject({ admitted: true, user: 'anonymous' });
+    expect(r.grantedUntil).toBeUndefined();
+    expect(await f.redis.keys('*:perm:*')).toEqual([]);
+    expect(await f.redis.hgetall(numberKeys(BUSINESS).activeUser)).toEqual({});
+    expect(await f.calls.activeCalls(BUSINESS)).toBe(1);
+    await f.calls.settle(BUSINESS, 'anonymous', callId, 'connected');
+    await f.calls.settle(BUSINESS, 'anonymous', callId, 'ended');
+    expect(await f.calls.activeCalls(BUSINESS)).toBe(0);
+  });
+
+  it('from a BSUID known to be a phone number: admitted, granted and busy under the number', async () => {
+    await f.permissions.link(BUSINESS, BSUID, USER);
+    const r = await f.calls.admitInbound(BUSINESS, BSUID, newCallId(), 'bsuid');
+    expect(r).toMatchObject({ admitted: true, user: USER, grantedUntil: T0 + 168 * 3_600_000 });
+    expect(await admitOutbound(USER)).toEqual({ admitted: false, refusal: { reason: 'user_busy', code: 486 } }); // the same person is on a call
+    expect(await f.redis.exists(numberKeys(BUSINESS).perm(BSUID))).toBe(0);
   });
 });
