@@ -2,6 +2,10 @@
 // enumerations only, never from request input, so cardinality stays bounded.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REFUSALS } from './domain/reasons.js';
+import { UNKEYED_REASONS } from './domain/identity.js';
+
+/** Why a webhook's permission reply could not be applied (the `reason` of wa_edge_webhook_replies_unusable_total). */
+export const UNUSABLE_REPLY_REASONS = ['unknown_business_number', 'no_user_identity', 'malformed_reply', 'already_expired'] as const;
 
 export type Direction = 'outbound' | 'inbound';
 
@@ -25,6 +29,8 @@ export function createMetrics() {
     // Only exported with telnyx.register (registered by TelnyxRegistration), so an edge without a
     // registration never shows a 0 that the alert would take for a lost one.
     telnyxRegistered: new Gauge({ name: `${p}telnyx_registered`, help: '1 while this instance holds a registration with Telnyx (telnyx.register)', registers: [] }),
+    callbackNotGrantedTotal: new Counter({ name: `${p}callback_not_granted_total`, help: 'Inbound calls routed without a callback permission because the caller identity cannot be keyed (anonymous, not_a_number, no_user)', labelNames: ['reason'] as const, registers: [registry] }),
+    webhookRepliesUnusableTotal: new Counter({ name: `${p}webhook_replies_unusable_total`, help: 'call_permission_reply webhooks that could not be applied, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     unrecordedCalls: new Gauge({ name: `${p}unrecorded_calls`, help: 'Inbound calls routed while Redis was unreachable, not yet counted', registers: [registry] }),
   };
   // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
@@ -34,6 +40,8 @@ export function createMetrics() {
     for (const outcome of ['connected', 'unanswered', 'failed']) metrics.callsTotal.inc({ direction, outcome }, 0);
     for (const reason of Object.keys(REFUSALS)) metrics.rejectionsTotal.inc({ direction, reason }, 0);
   }
+  for (const reason of UNKEYED_REASONS) metrics.callbackNotGrantedTotal.inc({ reason }, 0);
+  for (const reason of UNUSABLE_REPLY_REASONS) metrics.webhookRepliesUnusableTotal.inc({ reason }, 0);
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
   const telnyxRegisteredName = `${p}telnyx_registered`;

@@ -119,9 +119,14 @@ const deviceSchema = z
     username: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore only'),
     password: nonEmpty('password'),
     numbers: z.array(e164).min(1),
+    // The number it calls as when its identity headers name none of `numbers` (SPEC §1).
+    callerId: e164.optional(),
     defaultRegion: region.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.callerId !== undefined && !d.numbers.includes(d.callerId)) ctx.addIssue({ code: 'custom', path: ['callerId'], message: 'not one of this device\'s numbers' });
+  });
 
 export const configSchema = z
   .object({

@@ -9,6 +9,26 @@ export interface OutboundCaller {
   name: string;
   numbers: readonly string[];
   defaultRegion?: string;
+  /**
+   * A softphone's number when its identity headers name none of `numbers` (default: the first).
+   * Set for softphones only: a trunk calls as its From user and nothing else (SPEC §3).
+   */
+  softphone?: { callerId?: string };
+}
+
+/**
+ * The business number a softphone calls as (SPEC §1): the first of P-Preferred-Identity,
+ * P-Asserted-Identity and the From user that is one of its numbers, else its `callerId`, else its
+ * first number. A real softphone puts its own address-of-record in From (`sip:alice@edge`), so
+ * that never stops it from calling.
+ */
+export function softphoneCallingNumber(identityUsers: readonly (string | undefined)[], caller: OutboundCaller): string {
+  for (const candidate of identityUsers) {
+    if (candidate === undefined || candidate === '') continue;
+    const n = normaliseDialled(candidate, caller.defaultRegion);
+    if (n && caller.numbers.includes(n.e164)) return n.e164;
+  }
+  return caller.softphone?.callerId ?? caller.numbers[0] ?? '';
 }
 
 export interface OutboundPlan {

@@ -10,8 +10,10 @@ export const DEFAULT_REQUEST_TEXT = 'We would like to call you on WhatsApp. Plea
 
 export interface PermissionRequestMessage {
   phoneNumberId: string;
-  /** The user's E.164 digits without `+` (Meta's wa_id form). */
-  to: string;
+  /** The user's E.164 digits without `+` (Meta's wa_id form)... */
+  to?: string;
+  /** ...or, for a user known only by it, their business-scoped user id (Meta's `recipient`). */
+  recipient?: string;
   text: string;
 }
 
@@ -19,7 +21,7 @@ export function permissionRequestBody(m: PermissionRequestMessage) {
   return {
     messaging_product: 'whatsapp',
     recipient_type: 'individual',
-    to: m.to,
+    ...(m.to !== undefined ? { to: m.to } : { recipient: m.recipient }),
     type: 'interactive',
     interactive: {
       type: 'call_permission_request',

@@ -1,6 +1,7 @@
 // Path and query values shared by the routes, validated before any handler (and Redis) sees them.
 import { z } from 'zod';
 import type { Config, NumberConfig } from '../config/schema.js';
+import { parseUserIdentity, type UserIdentity } from '../domain/identity.js';
 import { parseBusinessNumber, type PhoneNumber } from '../domain/numbers.js';
 import { HttpError } from './errors.js';
 
@@ -19,14 +20,30 @@ export function phoneNumberParam(parse: (s: string) => PhoneNumber | undefined, 
     .meta(meta);
 }
 
-/** `{number}` / `{user}`: E.164 with or without `+` (the `+` may also arrive as %2B). */
-export const e164Param = phoneNumberParam(parseBusinessNumber, 'not a valid E.164 number (country code and number, `+` optional)', {
+/**
+ * `{number}`: E.164 with or without `+` (the `+` may also arrive as %2B), accepted when its length
+ * is possible for its country code: the one number rule of SPEC §3, shared with SIP and the webhook.
+ */
+export const e164Param = phoneNumberParam(parseBusinessNumber, 'not a possible E.164 number (country code and number, `+` optional)', {
   description: 'E.164 number, with or without the leading +',
   example: '+447418613982',
 });
 
+/** `{user}`: a phone number as `{number}`, or a business-scoped user id (SPEC §7, `US.13491208655302741918`). */
+export const userParam = z
+  .string()
+  .transform((s, ctx): UserIdentity => {
+    const parsed = parseUserIdentity(s);
+    if (!parsed) {
+      ctx.addIssue({ code: 'custom', message: 'neither a possible E.164 number (`+` optional) nor a business-scoped user id (CC.digits)' });
+      return z.NEVER;
+    }
+    return parsed;
+  })
+  .meta({ description: 'E.164 number with or without the leading +, or a business-scoped user id (BSUID)', example: '+447911123456' });
+
 export const numberParams = z.object({ number: e164Param });
-export const userParams = z.object({ number: e164Param, user: e164Param });
+export const userParams = z.object({ number: e164Param, user: userParam });
 
 /** The configured entry of a business number; 404 for any other number. */
 export function configuredNumber(config: Readonly<Config>, number: PhoneNumber): NumberConfig {

@@ -1,86 +1,170 @@
-// Meta's WhatsApp webhook envelope → the permission replies it carries. Pure: no I/O, no clock.
-// Envelope: { object: "whatsapp_business_account", entry: [{ changes: [{ field: "messages", value: {
-//   metadata: { display_phone_number, phone_number_id }, messages: [{ from, id, type: "interactive",
-//   interactive: { type: "call_permission_reply", call_permission_reply: { response: "accept"|"reject",
-//   is_permanent, expiration_timestamp (unix s), response_source } } }] } }] }] }
+// Meta's WhatsApp webhook envelope → the permission replies and user identities it carries. Pure:
+// no I/O, no clock. Envelope: { object: "whatsapp_business_account", entry: [{ changes: [{
+//   field: "messages", value: { metadata: { display_phone_number, phone_number_id },
+//   contacts: [{ wa_id, user_id, profile }], statuses: [{ recipient_id, recipient_user_id }],
+//   messages: [{ from, from_user_id, id, type: "interactive", interactive: { type:
+//   "call_permission_reply", call_permission_reply: { response: "accept"|"reject", is_permanent,
+//   expiration_timestamp (unix s), response_source } } }] } }] }] }
+// Since April 2026 Meta names a user by phone number (`wa_id`, `from`, `recipient_id`) and by
+// business-scoped user id (`user_id`, `from_user_id`, `recipient_user_id`), or by the BSUID alone
+// (SPEC §7). Field names still move, so every field is optional and read by its form: a BSUID in
+// `from` is taken as a BSUID. One broken entry, change or message never hides the others.
 import { z } from 'zod';
 import type { NumberConfig } from '../config/schema.js';
+import { isBsuid } from '../domain/identity.js';
 import { normaliseDialled, parseBusinessNumber } from '../domain/numbers.js';
+import type { UNUSABLE_REPLY_REASONS } from '../metrics.js';
 
 export type PermissionDecision = { kind: 'permanent' } | { kind: 'temporary'; expiresAt: number } | { kind: 'revoke' };
+
+/** A user as a webhook names them: phone number (E.164), BSUID, or both. */
+export interface NamedUser {
+  phone?: string;
+  bsuid?: string;
+}
 
 export interface PermissionReply {
   /** Meta's message id (wamid…): the same reply redelivered carries the same id. */
   messageId: string;
   business: string;
+  /** The key to apply it under: the phone number when the webhook names one, else the BSUID. */
   user: string;
+  named: NamedUser;
   decision: PermissionDecision;
 }
 
-export interface ParsedWebhook {
-  replies: PermissionReply[];
-  /** Permission replies that name no configured business number or no valid user number. */
-  unmapped: { messageId: string; why: string }[];
+/** A phone number and a BSUID the webhook says are one user of `business`. */
+export interface IdentityLink {
+  business: string;
+  phone: string;
+  bsuid: string;
 }
 
-// Unknown fields are stripped, unknown event types fail their schema and are left alone.
-const envelope = z.object({
-  object: z.literal('whatsapp_business_account'),
-  entry: z.array(z.object({ changes: z.array(z.object({ value: z.unknown() })).default([]) })),
-});
+export type UnusableReason = (typeof UNUSABLE_REPLY_REASONS)[number];
+
+export interface ParsedWebhook {
+  replies: PermissionReply[];
+  links: IdentityLink[];
+  /** Permission replies that cannot be applied, and why. */
+  unusable: { messageId: string | undefined; reason: UnusableReason; why: string }[];
+}
+
+const envelope = z.object({ object: z.literal('whatsapp_business_account'), entry: z.array(z.unknown()) });
+const entrySchema = z.object({ changes: z.array(z.unknown()) });
+const changeSchema = z.object({ value: z.unknown() });
+const optionalString = z.union([z.string(), z.number().transform(String)]).optional().catch(undefined);
+const list = z.array(z.unknown()).optional().catch(undefined);
 
 const changeValue = z.object({
-  metadata: z.object({ display_phone_number: z.string().optional(), phone_number_id: z.coerce.string().optional() }).default({}),
-  messages: z.array(z.unknown()).default([]),
+  metadata: z.object({ display_phone_number: optionalString, phone_number_id: optionalString }).optional().catch(undefined),
+  contacts: list,
+  statuses: list,
+  messages: list,
+});
+
+/** The identity fields of a contact, a status or a message, under every name Meta has used. */
+const identityFields = z.object({
+  wa_id: optionalString,
+  user_id: optionalString,
+  from: optionalString,
+  from_user_id: optionalString,
+  recipient_id: optionalString,
+  recipient_user_id: optionalString,
 });
 
 const permissionReplyMessage = z.object({
-  id: z.string().min(1),
-  from: z.string(),
+  id: z.string().min(1).optional().catch(undefined),
   type: z.literal('interactive'),
-  interactive: z.object({
-    type: z.literal('call_permission_reply'),
-    call_permission_reply: z.object({
-      response: z.enum(['accept', 'reject']),
-      is_permanent: z.boolean().optional(),
-      // Documented as a number; some relays send it as a string.
-      expiration_timestamp: z.coerce.number().int().positive().optional(),
-    }),
-  }),
+  interactive: z.object({ type: z.literal('call_permission_reply'), call_permission_reply: z.unknown() }),
 });
 
-type Metadata = z.output<typeof changeValue>['metadata'];
+const replyBody = z.object({
+  response: z.enum(['accept', 'reject']),
+  is_permanent: z.boolean().optional(),
+  // Documented as a number; some relays send it as a string.
+  expiration_timestamp: z.coerce.number().int().positive().optional(),
+});
+
+type Metadata = NonNullable<z.output<typeof changeValue>['metadata']>;
 
 /** phone_number_id first (stable), then the displayed number. */
-function businessNumberOf(metadata: Metadata, numbers: readonly NumberConfig[]): string | undefined {
+function businessNumberOf(metadata: Metadata | undefined, numbers: readonly NumberConfig[]): string | undefined {
+  if (!metadata) return undefined;
   const byId = metadata.phone_number_id ? numbers.find((n) => n.phoneNumberId === metadata.phone_number_id) : undefined;
   if (byId) return byId.number;
   const shown = metadata.display_phone_number ? normaliseDialled(metadata.display_phone_number) : undefined;
   return shown && numbers.some((n) => n.number === shown.e164) ? shown.e164 : undefined;
 }
 
-function decisionOf(reply: z.output<typeof permissionReplyMessage>['interactive']['call_permission_reply']): PermissionDecision {
+function decisionOf(reply: z.output<typeof replyBody>): PermissionDecision {
   if (reply.response === 'reject') return { kind: 'revoke' };
   if (reply.is_permanent === true || reply.expiration_timestamp === undefined) return { kind: 'permanent' };
   return { kind: 'temporary', expiresAt: reply.expiration_timestamp * 1000 };
 }
 
+/** Sorts identity values by form: a possible phone number, or a BSUID, whatever field carried it. */
+function namedUser(values: (string | undefined)[]): NamedUser {
+  const user: NamedUser = {};
+  for (const v of values) {
+    if (v === undefined || v.trim() === '') continue;
+    const s = v.trim();
+    if (isBsuid(s)) user.bsuid ??= s;
+    else user.phone ??= parseBusinessNumber(s)?.e164;
+  }
+  return user;
+}
+
+function identityOf(raw: unknown): NamedUser {
+  const f = identityFields.safeParse(raw);
+  if (!f.success) return {};
+  const d = f.data;
+  return namedUser([d.wa_id, d.from, d.recipient_id, d.user_id, d.from_user_id, d.recipient_user_id]);
+}
+
+/** A message's sender, completed from the change's contacts: the one sharing an identifier with it, else the only one that does not contradict it. */
+function senderOf(message: unknown, contacts: NamedUser[]): NamedUser {
+  const own = identityOf(message);
+  const shares = (c: NamedUser) => (own.phone !== undefined && c.phone === own.phone) || (own.bsuid !== undefined && c.bsuid === own.bsuid);
+  const contradicts = (c: NamedUser) => (own.phone && c.phone && c.phone !== own.phone) || (own.bsuid && c.bsuid && c.bsuid !== own.bsuid);
+  const only = contacts.length === 1 && !contradicts(contacts[0] as NamedUser) ? contacts[0] : undefined;
+  const match = contacts.find((c) => shares(c) && !contradicts(c)) ?? only;
+  return { phone: own.phone ?? match?.phone, bsuid: own.bsuid ?? match?.bsuid };
+}
+
 export function parseWebhook(payload: unknown, numbers: readonly NumberConfig[]): ParsedWebhook {
-  const out: ParsedWebhook = { replies: [], unmapped: [] };
+  const out: ParsedWebhook = { replies: [], links: [], unusable: [] };
   const env = envelope.safeParse(payload);
   if (!env.success) return out;
-  for (const change of env.data.entry.flatMap((e) => e.changes)) {
-    const value = changeValue.safeParse(change.value);
+  const seenLinks = new Set<string>();
+  const learn = (business: string | undefined, user: NamedUser) => {
+    if (!business || !user.phone || !user.bsuid) return;
+    const key = `${business}|${user.bsuid}|${user.phone}`;
+    if (seenLinks.has(key)) return;
+    seenLinks.add(key);
+    out.links.push({ business, phone: user.phone, bsuid: user.bsuid });
+  };
+
+  const changes = env.data.entry.flatMap((e) => entrySchema.safeParse(e).data?.changes ?? []);
+  for (const change of changes) {
+    const value = changeValue.safeParse(changeSchema.safeParse(change).data?.value);
     if (!value.success) continue;
-    for (const raw of value.data.messages) {
+    const business = businessNumberOf(value.data.metadata, numbers);
+    const contacts = (value.data.contacts ?? []).map(identityOf);
+    for (const c of contacts) learn(business, c);
+    for (const s of value.data.statuses ?? []) learn(business, identityOf(s));
+
+    for (const raw of value.data.messages ?? []) {
+      const sender = senderOf(raw, contacts);
+      learn(business, sender);
       const msg = permissionReplyMessage.safeParse(raw);
-      if (!msg.success) continue;
-      const { id, from, interactive } = msg.data;
-      const business = businessNumberOf(value.data.metadata, numbers);
-      const user = parseBusinessNumber(from);
-      if (!business) out.unmapped.push({ messageId: id, why: 'metadata names no configured business number' });
-      else if (!user) out.unmapped.push({ messageId: id, why: '`from` is not an E.164 number' });
-      else out.replies.push({ messageId: id, business, user: user.e164, decision: decisionOf(interactive.call_permission_reply) });
+      if (!msg.success) continue; // not a permission reply: nothing to apply
+      const messageId = msg.data.id;
+      const body = replyBody.safeParse(msg.data.interactive.call_permission_reply);
+      const unusable = (reason: UnusableReason, why: string) => out.unusable.push({ messageId, reason, why });
+      if (!messageId || !body.success) unusable('malformed_reply', !messageId ? 'the message has no id' : `call_permission_reply: ${body.error?.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`);
+      else if (!business) unusable('unknown_business_number', 'metadata names no configured business number');
+      else if (sender.phone ?? sender.bsuid) out.replies.push({ messageId, business, user: (sender.phone ?? sender.bsuid) as string, named: sender, decision: decisionOf(body.data) });
+      else unusable('no_user_identity', 'names neither a possible phone number nor a BSUID (from, from_user_id, contacts[].wa_id, contacts[].user_id)');
     }
   }
   return out;

@@ -1,7 +1,11 @@
 // User-initiated calls: Telnyx → (lease + callback permission) → the number's PBX targets in order.
 // Redis being away does not stop a customer's call: it is routed and counted once Redis is back.
+// Nor does the form of the caller's identity (SPEC §3): a number the metadata does not know, a
+// BSUID, `anonymous` or no number at all reaches the PBX as Telnyx sent it; only a keyable
+// identity earns the callback permission.
 import { randomUUID } from 'node:crypto';
-import { normaliseDialled, parseBusinessNumber, userPart } from '../domain/numbers.js';
+import { callerIdentity, type CallerIdentity } from '../domain/identity.js';
+import { parseBusinessNumber, rawUserPart, userPart } from '../domain/numbers.js';
 import { refusal } from '../domain/reasons.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
@@ -33,14 +37,21 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
   const log = { callId: req.get('Call-ID'), direction: 'inbound' };
   const business = businessNumberOf(deps, req);
   if (!business) return reject(deps, res, refusal('unknown_number'), 'inbound', log);
-  const user = normaliseDialled(userPart(uriOf(req.get('From'))))?.e164;
-  if (!user) return reject(deps, res, refusal('bad_request'), 'inbound', log);
+  const caller = callerIdentity(rawUserPart(uriOf(req.get('From'))));
+  // Only a From user that tries to smuggle in headers (CR/LF, quotes, brackets) is refused.
+  if (!caller) return reject(deps, res, refusal('bad_request'), 'inbound', log);
   if (deps.draining()) return reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'inbound', log);
+  if (caller.kind === 'unkeyed' && cfg.whatsapp.callbackPermission) {
+    deps.metrics.callbackNotGrantedTotal.inc({ reason: caller.reason });
+    deps.logger.info({ ...log, caller: caller.key, reason: caller.reason }, 'inbound caller cannot be keyed: routed, no callback permission');
+  }
 
   const callId = randomUUID();
+  let user = caller.key;
   let session: CallSession;
   try {
-    const admission = await deps.calls.admitInbound(business, user, callId);
+    const admission = await deps.calls.admitInbound(business, caller.key, callId, caller.kind);
+    user = admission.user; // a BSUID known to be a phone number is that number
     if (!admission.admitted) return reject(deps, res, admission.refusal, 'inbound', log);
     session = openSession(deps, 'inbound', business, user, callId, req, startedAt);
   } catch (err) {
@@ -50,14 +61,19 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
     deps.metrics.unrecordedCalls.inc();
     // Queued ahead of the call's settles, so they apply in order once Redis answers.
     void session.queue
-      .run('admit inbound (late)', () => deps.calls.admitInbound(business, user, callId))
+      .run('admit inbound (late)', () => deps.calls.admitInbound(business, caller.key, callId, caller.kind))
       .finally(() => deps.metrics.unrecordedCalls.dec());
   }
   if (req.canceled) {
     res.send(487);
     return session.close('failed', 487, 'canceled');
   }
-  await routeToTargets(deps, req, res, session, business, user);
+  await routeToTargets(deps, req, res, session, business, callingNumberFor(caller, user));
+}
+
+/** What the PBX sees as the caller: the E.164 number, else the user part exactly as Telnyx sent it. */
+function callingNumberFor(caller: CallerIdentity, admittedAs: string): string {
+  return caller.kind === 'unkeyed' ? caller.key : admittedAs;
 }
 
 type Attempt = { answered: { uas: Dialog; uac: Dialog } } | { status: number };

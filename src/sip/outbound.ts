@@ -1,6 +1,6 @@
 // Business-initiated calls: PBX (or softphone) → policy → state → B2BUA to Telnyx → outcome.
 import { randomUUID } from 'node:crypto';
-import { planOutbound, isRefusal, type OutboundCaller } from '../domain/policy.js';
+import { planOutbound, isRefusal, softphoneCallingNumber, type OutboundCaller } from '../domain/policy.js';
 import { refusal } from '../domain/reasons.js';
 import { userPart } from '../domain/numbers.js';
 import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
@@ -8,12 +8,20 @@ import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
 
+/** The caller's business number as the request states it: a trunk's From user; a softphone's per SPEC §1. */
+function callingNumberOf(req: SipRequest, caller: OutboundCaller): string {
+  const fromUser = userPart(uriOf(req.get('From')));
+  if (!caller.softphone) return fromUser;
+  const identity = (name: string) => (req.has(name) ? userPart(uriOf(req.get(name))) : undefined);
+  return softphoneCallingNumber([identity('P-Preferred-Identity'), identity('P-Asserted-Identity'), fromUser], caller);
+}
+
 export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller): Promise<void> {
   const startedAt = deps.clock();
   const cfg = deps.config();
   const log = { callId: req.get('Call-ID'), direction: 'outbound', caller: caller.name };
 
-  const plan = planOutbound(userPart(req.uri), userPart(uriOf(req.get('From'))), caller, {
+  const plan = planOutbound(userPart(req.uri), callingNumberOf(req, caller), caller, {
     blockedRegions: cfg.whatsapp.blockedRegions,
     dialDomain: cfg.telnyx.dialDomain,
   });
@@ -61,7 +69,10 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
         proxy: cfg.telnyx.outboundProxy,
         ...(cfg.telnyx.auth ? { auth: cfg.telnyx.auth } : {}),
         callingNumber: business,
-        headers: pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)),
+        // From = the business number and nothing else: without an explicit From, drachtio-srf
+        // copies the caller's display name (a softphone's "Alice"). drachtio-server puts its own
+        // address in place of `localhost`.
+        headers: { ...pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)), From: `<sip:${business}@localhost>` },
         localSdpB: writeOffer(offer),
         localSdpA: answererFor(offer),
         passFailure: false,

@@ -97,7 +97,9 @@ export class SipRouter {
     if (source.kind === 'telnyx') return handleInbound(this.deps, req, res);
     if (source.kind === 'unknown') {
       const device = this.authenticateDevice(req, res, 407);
-      return device ? handleOutbound(this.deps, req, res, { name: `device:${device.username}`, numbers: device.numbers, defaultRegion: device.defaultRegion }) : undefined;
+      if (!device) return;
+      const caller = { name: `device:${device.username}`, numbers: device.numbers, defaultRegion: device.defaultRegion, softphone: { callerId: device.callerId } };
+      return handleOutbound(this.deps, req, res, caller);
     }
     const trunk = source.trunk;
     if (trunk.auth && !this.authenticate(req, res, trunk.auth, 401)) return;

@@ -66,6 +66,10 @@ export function offerToTelnyx(pbxOffer: string, allowedCodecs: readonly string[]
       rtcpFb: m.rtcpFb?.filter((f) => f.payload === '*' || keep.has(Number(f.payload))),
     };
     delete audio.mid;
+    // RFC 5576 source attributes name the caller: a softphone's CNAME is its own address-of-record
+    // (`sip:alice@edge`), which Telnyx must not see (SPEC §1). They are optional; Telnyx needs none.
+    delete audio.ssrcs;
+    delete audio.ssrcGroups;
     const telnyx: SessionDescription = { ...session, media: [audio] };
     delete telnyx.groups;
     const singleStream = session.media.length === 1 && session.media[0]?.mid === undefined;

@@ -106,20 +106,26 @@ export class CallState {
     return { result: CallState.toAdmission(status as string, reason as string, retryMs as string), checks };
   }
 
-  /** A WhatsApp user's call: lease, and the callback permission when enabled. */
-  async admitInbound(business: string, user: string, callId: string): Promise<Admission & { grantedUntil?: number }> {
+  /**
+   * A WhatsApp user's call: lease, and the callback permission when enabled. `kind` says what
+   * `user` is: a phone number (E.164), a BSUID (admitted under its phone number when one is
+   * known), or a caller that cannot be keyed (lease and record only, no permission).
+   * `user` in the answer is the key the call was admitted under.
+   */
+  async admitInbound(business: string, user: string, callId: string, kind: 'phone' | 'bsuid' | 'unkeyed' = 'phone'): Promise<Admission & { grantedUntil?: number; user: string }> {
     const w = this.config().whatsapp;
     const k = numberKeys(business);
     const [status, reason, retryMs, granted] = (await this.run(
       'admitInbound',
-      [k.active, k.activeUser, k.call(callId), k.perm(user)],
-      [this.clock(), user, callId, w.maxConcurrentCalls, this.leaseMs(), this.callTtlMs(), b(w.callbackPermission), w.temporaryPermissionHours * 3_600_000, business],
+      [k.active, k.activeUser, k.call(callId), k.perm(user), k.userIds],
+      [this.clock(), user, callId, w.maxConcurrentCalls, this.leaseMs(), this.callTtlMs(), b(w.callbackPermission), w.temporaryPermissionHours * 3_600_000, business, kind],
     )) as string[];
+    if (status === 'linked') return this.admitInbound(business, reason as string, callId, 'phone');
     const grantedUntil = granted ? Number(granted) : undefined;
     if (grantedUntil !== undefined) {
       await this.emit('granted', business, user, 'callback', { kind: 'temporary', expiresAt: grantedUntil });
     }
-    return { ...CallState.toAdmission(status as string, reason as string, retryMs as string), grantedUntil };
+    return { ...CallState.toAdmission(status as string, reason as string, retryMs as string), grantedUntil, user };
   }
 
   /** Applies a call's outcome exactly once. */

@@ -1,5 +1,6 @@
 // Redis key names. Every key of one business number carries the same {hash tag} (its digits),
-// so each script touches a single Redis Cluster slot.
+// so each script touches a single Redis Cluster slot. A user is an E.164 number (stored as its
+// digits) or, when Meta named only that, a business-scoped user id (`US.1349…`, stored as is).
 const digits = (e164: string) => e164.replace(/^\+/, '');
 
 export function numberKeys(businessE164: string) {
@@ -12,6 +13,10 @@ export function numberKeys(businessE164: string) {
     inflight: `${base}:inflight`,
     connected: `${base}:connected`,
     attempts: `${base}:attempts`,
+    /** BSUID → phone number (E.164) of the users Meta named both ways. */
+    userIds: `${base}:user_ids`,
+    /** phone number (E.164) → BSUID, the same links read the other way. */
+    userBsuids: `${base}:user_bsuids`,
     perm: (user: string) => `${base}:perm:${digits(user)}`,
     userConnected: (user: string) => `${base}:connected:${digits(user)}`,
     permissionRequests: (user: string) => `${base}:preq:${digits(user)}`,

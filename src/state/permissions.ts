@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
+import { isBsuid } from '../domain/identity.js';
 import { numberKeys } from './keys.js';
 import type { CallState } from './calls.js';
 
@@ -15,7 +16,16 @@ export interface Permission {
   cause?: string;
 }
 
+/** How a user is known on one business number: by phone number, by BSUID, or both. */
+export interface KnownUser {
+  /** The key the state holds the user under: the phone number when known, else the BSUID. */
+  user: string;
+  phone?: string;
+  bsuid?: string;
+}
+
 export interface UserState {
+  identity: KnownUser;
   permission: Permission;
   consecutiveUnanswered: number;
   connected24h: number;
@@ -45,7 +55,8 @@ export class PermissionState {
 
   /** The live permission: a temporary one past its expiry reads as `none` (cause expired). */
   async read(business: string, user: string): Promise<Permission> {
-    const h = await this.redis.hgetall(numberKeys(business).perm(user));
+    const { user: key } = await this.identify(business, user);
+    const h = await this.redis.hgetall(numberKeys(business).perm(key));
     return PermissionState.live(h, this.clock());
   }
 
@@ -60,18 +71,45 @@ export class PermissionState {
     return h.cause ? { kind: 'none', cause: h.cause } : { kind: 'none' };
   }
 
+  /** A phone number (E.164) or a BSUID, as the state keys it: a BSUID linked to a phone number is that number. */
+  async identify(business: string, user: string): Promise<KnownUser> {
+    const k = numberKeys(business);
+    if (isBsuid(user)) {
+      const phone = await this.redis.hget(k.userIds, user);
+      return phone ? { user: phone, phone, bsuid: user } : { user, bsuid: user };
+    }
+    const bsuid = await this.redis.hget(k.userBsuids, user);
+    return bsuid ? { user, phone: user, bsuid } : { user, phone: user };
+  }
+
+  /**
+   * Learns that a BSUID and a phone number are one user (a webhook named both). A permission held
+   * under the BSUID alone moves to the phone number unless the number's own is newer.
+   */
+  async link(business: string, bsuid: string, phone: string): Promise<{ known: boolean; moved: boolean }> {
+    const k = numberKeys(business);
+    const [status, moved] = (await this.calls.scripts('linkUserIdentity', [k.userIds, k.userBsuids, k.perm(bsuid), k.perm(phone)], [bsuid, phone])) as string[];
+    return { known: status === 'known', moved: moved === '1' };
+  }
+
+  /** `user` is a phone number (E.164) or a BSUID; a BSUID known to be a phone number is granted under the number. */
   async grant(business: string, user: string, kind: 'temporary' | 'permanent', source: string, expiresAt?: number): Promise<Permission> {
     const now = this.clock();
     const until = kind === 'temporary' ? (expiresAt ?? now + this.config().whatsapp.temporaryPermissionHours * 3_600_000) : undefined;
-    await this.calls.scripts('grantPermission', [numberKeys(business).perm(user)], [now, kind, until ?? '', source]);
+    const k = numberKeys(business);
+    const [status, phone] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], [now, kind, until ?? '', source, isBsuid(user) ? user : ''])) as string[];
+    if (status === 'linked') return this.grant(business, phone as string, kind, source, until);
     await this.calls.emit('granted', business, user, source, { kind, expiresAt: until });
     return kind === 'temporary' ? { kind, expiresAt: until, source } : { kind, source };
   }
 
+  /** As grant: a BSUID known to be a phone number is revoked under the number. */
   async revoke(business: string, user: string, cause: string): Promise<PermissionKind> {
-    const prev = (await this.calls.scripts('revokePermission', [numberKeys(business).perm(user)], [this.clock(), cause])) as PermissionKind;
+    const k = numberKeys(business);
+    const [status, prev] = (await this.calls.scripts('revokePermission', [k.perm(user), k.userIds], [this.clock(), cause, isBsuid(user) ? user : ''])) as string[];
+    if (status === 'linked') return this.revoke(business, prev as string, cause);
     await this.calls.emit('revoked', business, user, cause, { kind: 'none' });
-    return prev;
+    return prev as PermissionKind;
   }
 
   /** Reserves a permission-request slot; `release` gives it back when the request was not sent. */
@@ -85,7 +123,10 @@ export class PermissionState {
     return { status: 'reserved', release: async () => void (await this.redis.zrem(k.permissionRequests(user), id)) };
   }
 
-  async userState(business: string, user: string): Promise<UserState> {
+  /** The state of a user named by phone number or BSUID; a user known under both answers the same under either. */
+  async userState(business: string, named: string): Promise<UserState> {
+    const identity = await this.identify(business, named);
+    const user = identity.user;
     const now = this.clock();
     const k = numberKeys(business);
     const limits = this.config().whatsapp.permissionRequests;
@@ -106,6 +147,7 @@ export class PermissionState {
     const last24h = Number(r24);
     const last7d = Number(r7);
     return {
+      identity,
       permission: PermissionState.live(perm as Record<string, string>, now),
       consecutiveUnanswered: Number(unans ?? 0),
       connected24h: Number(conn),

@@ -4,11 +4,12 @@ import type { RedisClient } from './redis.js';
 
 const SCRIPTS = {
   admitOutbound: 10,
-  admitInbound: 4,
+  admitInbound: 5,
   settle: 9,
   renewLeases: 2,
-  grantPermission: 1,
-  revokePermission: 1,
+  grantPermission: 2,
+  revokePermission: 2,
+  linkUserIdentity: 4,
   reservePermissionRequest: 2,
   registerContacts: 2,
 } as const;

@@ -185,6 +185,27 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     expect(record![1]).toEqual(expect.arrayContaining(['direction', 'outbound', 'outcome', 'connected', 'user', USER, 'number', BUSINESS]));
   });
 
+  it('calls as its callerId when its From is its own address-of-record (SPEC §1); a From naming another of its numbers picks that one', async () => {
+    const SECOND = '+447418613983';
+    reconfigure({
+      devices: [{ username: ALICE.user, password: ALICE.password, numbers: [BUSINESS, SECOND], callerId: SECOND, defaultRegion: 'GB' }],
+      numbers: [
+        { number: BUSINESS, calling: true, inbound: ['device:alice'] },
+        { number: SECOND, calling: true, inbound: [] },
+      ],
+    });
+    for (const [from, business] of [['alice', SECOND], [BUSINESS, BUSINESS]] as const) {
+      await fx.edge.permissions.grant(business, USER, 'permanent', 'test');
+      const { pbx: softphone, telnyx } = await outboundCall(
+        fx,
+        { scenario: 'phone_call.xml', localAddress: addrs.softphone, vars: { ...ALICE, realm: REALM, from, hold: 100 } },
+        { scenario: 'telnyx_uas_answer.xml', vars: { expected_ruri: `sip:${USER}@whatsapp-${business.slice(1)}.sip.telnyx.com`, expected_from: business } },
+      );
+      expectOk(softphone, fx);
+      expectOk(telnyx, fx);
+    }
+  });
+
   it('is rung for a WhatsApp call at the address its REGISTER came from, and answers', async () => {
     const port = await freeSipPort(addrs.softphone);
     const softphone = phone({

@@ -67,7 +67,7 @@ describe('PUT /v1/numbers/{number}/calling', () => {
   it('a number that is not E.164 → 400, nothing written', async () => {
     const res = await f.api('PUT', '/v1/numbers/not-a-number/calling', { enabled: false });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: 'invalid_request', message: 'params.number: not a valid E.164 number (country code and number, `+` optional)' });
+    expect(res.json()).toEqual({ error: 'invalid_request', message: 'params.number: not a possible E.164 number (country code and number, `+` optional)' });
     expect(await f.redis.keys('*')).toEqual([]);
   });
 

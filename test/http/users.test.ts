@@ -24,6 +24,7 @@ describe('GET /v1/numbers/{number}/users/{user}', () => {
     expect(res.json()).toEqual({
       number: BUSINESS,
       user: USER,
+      phone: USER,
       permission: { kind: 'none' },
       consecutiveUnanswered: 0,
       connected24h: 0,
@@ -45,6 +46,7 @@ describe('GET /v1/numbers/{number}/users/{user}', () => {
     expect(body).toEqual({
       number: BUSINESS,
       user: USER,
+      phone: USER,
       permission: { kind: 'none', cause: 'user' },
       consecutiveUnanswered: 1,
       connected24h: 1,

@@ -146,7 +146,7 @@ describe('POST /v1/webhooks/whatsapp (call_permission_reply)', () => {
     const until = T0 + 7 * DAY;
     const res = await deliver(permissionReply({ response: 'accept', is_permanent: false, expiration_timestamp: until / 1000 }));
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ applied: 1, duplicates: 0 });
+    expect(res.json()).toEqual({ applied: 1, duplicates: 0, unusable: 0, linked: 0 });
     expect(await permission()).toEqual({ kind: 'temporary', expiresAt: until, source: 'webhook' });
     expect((await f.metrics.registry.metrics())).toContain('wa_edge_permission_events_total{event="granted"} 1');
   });
@@ -159,7 +159,7 @@ describe('POST /v1/webhooks/whatsapp (call_permission_reply)', () => {
   it('reject → revoked, cause user', async () => {
     await f.permissions.grant(BUSINESS, USER, 'permanent', 'test');
     const res = await deliver(permissionReply({ response: 'reject' }));
-    expect(res.json()).toEqual({ applied: 1, duplicates: 0 });
+    expect(res.json()).toEqual({ applied: 1, duplicates: 0, unusable: 0, linked: 0 });
     expect(await permission()).toEqual({ kind: 'none', cause: 'user' });
     const [latest] = await recentPermissionEvents(f.redis, 1);
     expect(latest).toMatchObject({ event: 'revoked', source: 'user', number: BUSINESS, user: USER });
@@ -167,12 +167,12 @@ describe('POST /v1/webhooks/whatsapp (call_permission_reply)', () => {
 
   it('the same delivery twice applies once: one wa:permissions entry', async () => {
     const payload = permissionReply({ response: 'accept', is_permanent: false, expiration_timestamp: (T0 + DAY) / 1000 });
-    expect((await deliver(payload)).json()).toEqual({ applied: 1, duplicates: 0 });
+    expect((await deliver(payload)).json()).toEqual({ applied: 1, duplicates: 0, unusable: 0, linked: 0 });
     await f.permissions.revoke(BUSINESS, USER, 'api'); // a later change the redelivery must not undo
     const before = await streamLength();
     const again = await deliver(payload);
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toEqual({ applied: 0, duplicates: 1 });
+    expect(again.json()).toEqual({ applied: 0, duplicates: 1, unusable: 0, linked: 0 });
     expect(await streamLength()).toBe(before);
     expect(await permission()).toEqual({ kind: 'none', cause: 'api' });
     expect(await f.redis.ttl('wa:webhook:wamid.REPLY1')).toBe(7 * 24 * 3600);
@@ -186,15 +186,17 @@ describe('POST /v1/webhooks/whatsapp (call_permission_reply)', () => {
   it('a reply for a number that is not ours → 200, nothing applied, logged', async () => {
     const res = await deliver(permissionReply({ response: 'accept', is_permanent: true }, { metadata: { display_phone_number: '447911123457', phone_number_id: '999' } }));
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ applied: 0, duplicates: 0 });
+    expect(res.json()).toEqual({ applied: 0, duplicates: 0, unusable: 1, linked: 0 });
     expect(await f.redis.keys('*')).toEqual([]);
     expect(f.logs.join('\n')).toContain('metadata names no configured business number');
+    expect(await f.metrics.registry.metrics()).toContain('wa_edge_webhook_replies_unusable_total{reason="unknown_business_number"} 1');
   });
 
   it('a temporary grant that already expired is acknowledged and not applied', async () => {
     const res = await deliver(permissionReply({ response: 'accept', is_permanent: false, expiration_timestamp: T0 / 1000 }));
-    expect(res.json()).toEqual({ applied: 0, duplicates: 0 });
+    expect(res.json()).toEqual({ applied: 0, duplicates: 0, unusable: 0, linked: 0 });
     expect(await permission()).toEqual({ kind: 'none' });
+    expect(await f.metrics.registry.metrics()).toContain('wa_edge_webhook_replies_unusable_total{reason="already_expired"} 1');
   });
 
   it.each([
@@ -206,7 +208,7 @@ describe('POST /v1/webhooks/whatsapp (call_permission_reply)', () => {
   ])('%s → 200 and ignored', async (_what, payload) => {
     const res = await deliver(payload);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ applied: 0, duplicates: 0 });
+    expect(res.json()).toEqual({ applied: 0, duplicates: 0, unusable: 0, linked: 0 });
     expect(await f.redis.keys('*')).toEqual([]);
   });
 });
@@ -220,10 +222,11 @@ describe('parseWebhook (pure)', () => {
     const both = { ...first, entry: [...first.entry, ...second.entry] };
     expect(parseWebhook(both, numbers())).toEqual({
       replies: [
-        { messageId: 'wamid.A', business: BUSINESS, user: USER, decision: { kind: 'temporary', expiresAt: T0 + DAY } },
-        { messageId: 'wamid.B', business: BUSINESS, user: '+447911123457', decision: { kind: 'revoke' } },
+        { messageId: 'wamid.A', business: BUSINESS, user: USER, named: { phone: USER }, decision: { kind: 'temporary', expiresAt: T0 + DAY } },
+        { messageId: 'wamid.B', business: BUSINESS, user: '+447911123457', named: { phone: '+447911123457' }, decision: { kind: 'revoke' } },
       ],
-      unmapped: [],
+      links: [],
+      unusable: [],
     });
   });
 
@@ -231,10 +234,9 @@ describe('parseWebhook (pure)', () => {
     expect(parseWebhook(permissionReply({ response: 'accept' }), numbers()).replies[0]?.decision).toEqual({ kind: 'permanent' });
   });
 
-  it('a reply without a phone number in `from` (business-scoped user id only) is unmapped', () => {
-    expect(parseWebhook(permissionReply({ response: 'accept' }, { from: '' }), numbers())).toEqual({
-      replies: [],
-      unmapped: [{ messageId: 'wamid.REPLY1', why: '`from` is not an E.164 number' }],
-    });
+  it('a reply naming no user at all (no from, no contacts) is unusable, with why', () => {
+    const payload = permissionReply({ response: 'accept' }, { from: '' });
+    payload.entry[0]!.changes[0]!.value.contacts = [];
+    expect(parseWebhook(payload, numbers())).toMatchObject({ replies: [], unusable: [{ messageId: 'wamid.REPLY1', reason: 'no_user_identity' }] });
   });
 });

@@ -10,7 +10,9 @@ import type { HttpDeps } from '../server.js';
 
 const userView = z.object({
   number: z.string(),
-  user: z.string(),
+  user: z.string().meta({ description: 'The key the edge holds the user under: the phone number when known, else the business-scoped user id' }),
+  phone: z.string().optional().meta({ description: 'E.164, when known' }),
+  bsuid: z.string().optional().meta({ description: 'Business-scoped user id, when a webhook named it' }),
   permission: z.object({
     kind: z.enum(['none', 'temporary', 'permanent']),
     expiresAt: z.string().optional().meta({ description: 'ISO 8601 UTC instant; temporary permissions only' }),
@@ -27,11 +29,14 @@ const userView = z.object({
   }),
 });
 
-function toUserView(number: string, user: string, s: UserState): z.output<typeof userView> {
+function toUserView(number: string, s: UserState): z.output<typeof userView> {
   const { expiresAt, ...rest } = s.permission;
+  const { user, phone, bsuid } = s.identity;
   return {
     number,
     user,
+    ...(phone !== undefined ? { phone } : {}),
+    ...(bsuid !== undefined ? { bsuid } : {}),
     permission: { ...rest, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) },
     consecutiveUnanswered: s.consecutiveUnanswered,
     connected24h: s.connected24h,
@@ -64,7 +69,7 @@ const requestAccepted = z.object({
 
 export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);
-  const view = async (number: string, user: string) => toUserView(number, user, await state(() => deps.permissions.userState(number, user)));
+  const view = async (number: string, user: string) => toUserView(number, await state(() => deps.permissions.userState(number, user)));
 
   return async (app) => {
     app.get(
@@ -72,7 +77,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       { schema: { summary: 'Permission, unanswered run, connected calls and request allowance of a user', params: userParams, response: withErrors({ 200: userView }) } },
       async (req) => {
         const { number } = configuredNumber(deps.config(), req.params.number);
-        return view(number, req.params.user.e164);
+        return view(number, req.params.user.key);
       },
     );
 
@@ -81,7 +86,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       { schema: { summary: 'Record a permission the user granted (source api)', params: userParams, body: grantBody, response: withErrors({ 200: userView }) } },
       async (req) => {
         const { number } = configuredNumber(deps.config(), req.params.number);
-        const user = req.params.user.e164;
+        const user = req.params.user.key;
         const until = req.body.kind === 'temporary' ? req.body.expiresAt : undefined;
         if (until !== undefined && until <= deps.clock()) throw new HttpError('invalid_request', 'body.expiresAt: must be in the future');
         await state(() => deps.permissions.grant(number, user, req.body.kind, 'api', until));
@@ -94,7 +99,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       { schema: { summary: 'Record that the user revoked the permission (cause api)', params: userParams, response: withErrors({ 200: userView }) } },
       async (req) => {
         const { number } = configuredNumber(deps.config(), req.params.number);
-        const user = req.params.user.e164;
+        const user = req.params.user.key;
         await state(() => deps.permissions.revoke(number, user, 'api'));
         return view(number, user);
       },
@@ -114,19 +119,21 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       async (req, reply) => {
         const config = deps.config();
         const entry = configuredNumber(config, req.params.number);
-        const user = req.params.user;
         const api = config.whatsapp.cloudApi;
         // Checked before reserving: a configuration gap must not use up the user's allowance.
         if (api && !entry.phoneNumberId) throw new HttpError('phone_number_id_missing', `${entry.number} has no phoneNumberId; add it under numbers[] to send through whatsapp.cloudApi`);
         const sender = api && entry.phoneNumberId ? { api, phoneNumberId: entry.phoneNumberId } : undefined;
-        const r = await state(() => deps.permissions.reservePermissionRequest(entry.number, user.e164));
+        // A BSUID known to be a phone number is that number; one that is not is messaged by BSUID.
+        const known = await state(() => deps.permissions.identify(entry.number, req.params.user.key));
+        const r = await state(() => deps.permissions.reservePermissionRequest(entry.number, known.user));
         if (r.status === 'permanent') throw new HttpError('permanent_permission');
         if (r.status === 'limited') {
           throw new HttpError('permission_request_limited', `next request possible in ${r.retryAfterSeconds} s`, { 'Retry-After': String(r.retryAfterSeconds) });
         }
         if (!sender) return reply.code(202).send({ sent: false });
         try {
-          const message = { phoneNumberId: sender.phoneNumberId, to: user.digits, text: req.body?.text ?? DEFAULT_REQUEST_TEXT };
+          const recipient = known.phone !== undefined ? { to: known.phone.slice(1) } : { recipient: known.user };
+          const message = { phoneNumberId: sender.phoneNumberId, ...recipient, text: req.body?.text ?? DEFAULT_REQUEST_TEXT };
           const { messageId } = await sendPermissionRequest(sender.api, message, deps.fetch);
           return reply.code(202).send({ sent: true, messageId });
         } catch (err) {

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HttpError, withErrors } from '../errors.js';
 import { hubSignature, sameSecret } from '../secrets.js';
 import { stateCall } from '../state.js';
-import { parseWebhook, type PermissionReply } from '../webhook.js';
+import { parseWebhook, type PermissionReply, type UnusableReason } from '../webhook.js';
 import type { HttpDeps } from '../server.js';
 
 const verification = z.object({
@@ -17,6 +17,8 @@ const verification = z.object({
 const delivery = z.object({
   applied: z.number().int().meta({ description: 'Permission replies applied now' }),
   duplicates: z.number().int().meta({ description: 'Replies already applied from an earlier delivery' }),
+  unusable: z.number().int().meta({ description: 'Permission replies that could not be applied (counted in wa_edge_webhook_replies_unusable_total{reason} and logged with why)' }),
+  linked: z.number().int().meta({ description: 'Phone number ↔ business-scoped user id pairs learned from this delivery' }),
 });
 
 export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
@@ -28,12 +30,17 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     return hook;
   }
 
-  /** false when there was nothing to apply: a temporary grant that expired before it arrived. */
+  /**
+   * Applies one reply; false when there was nothing to apply (a temporary grant that expired
+   * before it arrived). A reply naming only a BSUID is kept under it (under its phone number once
+   * one is known); one naming a phone number, under the number.
+   */
   async function apply(r: PermissionReply): Promise<boolean> {
     const { decision } = r;
-    if (decision.kind === 'revoke') await deps.permissions.revoke(r.business, r.user, 'user');
-    else if (decision.kind === 'permanent') await deps.permissions.grant(r.business, r.user, 'permanent', 'webhook');
-    else if (decision.expiresAt > deps.clock()) await deps.permissions.grant(r.business, r.user, 'temporary', 'webhook', decision.expiresAt);
+    const { user } = r;
+    if (decision.kind === 'revoke') await deps.permissions.revoke(r.business, user, 'user');
+    else if (decision.kind === 'permanent') await deps.permissions.grant(r.business, user, 'permanent', 'webhook');
+    else if (decision.expiresAt > deps.clock()) await deps.permissions.grant(r.business, user, 'temporary', 'webhook', decision.expiresAt);
     else return false;
     return true;
   }
@@ -85,27 +92,51 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         } catch {
           // Signed by Meta yet not JSON: a redelivery would not fix it, so acknowledge it.
           req.log.warn('whatsapp webhook: signed body is not JSON; ignored');
-          return { applied: 0, duplicates: 0 };
+          return { applied: 0, duplicates: 0, unusable: 0, linked: 0 };
         }
-        const { replies, unmapped } = parseWebhook(payload, deps.config().numbers);
-        for (const u of unmapped) req.log.warn({ messageId: u.messageId }, `whatsapp webhook: permission reply ignored: ${u.why}`);
+        const { replies, links, unusable } = parseWebhook(payload, deps.config().numbers);
+        const unusableReply = (messageId: string | undefined, reason: UnusableReason, why: string) => {
+          deps.metrics.webhookRepliesUnusableTotal.inc({ reason });
+          req.log.warn({ messageId, reason }, `whatsapp webhook: permission reply not applied: ${why}`);
+        };
+        for (const u of unusable) unusableReply(u.messageId, u.reason, u.why);
+        // Each link and each reply stands on its own: a Redis failure on one does not skip the
+        // others. Any failure answers 503 at the end, so Meta redelivers; what was applied is not
+        // applied twice (message ids are claimed, links are idempotent).
+        let failure: unknown;
+        let linked = 0;
+        for (const l of links) {
+          try {
+            const r = await state(() => deps.permissions.link(l.business, l.bsuid, l.phone));
+            if (!r.known) linked++;
+            if (r.moved) req.log.info({ number: l.business, user: l.phone, bsuid: l.bsuid }, 'whatsapp webhook: permission held under the BSUID moved to the phone number');
+          } catch (err) {
+            failure ??= err;
+          }
+        }
         let applied = 0;
         let duplicates = 0;
         for (const r of replies) {
-          if (!(await state(() => deps.permissions.claimWebhookMessage(r.messageId)))) {
-            duplicates++;
+          try {
+            if (!(await state(() => deps.permissions.claimWebhookMessage(r.messageId)))) {
+              duplicates++;
+              continue;
+            }
+          } catch (err) {
+            failure ??= err;
             continue;
           }
           try {
             if (await state(() => apply(r))) applied++;
-            else req.log.info({ messageId: r.messageId }, 'whatsapp webhook: temporary permission had already expired; not applied');
+            else unusableReply(r.messageId, 'already_expired', 'the temporary permission had already expired');
           } catch (err) {
-            // Unclaim, then 503: Meta redelivers and the reply is applied then.
+            // Unclaimed, so Meta's redelivery applies it.
             await deps.permissions.releaseWebhookMessage(r.messageId).catch(() => {});
-            throw err;
+            failure ??= err;
           }
         }
-        return { applied, duplicates };
+        if (failure) throw failure;
+        return { applied, duplicates, unusable: unusable.length, linked };
       },
     );
   };
