@@ -56,6 +56,7 @@ export async function startEngine(spawn: EngineSpawnConfig, logger: Logger): Pro
     contacts: spawn.contacts,
     adminPort: spawn.adminPort,
     externalIp: spawn.externalIp,
+    tls: spawn.tls,
     logLevel: spawn.logLevel,
     sofiaLogLevel: spawn.sofiaLogLevel,
     onLog: (level, text) => log[level](text),

@@ -11,6 +11,8 @@ export interface EngineSettings {
   externalIp?: string;
   logLevel: 'notice' | 'error' | 'warning' | 'info' | 'debug';
   sofiaLogLevel: number;
+  /** For `sips:`/tls contacts (src/sip/engineTls.ts). drachtio opens no TLS transport without a chain file. */
+  tls?: { keyFile: string; certFile: string; chainFile: string };
 }
 
 export interface Listener {
@@ -44,6 +46,17 @@ const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(
 export function engineConfigXml(s: EngineSettings): string {
   const external = s.externalIp ? ` external-ip="${escapeXml(s.externalIp)}"` : '';
   const contacts = s.contacts.map((c) => `      <contact${external}>${escapeXml(c)}</contact>`).join('\n');
+  // Telnyx accepts TLS 1.2 and later only.
+  const tls = s.tls
+    ? [
+        '    <tls>',
+        `      <key-file>${escapeXml(s.tls.keyFile)}</key-file>`,
+        `      <cert-file>${escapeXml(s.tls.certFile)}</cert-file>`,
+        `      <chain-file>${escapeXml(s.tls.chainFile)}</chain-file>`,
+        '      <min-tls-version>1.2</min-tls-version>',
+        '    </tls>',
+      ]
+    : [];
   return [
     '<drachtio>',
     `  <admin port="${s.adminPort}" secret="${escapeXml(s.secret)}">127.0.0.1</admin>`,
@@ -51,6 +64,7 @@ export function engineConfigXml(s: EngineSettings): string {
     '    <contacts>',
     contacts,
     '    </contacts>',
+    ...tls,
     '  </sip>',
     '  <cdrs>false</cdrs>',
     '  <logging>',
