@@ -35,6 +35,8 @@ export function contactListeners(contact: string): Listener[] | string {
   const transportParam = /;transport=([a-z,]+)/i.exec(params)?.[1]?.toLowerCase();
   const transports = (transportParam ?? (secure ? 'tls' : 'udp')).split(',').filter(Boolean);
   for (const t of transports) if (!['udp', 'tcp', 'tls', 'ws', 'wss'].includes(t)) return `unknown transport ${t}`;
+  // drachtio-server v0.9.10 answers `sip:…;transport=tls` with "nta: bind(…): Protocol not supported" and exits.
+  if (!secure && transports.includes('tls')) return 'transport=tls needs a sips: contact (sips:ADDRESS:PORT;transport=tls)';
   const port = portText ? Number(portText) : secure || transports.includes('tls') ? 5061 : 5060;
   if (!(port > 0 && port < 65536)) return `port ${portText} out of range`;
   return transports.map((transport) => ({ proto: transport === 'udp' ? 'udp' : 'tcp', address, port, transport }));
