@@ -86,6 +86,62 @@ describeWithDrachtio('TLS to Telnyx', () => {
       }
     }, 90_000);
 
+    describe('drachtio-server\'s only verification switch, DRACHTIO_TLS_VERIFY_CLIENT_CERT=1, is not usable (why the edge does not turn it on)', () => {
+      let vfx: EdgeFixture;
+      beforeAll(async () => {
+        // The switch is an environment variable of drachtio-server; the engine passes its own on.
+        process.env.DRACHTIO_TLS_VERIFY_CLIENT_CERT = '1';
+        try {
+          vfx = await startEdgeFixture(() => ({}), { drachtio: { tls: { caFile: pki.root.certFile } } });
+        } finally {
+          delete process.env.DRACHTIO_TLS_VERIFY_CLIENT_CERT;
+        }
+        await vfx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+      }, 60_000);
+      afterAll(async () => vfx?.stop());
+      const sendVia = (peer: TlsPeer) =>
+        vfx.reconfigure({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: peer.uri, sources: [`${addrs.telnyx}/32`] } });
+
+      it('it checks the chain but not the name: a peer with a trusted certificate for another name gets the call', async () => {
+        const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.leaf('not-telnyx.example', { fullchain: true }), nextHop: `${addrs.telnyx}:${vfx.telnyxPort}` });
+        running.push(peer);
+        sendVia(peer);
+        const { pbx, telnyx } = await outboundCall(vfx, { scenario: 'pbx_call.xml', vars: { hold: 300 } }, { scenario: 'telnyx_uas_answer_rr.xml' });
+        expectOk(pbx, vfx);
+        expectOk(telnyx, vfx);
+        expect(peer.received().filter((r) => r.method === 'INVITE').map((r) => r.proto)).toEqual(['tls']);
+      }, 60_000);
+
+      it('a self-signed peer is refused in the handshake, but the PBX hears 408 only after 32 s and the call counts as UNANSWERED', async () => {
+        const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.selfSigned('sip.telnyx.com'), nextHop: `${addrs.telnyx}:${vfx.telnyxPort}` });
+        running.push(peer);
+        sendVia(peer);
+        const started = Date.now();
+        const { pbx } = await outboundCall(vfx, { scenario: 'pbx_call_expect_reject.xml', vars: { code: '408' }, timeoutSec: 50 });
+        expectOk(pbx, vfx);
+        expect(Date.now() - started).toBeGreaterThan(30_000);
+        expect(peer.received()).toEqual([]);
+        await vfx.expectIdle();
+        const [record] = await vfx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+        // 408 is one of whatsapp.unanswered.codes: a carrier the edge refused would count
+        // against the customer's permission (nudge at 2, revoke at 4).
+        expect(record![1]).toEqual(expect.arrayContaining(['outcome', 'unanswered', 'sipStatus', '408']));
+      }, 90_000);
+
+      it('and it demands a client certificate from every inbound TLS peer: Telnyx\'s calls to 5061 without one are refused', async () => {
+        const { connect } = await import('node:tls');
+        const err = await new Promise<string>((resolve) => {
+          const sock = connect({ host: addrs.edge, port: vfx.drachtio.tlsPort!, rejectUnauthorized: false }, () => {
+            sock.write('OPTIONS sip:edge SIP/2.0\r\n\r\n');
+          });
+          sock.once('error', (e: NodeJS.ErrnoException) => resolve(String(e.code)));
+          sock.once('data', () => resolve('answered'));
+          sock.setTimeout(5000, () => resolve('timeout'));
+        });
+        expect(err).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+      }, 30_000);
+    });
+
     describe('the operator recipe: the verifying hop deploy/kamailio/telnyx-tls-hop.cfg (edge → UDP → hop → verified TLS → Telnyx)', () => {
       /** The shipped hop on the edge's address, trusting only the test root, sending to `peer`. */
       const hopTo = async (peer: TlsPeer): Promise<Kamailio & { uri: string }> => {
