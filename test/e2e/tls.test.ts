@@ -86,6 +86,31 @@ describeWithDrachtio('TLS to Telnyx', () => {
       }
     }, 90_000);
 
+    it('Telnyx → TLS (5061) → edge with the operator\'s certificate, verified by the caller: routed to the PBX, answered, torn down', async () => {
+      // An edge whose TLS contact has the operator's certificate (leaf + intermediate).
+      const own = pki.leaf('edge.test', { fullchain: true });
+      const ifx = await startEdgeFixture(() => ({}), { drachtio: { tls: { keyFile: own.keyFile, certFile: own.certFile } } });
+      running.push(ifx);
+      // Telnyx's TLS side verifies the edge against the root alone: it needs the intermediate.
+      const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.leaf('sip.telnyx.com', { fullchain: true }), nextHop: `${addrs.edge}:${ifx.drachtio.tlsPort};transport=tls`, verifyWith: pki.root.certFile });
+      running.push(peer);
+      const pbx = sipp({ scenario: 'pbx_uas_answer.xml', localAddress: addrs.pbx, localPort: ifx.pbxPort, timeoutSec: 20 });
+      await pbx.ready;
+      const telnyx = sipp({ scenario: 'telnyx_call.xml', localAddress: addrs.telnyx, remote: `${addrs.telnyx}:${peer.udpPort}`, vars: { hold: 300 }, timeoutSec: 20 });
+      const telnyxResult = await telnyx.done;
+      if (telnyxResult.code !== 0) pbx.kill();
+      expectOk(telnyxResult, ifx);
+      expectOk(await pbx.done, ifx);
+      await ifx.expectIdle();
+      const [record] = await ifx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+      expect(record![1]).toEqual(expect.arrayContaining(['direction', 'inbound', 'outcome', 'connected']));
+      // Everything between Telnyx's side and the edge went over TLS: the answers and the edge's ACK/BYE
+      // relayed back (none from the edge over another transport).
+      expect(peer.logs()).toMatch(new RegExp(`wa-peer: reply 200 from ${addrs.edge.replace(/\./g, '\\.')}:${ifx.drachtio.tlsPort} over tls`));
+      expect(peer.received().filter((r) => r.source.startsWith(`${addrs.edge}:`))).toEqual([]);
+      expect(peer.logs()).not.toMatch(/verification failed/);
+    }, 60_000);
+
     describe('drachtio-server\'s only verification switch, DRACHTIO_TLS_VERIFY_CLIENT_CERT=1, is not usable (why the edge does not turn it on)', () => {
       let vfx: EdgeFixture;
       beforeAll(async () => {

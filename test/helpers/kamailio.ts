@@ -130,6 +130,8 @@ const PEER_CFG = `#!KAMAILIO
 # Telnyx's TLS side in the tests: a TLS listener on PEER_ADDRESS:PEER_TLS_PORT (and UDP on
 # PEER_UDP_PORT towards SIPp) that record-routes every new request to NEXT_HOP and logs how each
 # request and reply arrived ("wa-peer: received <METHOD> from <ip>:<port> over <proto>").
+# Inbound (PEER_TLS_OUT): SIPp's requests go on over TLS to the edge (NEXT_HOP ;transport=tls),
+# verified against PEER_CA when set.
 debug=2
 log_stderror=yes
 children=1
@@ -152,12 +154,22 @@ loadmodule "maxfwd.so"
 modparam("tls", "certificate", PEER_CERT)
 modparam("tls", "private_key", PEER_KEY)
 modparam("tls", "tls_method", "TLSv1.2+")
+#!ifdef PEER_CA
+# As Telnyx would: the server it connects to must show a certificate that chains to PEER_CA.
+modparam("tls", "ca_list", PEER_CA)
+modparam("tls", "verify_certificate", 1)
+#!else
 modparam("tls", "verify_certificate", 0)
+#!endif
 modparam("tls", "require_certificate", 0)
 
 request_route {
   xlog("L_NOTICE", "wa-peer: received $rm from $si:$sp over $pr\\n");
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+#!ifdef PEER_TLS_OUT
+  # Towards the edge over TLS, from this peer's own address (not the kernel's pick).
+  if ($pr == "udp") force_send_socket(tls:PEER_ADDRESS:PEER_TLS_PORT);
+#!endif
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }
     if (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }
@@ -185,8 +197,13 @@ export interface TlsPeer extends Kamailio {
   received(): { method: string; source: string; proto: string }[];
 }
 
-/** Telnyx's TLS side: presents certFile/keyFile on a free TLS port, relays to `nextHop` (host:port) over UDP. */
-export async function startTlsPeer(opts: { address: string; certFile: string; keyFile: string; nextHop: string }): Promise<TlsPeer> {
+/**
+ * Telnyx's TLS side: presents certFile/keyFile on a free TLS port and relays new requests to
+ * `nextHop`: `host:port` (UDP, to a SIPp playing Telnyx), or `host:port;transport=tls` (to the
+ * edge, for calls from a SIPp playing Telnyx sent to `udpPort`), the edge's certificate then
+ * verified against `verifyWith` when given.
+ */
+export async function startTlsPeer(opts: { address: string; certFile: string; keyFile: string; nextHop: string; verifyWith?: string }): Promise<TlsPeer> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-edge-tls-peer-'));
   const configFile = join(dir, 'peer.cfg');
   writeFileSync(configFile, PEER_CFG);
@@ -203,6 +220,8 @@ export async function startTlsPeer(opts: { address: string; certFile: string; ke
         PEER_CERT: kamailioString(opts.certFile),
         PEER_KEY: kamailioString(opts.keyFile),
         NEXT_HOP: kamailioString(`sip:${opts.nextHop}`),
+        ...(/;transport=tls/i.test(opts.nextHop) ? { PEER_TLS_OUT: 1 } : {}),
+        ...(opts.verifyWith ? { PEER_CA: kamailioString(opts.verifyWith) } : {}),
       },
       listens: [
         { proto: 'tcp', address: opts.address, port: tlsPort },
