@@ -10,6 +10,7 @@ import { DeviceRegistry } from './state/devices.js';
 import { createRedis, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
 import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
+import { unverifiedTlsWarning } from './sip/engineTls.js';
 import { LeaseKeeper } from './sip/leases.js';
 import { SipRouter } from './sip/router.js';
 import { createSrf, type Srf } from './sip/srf.js';
@@ -80,6 +81,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const config = { current: initial };
   const logger = opts.logger ?? createLogger(initial.log.level);
   const clock = opts.clock ?? systemClock;
+  const unverifiedTls = unverifiedTlsWarning(initial.telnyx.outboundProxy);
+  if (unverifiedTls) logger.warn({ outboundProxy: initial.telnyx.outboundProxy }, unverifiedTls);
   const metrics = createMetrics();
   const redis = createRedis(initial.redis);
   redis.on('error', (err: Error) => {

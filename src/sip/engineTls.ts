@@ -99,3 +99,16 @@ export function prepareEngineTls(dir: string, opts: EngineTlsOptions, warn: (tex
   writeFileSync(chainFile, cert + (bundle ? readPem(bundle, 'CA bundle') : ''), { mode: 0o600 });
   return { keyFile, certFile, chainFile, selfSigned };
 }
+
+/**
+ * The warning an operator must see when calls go to Telnyx over TLS straight from drachtio-server,
+ * which never checks the certificate of whoever answers (docs/operations.md "TLS to Telnyx").
+ */
+export function unverifiedTlsWarning(outboundProxy: string): string | undefined {
+  if (!/^sips:|;transport=tls\b/i.test(outboundProxy.trim())) return undefined;
+  return (
+    `TLS to Telnyx is NOT VERIFIED: drachtio-server v0.9.10 sends calls to ${outboundProxy} without checking the ` +
+    'certificate of whoever answers. To verify it, route them through deploy/kamailio/telnyx-tls-hop.cfg ' +
+    '(docs/operations.md "TLS to Telnyx").'
+  );
+}

@@ -89,8 +89,13 @@ describeWithDrachtio('TLS to Telnyx', () => {
     it('Telnyx → TLS (5061) → edge with the operator\'s certificate, verified by the caller: routed to the PBX, answered, torn down', async () => {
       // An edge whose TLS contact has the operator's certificate (leaf + intermediate).
       const own = pki.leaf('edge.test', { fullchain: true });
-      const ifx = await startEdgeFixture(() => ({}), { drachtio: { tls: { keyFile: own.keyFile, certFile: own.certFile } } });
+      const ifx = await startEdgeFixture(
+        () => ({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: 'sip:sip.telnyx.com;transport=tls', sources: [`${addrs.telnyx}/32`] } }),
+        { drachtio: { tls: { keyFile: own.keyFile, certFile: own.certFile } } },
+      );
       running.push(ifx);
+      // Calls to Telnyx over TLS straight from drachtio-server: the edge says, at start, that nothing checks Telnyx's certificate.
+      expect(ifx.logs()).toMatch(/"level":40[^\n]*TLS to Telnyx is NOT VERIFIED/);
       // Telnyx's TLS side verifies the edge against the root alone: it needs the intermediate.
       const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.leaf('sip.telnyx.com', { fullchain: true }), nextHop: `${addrs.edge}:${ifx.drachtio.tlsPort};transport=tls`, verifyWith: pki.root.certFile });
       running.push(peer);

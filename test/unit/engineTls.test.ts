@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { engineConfigXml } from '../../src/sip/engineConfig.js';
-import { contactNeedsTls, prepareEngineTls } from '../../src/sip/engineTls.js';
+import { contactNeedsTls, prepareEngineTls, unverifiedTlsWarning } from '../../src/sip/engineTls.js';
 
 const PEM = (body: string) => `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 
@@ -65,5 +65,18 @@ describe('engineConfigXml with TLS', () => {
   });
   it('has no <tls> without TLS files', () => {
     expect(engineConfigXml({ adminPort: 1, secret: 's', contacts: ['sip:127.0.0.1:5060'], logLevel: 'info', sofiaLogLevel: 3 })).not.toContain('<tls>');
+  });
+});
+
+describe('unverifiedTlsWarning: said at start when calls go to Telnyx over TLS from drachtio-server', () => {
+  it.each([
+    ['sip:sip.telnyx.com;transport=tls', true],
+    ['sips:sip.telnyx.com', true],
+    ['sip:127.0.0.1:5070', false], // the verifying hop
+    ['sip:sip.telnyx.com;transport=tcp', false],
+  ])('%s → %s', (proxy, warns) => {
+    const w = unverifiedTlsWarning(proxy);
+    expect(w !== undefined).toBe(warns);
+    if (w) expect(w).toMatch(/NOT VERIFIED.*deploy\/kamailio\/telnyx-tls-hop\.cfg/);
   });
 });
