@@ -159,7 +159,10 @@ describeWithDrachtio('drachtio-server opens its TLS transport with the project\'
     running.push(d);
     await untilListening(ports.tls, d.output);
     expect(d.output()).toMatch(/SELF-SIGNED/);
-    expect(d.output()).toMatch(new RegExp(`creating transport: \\S+: tls/${addrs.edge.replace(/\./g, '\\.')}:${ports.tls}`));
+    // The port opens before drachtio's log line about it is flushed: wait for the line.
+    const created = new RegExp(`creating transport: \\S+: tls/${addrs.edge.replace(/\./g, '\\.')}:${ports.tls}`);
+    for (let i = 0; i < 100 && !created.test(d.output()); i++) await sleep(50);
+    expect(d.output()).toMatch(created);
     expect(d.output()).not.toMatch(/error loading CA list/);
     const h = await handshake(ports.tls);
     expect(h.chain[0]).toBe('edge.example.com');
