@@ -81,8 +81,11 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const config = { current: initial };
   const logger = opts.logger ?? createLogger(initial.log.level);
   const clock = opts.clock ?? systemClock;
-  const unverifiedTls = unverifiedTlsWarning(initial.telnyx.outboundProxy);
-  if (unverifiedTls) logger.warn({ outboundProxy: initial.telnyx.outboundProxy }, unverifiedTls);
+  const unverifiedCalls = unverifiedTlsWarning(initial.telnyx.outboundProxy);
+  if (unverifiedCalls) logger.warn({ outboundProxy: initial.telnyx.outboundProxy }, unverifiedCalls);
+  const registrar = initial.telnyx.register?.registrar;
+  const unverifiedRegistration = registrar && unverifiedTlsWarning(registrar, 'the registration (and its digest credentials)');
+  if (unverifiedRegistration) logger.warn({ registrar }, unverifiedRegistration);
   const metrics = createMetrics();
   const redis = createRedis(initial.redis);
   redis.on('error', (err: Error) => {

@@ -101,13 +101,14 @@ export function prepareEngineTls(dir: string, opts: EngineTlsOptions, warn: (tex
 }
 
 /**
- * The warning an operator must see when calls go to Telnyx over TLS straight from drachtio-server,
- * which never checks the certificate of whoever answers (docs/operations.md "TLS to Telnyx").
+ * The warning an operator must see when something goes to Telnyx over TLS straight from
+ * drachtio-server, which never checks the certificate of whoever answers (docs/operations.md
+ * "TLS to Telnyx"): `what` is "calls" (telnyx.outboundProxy) or "the registration" (telnyx.register).
  */
-export function unverifiedTlsWarning(outboundProxy: string): string | undefined {
-  if (!/^sips:|;transport=tls\b/i.test(outboundProxy.trim())) return undefined;
+export function unverifiedTlsWarning(uri: string, what = 'calls'): string | undefined {
+  if (!/^sips:|;transport=tls\b/i.test(uri.trim())) return undefined;
   return (
-    `TLS to Telnyx is NOT VERIFIED: drachtio-server v0.9.10 sends calls to ${outboundProxy} without checking the ` +
+    `TLS to Telnyx is NOT VERIFIED: drachtio-server v0.9.10 sends ${what} to ${uri} without checking the ` +
     'certificate of whoever answers. To verify it, route them through deploy/kamailio/telnyx-tls-hop.cfg ' +
     '(docs/operations.md "TLS to Telnyx").'
   );

@@ -79,4 +79,7 @@ describe('unverifiedTlsWarning: said at start when calls go to Telnyx over TLS f
     expect(w !== undefined).toBe(warns);
     if (w) expect(w).toMatch(/NOT VERIFIED.*deploy\/kamailio\/telnyx-tls-hop\.cfg/);
   });
+  it('names what is sent', () => {
+    expect(unverifiedTlsWarning('sip:sip.telnyx.com;transport=tls', 'the registration')).toMatch(/sends the registration to sip:sip\.telnyx\.com;transport=tls/);
+  });
 });
