@@ -2,7 +2,8 @@
 # Entry point of the drachtio container in docker-compose.yml (runs inside the official
 # drachtio/drachtio-server image, as `sh /usr/local/bin/drachtio-start.sh`):
 #  1. makes sure the TLS key and certificate of the sips:*:5061 contact exist (a self-signed pair,
-#     with a loud warning, when the operator has not put real ones in SIP_TLS_DIR);
+#     with a loud warning, when the operator has not put real ones in SIP_TLS_DIR), and the chain
+#     file without which drachtio-server opens no TLS transport at all (see drachtio.conf.xml);
 #  2. when SIP_PUBLIC_IP is set (the host is behind NAT, or Docker's bridge is), repeats the
 #     contacts of drachtio.conf.xml on the command line with --external-ip, so Via/Contact/SDP
 #     o-lines towards Telnyx and the PBX carry the public address instead of the container's;
@@ -12,6 +13,11 @@ set -eu
 CONF=${DRACHTIO_CONF:-/etc/drachtio/drachtio.conf.xml}
 KEY=${DRACHTIO_TLS_KEY_FILE:-/etc/drachtio/tls/privkey.pem}
 CERT=${DRACHTIO_TLS_CERT_FILE:-/etc/drachtio/tls/cert.pem}
+# Beside cert.pem unless set; exported below, so drachtio reads the file this script checked.
+CHAIN=${DRACHTIO_TLS_CHAIN_FILE:-$(dirname "$CERT")/chain.pem}
+# First line of a chain file this script wrote: such a file is rewritten on every start, so a
+# renewed cert.pem (new intermediates) is picked up; any other chain.pem is the operator's.
+CHAIN_MARK="# written by drachtio-start.sh from cert.pem and the system CA bundle; rewritten on every start"
 
 if [ ! -s "$KEY" ] || [ ! -s "$CERT" ]; then
   if ! command -v openssl >/dev/null 2>&1; then
@@ -23,9 +29,22 @@ if [ ! -s "$KEY" ] || [ ! -s "$CERT" ]; then
   mkdir -p "$(dirname "$KEY")" "$(dirname "$CERT")"
   umask 077
   openssl req -x509 -newkey rsa:2048 -nodes -days 825 \
-    -subj "/CN=${SIP_DOMAIN:-wa-edge.local}" \
+    -subj "/CN=${SIP_DOMAIN:-wa-edge.local}" -addext "subjectAltName=DNS:${SIP_DOMAIN:-wa-edge.local}" \
     -keyout "$KEY" -out "$CERT" >/dev/null 2>&1
 fi
+
+# The chain file: drachtio-server's CA list and the source of the intermediates it sends. Without
+# it sofia-sip looks for ./cafile.pem, fails, and drachtio runs with no TLS transport.
+if [ ! -s "$CHAIN" ] || [ "$(head -n 1 "$CHAIN")" = "$CHAIN_MARK" ]; then
+  BUNDLE=
+  for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
+    if [ -s "$f" ]; then BUNDLE=$f; break; fi
+  done
+  mkdir -p "$(dirname "$CHAIN")"
+  { echo "$CHAIN_MARK"; cat "$CERT"; if [ -n "$BUNDLE" ]; then cat "$BUNDLE"; fi; } > "$CHAIN.tmp"
+  mv "$CHAIN.tmp" "$CHAIN"
+fi
+export DRACHTIO_TLS_CHAIN_FILE="$CHAIN"
 
 set -- -f "$CONF"
 if [ -n "${SIP_PUBLIC_IP:-}" ]; then

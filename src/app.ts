@@ -10,6 +10,7 @@ import { DeviceRegistry } from './state/devices.js';
 import { createRedis, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
 import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
+import { unverifiedTlsWarning } from './sip/engineTls.js';
 import { LeaseKeeper } from './sip/leases.js';
 import { SipRouter } from './sip/router.js';
 import { createSrf, type Srf } from './sip/srf.js';
@@ -56,6 +57,7 @@ export async function startEngine(spawn: EngineSpawnConfig, logger: Logger): Pro
     contacts: spawn.contacts,
     adminPort: spawn.adminPort,
     externalIp: spawn.externalIp,
+    tls: spawn.tls,
     logLevel: spawn.logLevel,
     sofiaLogLevel: spawn.sofiaLogLevel,
     onLog: (level, text) => log[level](text),
@@ -79,6 +81,11 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const config = { current: initial };
   const logger = opts.logger ?? createLogger(initial.log.level);
   const clock = opts.clock ?? systemClock;
+  const unverifiedCalls = unverifiedTlsWarning(initial.telnyx.outboundProxy);
+  if (unverifiedCalls) logger.warn({ outboundProxy: initial.telnyx.outboundProxy }, unverifiedCalls);
+  const registrar = initial.telnyx.register?.registrar;
+  const unverifiedRegistration = registrar && unverifiedTlsWarning(registrar, 'the registration (and its digest credentials)');
+  if (unverifiedRegistration) logger.warn({ registrar }, unverifiedRegistration);
   const metrics = createMetrics();
   const redis = createRedis(initial.redis);
   redis.on('error', (err: Error) => {

@@ -58,6 +58,12 @@ const engineSpawnSchema = z
       .default(['sip:127.0.0.1:5060;transport=udp,tcp']),
     adminPort: port().optional(), // default: a free port picked at start
     externalIp: z.string().optional(),
+    // Certificate of the sips:/tls contacts (src/sip/engineTls.ts); none: a self-signed one, logged loudly.
+    tls: z
+      .object({ keyFile: nonEmpty('keyFile').optional(), certFile: nonEmpty('certFile').optional(), chainFile: nonEmpty('chainFile').optional(), caFile: nonEmpty('caFile').optional() })
+      .strict()
+      .refine((t) => !!t.keyFile === !!t.certFile, { message: 'set both keyFile and certFile, or neither' })
+      .optional(),
     logLevel: z.enum(['notice', 'error', 'warning', 'info', 'debug']).default('info'),
     sofiaLogLevel: int(0, 9).default(3),
   })

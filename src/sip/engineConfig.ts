@@ -11,6 +11,8 @@ export interface EngineSettings {
   externalIp?: string;
   logLevel: 'notice' | 'error' | 'warning' | 'info' | 'debug';
   sofiaLogLevel: number;
+  /** For `sips:`/tls contacts (src/sip/engineTls.ts). drachtio opens no TLS transport without a chain file. */
+  tls?: { keyFile: string; certFile: string; chainFile: string };
 }
 
 export interface Listener {
@@ -33,6 +35,8 @@ export function contactListeners(contact: string): Listener[] | string {
   const transportParam = /;transport=([a-z,]+)/i.exec(params)?.[1]?.toLowerCase();
   const transports = (transportParam ?? (secure ? 'tls' : 'udp')).split(',').filter(Boolean);
   for (const t of transports) if (!['udp', 'tcp', 'tls', 'ws', 'wss'].includes(t)) return `unknown transport ${t}`;
+  // drachtio-server v0.9.10 answers `sip:…;transport=tls` with "nta: bind(…): Protocol not supported" and exits.
+  if (!secure && transports.includes('tls')) return 'transport=tls needs a sips: contact (sips:ADDRESS:PORT;transport=tls)';
   const port = portText ? Number(portText) : secure || transports.includes('tls') ? 5061 : 5060;
   if (!(port > 0 && port < 65536)) return `port ${portText} out of range`;
   return transports.map((transport) => ({ proto: transport === 'udp' ? 'udp' : 'tcp', address, port, transport }));
@@ -44,6 +48,17 @@ const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(
 export function engineConfigXml(s: EngineSettings): string {
   const external = s.externalIp ? ` external-ip="${escapeXml(s.externalIp)}"` : '';
   const contacts = s.contacts.map((c) => `      <contact${external}>${escapeXml(c)}</contact>`).join('\n');
+  // Telnyx accepts TLS 1.2 and later only.
+  const tls = s.tls
+    ? [
+        '    <tls>',
+        `      <key-file>${escapeXml(s.tls.keyFile)}</key-file>`,
+        `      <cert-file>${escapeXml(s.tls.certFile)}</cert-file>`,
+        `      <chain-file>${escapeXml(s.tls.chainFile)}</chain-file>`,
+        '      <min-tls-version>1.2</min-tls-version>',
+        '    </tls>',
+      ]
+    : [];
   return [
     '<drachtio>',
     `  <admin port="${s.adminPort}" secret="${escapeXml(s.secret)}">127.0.0.1</admin>`,
@@ -51,6 +66,7 @@ export function engineConfigXml(s: EngineSettings): string {
     '    <contacts>',
     contacts,
     '    </contacts>',
+    ...tls,
     '  </sip>',
     '  <cdrs>false</cdrs>',
     '  <logging>',

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contactListeners, engineConfigXml, type EngineSettings, type Listener } from './engineConfig.js';
+import { contactNeedsTls, prepareEngineTls, type EngineTlsOptions } from './engineTls.js';
 import { freeTcpPort, portInUse } from './ports.js';
 
 export type EngineLogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -20,6 +21,8 @@ export interface LocalEngineOptions {
   /** Default: 24 random bytes. */
   secret?: string;
   externalIp?: string;
+  /** Certificate of the `sips:`/tls contacts; without one a self-signed pair is made (and logged loudly). */
+  tls?: EngineTlsOptions;
   logLevel?: EngineSettings['logLevel'];
   sofiaLogLevel?: number;
   /** Start it again after an unexpected exit, with backoff (default true). */
@@ -193,6 +196,16 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
       }
     }
     mkdirSync(dir, { recursive: true });
+    if (opts.contacts.some(contactNeedsTls)) {
+      try {
+        settings.tls = prepareEngineTls(dir, opts.tls ?? {}, (text) => {
+          lines.push(`--- ${text}`);
+          opts.onLog?.('warn', text);
+        });
+      } catch (e) {
+        throw new EngineStartError(e instanceof Error ? e.message : String(e));
+      }
+    }
     writeFileSync(configFile, engineConfigXml(settings), { mode: 0o600 });
     lines.push(`--- spawn ${opts.bin} -f ${configFile}`);
     let p: ChildProcess;

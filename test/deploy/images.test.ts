@@ -83,6 +83,8 @@ describe('docker/drachtio.conf.xml', () => {
     expect(body).toContain('<contact>sips:*:5061;transport=tls</contact>');
     expect(body).toContain('<key-file>/etc/drachtio/tls/privkey.pem</key-file>');
     expect(body).toContain('<cert-file>/etc/drachtio/tls/cert.pem</cert-file>');
+    // Without a chain file drachtio-server v0.9.10 opens no TLS transport (test/e2e/tlsTransport.test.ts).
+    expect(body).toContain('<chain-file>/etc/drachtio/tls/chain.pem</chain-file>');
     expect(body).toMatch(/<logging>[\s\S]*<console\/>[\s\S]*<\/logging>/);
     expect(body).not.toMatch(/<file>/);
   });
@@ -126,6 +128,37 @@ describe('docker/drachtio-start.sh', () => {
     expect(second.status).toBe(0);
     expect(second.stderr).not.toContain('SELF-SIGNED');
     expect(readFileSync(join(tls, 'cert.pem'), 'utf8')).toBe(before);
+  });
+
+  it('writes chain.pem beside cert.pem (cert.pem, then the system CA bundle), rewrites it on every start, keeps an operator\'s own, and points drachtio at it', () => {
+    const tls = join(dir, 'chain');
+    spawnSync('mkdir', ['-p', tls]);
+    const env = { DRACHTIO_TLS_KEY_FILE: join(tls, 'privkey.pem'), DRACHTIO_TLS_CERT_FILE: join(tls, 'cert.pem') };
+    writeFileSync(env.DRACHTIO_TLS_KEY_FILE, 'key');
+    writeFileSync(env.DRACHTIO_TLS_CERT_FILE, '-----BEGIN CERTIFICATE-----\nfirst\n-----END CERTIFICATE-----\n');
+    // The stand-in drachtio also prints the chain file it is given through the environment.
+    const withEnv = join(dir, 'env-drachtio');
+    spawnSync('mkdir', ['-p', withEnv]);
+    writeFileSync(join(withEnv, 'drachtio'), '#!/bin/sh\necho "chain=$DRACHTIO_TLS_CHAIN_FILE"\n');
+    chmodSync(join(withEnv, 'drachtio'), 0o755);
+    const run = () => spawnSync('sh', [join(ROOT, 'docker/drachtio-start.sh')], { encoding: 'utf8', env: { PATH: `${withEnv}:${process.env.PATH ?? ''}`, ...env } });
+    const chain = join(tls, 'chain.pem');
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe(`chain=${chain}`);
+    const written = readFileSync(chain, 'utf8');
+    expect(written.split('\n')[0]).toMatch(/^# written by drachtio-start\.sh/);
+    expect(written).toContain('first');
+    const bundle = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'].find((f) => existsSync(f));
+    if (bundle) expect(written.length).toBeGreaterThan(readFileSync(bundle, 'utf8').length);
+    // A renewed certificate reaches the chain file on the next start.
+    writeFileSync(env.DRACHTIO_TLS_CERT_FILE, '-----BEGIN CERTIFICATE-----\nrenewed\n-----END CERTIFICATE-----\n');
+    expect(run().status).toBe(0);
+    expect(readFileSync(chain, 'utf8')).toContain('renewed');
+    // The operator's own chain file is theirs.
+    writeFileSync(chain, 'operator chain\n');
+    expect(run().status).toBe(0);
+    expect(readFileSync(chain, 'utf8')).toBe('operator chain\n');
   });
 
   it('adds --external-ip to both contacts when SIP_PUBLIC_IP is set', () => {

@@ -43,4 +43,16 @@ describe('systemd units', () => {
     // control-group (the default) would SIGTERM the spawned drachtio-server with the edge and drop calls.
     expect(d.get('KillMode')).toBe('mixed');
   });
+
+  it('drachtio-server.service starts through docker/drachtio-start.sh, which writes the chain file drachtio needs for TLS into its runtime directory', () => {
+    const d = directives('deploy/systemd/drachtio-server.service');
+    expect(d.get('ExecStart')).toBe('/bin/sh /opt/wa-sip-edge/docker/drachtio-start.sh');
+    expect(d.get('RuntimeDirectory')).toBe('drachtio');
+    const unit = read('deploy/systemd/drachtio-server.service');
+    expect(unit).toContain('Environment=DRACHTIO_TLS_CHAIN_FILE=/run/drachtio/chain.pem');
+    expect(unit).toContain('Environment=DRACHTIO_CONF=/etc/drachtio/drachtio.conf.xml');
+    expect(unit).toMatch(/^Environment=PATH=\/opt\/drachtio\/bin:/m);
+    // The script execs `drachtio` from PATH: the binary the install script puts in /opt/drachtio/bin.
+    expect(read('docker/drachtio-start.sh')).toMatch(/exec drachtio "\$@"/);
+  });
 });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, it } from 'vitest';
 import { startLocalEngine } from '../../src/sip/localEngine.js';
+import type { EngineTlsOptions } from '../../src/sip/engineTls.js';
 import { portInUse, tcpFree } from '../../src/sip/ports.js';
 import { freePort } from './ports.js';
 
@@ -107,6 +108,8 @@ export interface DrachtioOptions {
   logLevel?: 'notice' | 'error' | 'warning' | 'info' | 'debug';
   /** sofia-sip log level 0-9 (default 3). */
   sofiaLogLevel?: number;
+  /** Also SIP over TLS on sipAddress (a free port), with these files, or a self-signed pair for `true`. */
+  tls?: true | EngineTlsOptions;
 }
 
 export interface DrachtioServer {
@@ -118,6 +121,8 @@ export interface DrachtioServer {
   secret: string;
   /** `host:port` of the SIP listener, the form SIPp takes as remote. */
   sipHostPort: string;
+  /** The TLS listener's port on sipAddress, with `tls`. */
+  tlsPort?: number;
   /** SIGTERM, then SIGKILL after 3 s; removes the temp config. Idempotent. */
   stop(): Promise<void>;
   /** Stops the process only (keeps config and ports) — a crash / outage for fault tests. */
@@ -137,9 +142,11 @@ export async function startDrachtio(opts: DrachtioOptions = {}): Promise<Drachti
   if (!bin) throw new Error('drachtio-server not found (set DRACHTIO_BIN or run scripts/install-drachtio-server.sh)');
   const sipAddress = opts.sipAddress ?? addrs.edge;
   const sipPort = opts.sipPort ?? (await freeSipPort(sipAddress));
+  const tlsPort = opts.tls ? await freePort(sipAddress) : undefined;
   const engine = await startLocalEngine({
     bin,
-    contacts: [`sip:${sipAddress}:${sipPort};transport=udp,tcp`],
+    contacts: [`sip:${sipAddress}:${sipPort};transport=udp,tcp`, ...(tlsPort ? [`sips:${sipAddress}:${tlsPort};transport=tls`] : [])],
+    ...(typeof opts.tls === 'object' ? { tls: opts.tls } : {}),
     adminPort: opts.adminPort ?? (await freePort('127.0.0.1')),
     secret: opts.secret ?? 'cymru',
     logLevel: opts.logLevel ?? 'info',
@@ -153,6 +160,7 @@ export async function startDrachtio(opts: DrachtioOptions = {}): Promise<Drachti
     adminPort: engine.adminPort,
     secret: engine.secret,
     sipHostPort: `${sipAddress}:${sipPort}`,
+    ...(tlsPort ? { tlsPort } : {}),
     start: () => engine.start(),
     kill: (signal = 'SIGTERM') => engine.kill(signal),
     stop: () => engine.stop(),

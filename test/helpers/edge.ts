@@ -7,7 +7,7 @@ import { createLogger } from '../../src/log.js';
 import { redisReady } from '../../src/state/redis.js';
 import { numberKeys } from '../../src/state/keys.js';
 import { startRedis, type RedisServer } from './redis.js';
-import { startDrachtio, addrs, freeSipPort, type DrachtioServer } from './drachtio.js';
+import { startDrachtio, addrs, freeSipPort, type DrachtioOptions, type DrachtioServer } from './drachtio.js';
 import { testConfig, BUSINESS } from './config.js';
 
 export interface EdgeFixture {
@@ -40,10 +40,10 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number
 
 export async function startEdgeFixture(
   overrides: (ports: { telnyxPort: number; pbxPort: number; pbxPort2: number }) => Record<string, unknown> = () => ({}),
-  opts: { redis?: RedisServer; telnyxPort?: number } = {},
+  opts: { redis?: RedisServer; telnyxPort?: number; drachtio?: DrachtioOptions } = {},
 ): Promise<EdgeFixture> {
   const redis = opts.redis ?? (await startRedis());
-  const drachtio = await startDrachtio();
+  const drachtio = await startDrachtio(opts.drachtio);
   const telnyxPort = opts.telnyxPort ?? (await freeSipPort(addrs.telnyx));
   const pbxPort = await freeSipPort(addrs.pbx);
   const pbxPort2 = await freeSipPort(addrs.pbx);

@@ -140,6 +140,11 @@ describe('drachtio: connect or spawn (SPEC §2)', () => {
     const c = parseConfig(stringify(baseConfigObject({ drachtio: { spawn: {} } })), 'x', {});
     expect(c.drachtio).toEqual({ spawn: { bin: '/opt/drachtio/bin/drachtio', contacts: ['sip:127.0.0.1:5060;transport=udp,tcp'], logLevel: 'info', sofiaLogLevel: 3 } });
   });
+  it('spawn.tls: the certificate of the sips: contacts', () => {
+    const tls = { keyFile: '/etc/wa-edge/tls/privkey.pem', certFile: '/etc/wa-edge/tls/cert.pem' };
+    const c = parseConfig(stringify(baseConfigObject({ drachtio: { spawn: { contacts: ['sips:0.0.0.0:5061;transport=tls'], tls } } })), 'x', {});
+    expect(c.drachtio).toMatchObject({ spawn: { contacts: ['sips:0.0.0.0:5061;transport=tls'], tls } });
+  });
   it('connect mode keeps host, port and secret', () => {
     const c = parseConfig(stringify(baseConfigObject({ drachtio: { host: 'drachtio', secret: 's3cret' } })), 'x', {});
     expect(c.drachtio).toEqual({ host: 'drachtio', port: 9022, secret: 's3cret' });
@@ -150,6 +155,9 @@ describe('drachtio: connect or spawn (SPEC §2)', () => {
     [{ spawn: { contacts: ['sip:127.0.0.1:5060', '5060'] } }, 'drachtio.spawn.contacts[1]: not a SIP contact (sip:ADDRESS:PORT;transport=udp,tcp)'],
     [{ spawn: { contacts: ['sip:127.0.0.1:5060;transport=sctp'] } }, 'drachtio.spawn.contacts[0]: unknown transport sctp'],
     [{ spawn: { sofiaLogLevel: 12 } }, 'drachtio.spawn.sofiaLogLevel: '],
+    [{ spawn: { contacts: ['sip:127.0.0.1:5061;transport=tls'] } }, 'drachtio.spawn.contacts[0]: transport=tls needs a sips: contact'],
+    [{ spawn: { tls: { keyFile: '/etc/wa-edge/tls/privkey.pem' } } }, 'drachtio.spawn.tls: set both keyFile and certFile, or neither'],
+    [{ spawn: { tls: { certFile: '/x.pem', keyFile: '/y.pem', verify: true } } }, 'drachtio.spawn.tls: '],
   ])('refuses %j', (drachtio, problem) => {
     expect(problems(baseConfigObject({ drachtio })).join('\n')).toContain(problem);
   });

@@ -8,7 +8,7 @@ describe('contactListeners', () => {
     ['sip:127.0.0.1:5060;transport=udp,tcp', [{ proto: 'udp', address: '127.0.0.1', port: 5060, transport: 'udp' }, { proto: 'tcp', address: '127.0.0.1', port: 5060, transport: 'tcp' }]],
     ['sip:*:5080', [{ proto: 'udp', address: '*', port: 5080, transport: 'udp' }]],
     ['sips:10.0.0.1;transport=tls', [{ proto: 'tcp', address: '10.0.0.1', port: 5061, transport: 'tls' }]],
-    ['sip:127.0.0.3:5062;transport=tls', [{ proto: 'tcp', address: '127.0.0.3', port: 5062, transport: 'tls' }]],
+    ['sips:127.0.0.3:5062;transport=tls', [{ proto: 'tcp', address: '127.0.0.3', port: 5062, transport: 'tls' }]],
   ])('%s', (contact, listeners) => {
     expect(contactListeners(contact)).toEqual(listeners);
   });
@@ -17,6 +17,7 @@ describe('contactListeners', () => {
     ['127.0.0.1:5060', /not a SIP contact/],
     ['sip:127.0.0.1:5060;transport=sctp', /unknown transport sctp/],
     ['sip:127.0.0.1:70000', /out of range/],
+    ['sip:127.0.0.3:5062;transport=tls', /needs a sips: contact/],
   ])('refuses %s', (contact, message) => {
     expect(contactListeners(contact)).toMatch(message);
   });

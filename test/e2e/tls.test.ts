@@ -1,0 +1,240 @@
+// TLS to Telnyx end to end (issue #17): PBX (SIPp, 127.0.0.1) → edge → TLS → Telnyx's TLS side
+// (Kamailio on 127.0.0.2, its own certificate) → UDP → Telnyx (SIPp, 127.0.0.2). Debian's SIPp
+// has no TLS, so Kamailio terminates it and logs the transport of everything it receives.
+// Then certificate verification: what drachtio-server v0.9.10 does (nothing), and the operator
+// recipe that does it, the verifying hop deploy/kamailio/telnyx-tls-hop.cfg, run as shipped.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { addrs, describeWithDrachtio, freeSipPort } from '../helpers/drachtio.js';
+import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
+import { describeWithKamailio, kamailioString, startKamailio, startTlsPeer, type Kamailio, type TlsPeer } from '../helpers/kamailio.js';
+import { makeTestPki, type CertFiles, type TestPki } from '../helpers/certs.js';
+import { freePort } from '../helpers/ports.js';
+import { BUSINESS, USER } from '../helpers/config.js';
+import { expectOk, outboundCall } from './call.js';
+import { sipp } from '../helpers/sipp.js';
+
+const DIAL_STRING = 'sip:+447911123456@whatsapp-447418613982.sip.telnyx.com';
+const HOP_CFG = fileURLToPath(new URL('../../deploy/kamailio/telnyx-tls-hop.cfg', import.meta.url));
+
+describeWithDrachtio('TLS to Telnyx', () => {
+  describeWithKamailio('edge → TLS → Telnyx', () => {
+    let fx: EdgeFixture;
+    let pki: TestPki;
+    const running: { stop(): Promise<void> }[] = [];
+
+    beforeAll(async () => {
+      pki = makeTestPki();
+      // The edge's drachtio-server with a TLS contact and no certificate: the self-signed fallback.
+      fx = await startEdgeFixture(() => ({}), { drachtio: { tls: true } });
+    }, 60_000);
+    afterAll(async () => {
+      await fx?.stop();
+      pki?.remove();
+    });
+    beforeEach(async () => {
+      while (running.length) await running.pop()!.stop();
+      await fx.edge.redis.flushall();
+      await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    });
+    afterAll(async () => {
+      while (running.length) await running.pop()!.stop();
+    });
+
+    /** Telnyx's TLS side presenting `cert`, relaying to the Telnyx SIPp. */
+    const peerWith = async (cert: CertFiles): Promise<TlsPeer> => {
+      const peer = await startTlsPeer({ address: addrs.telnyx, ...cert, nextHop: `${addrs.telnyx}:${fx.telnyxPort}` });
+      running.push(peer);
+      return peer;
+    };
+    const sendTo = (outboundProxy: string) =>
+      fx.reconfigure({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy, sources: [`${addrs.telnyx}/32`] } });
+    const lastRecord = async () => {
+      const [record] = await fx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+      const fields = record![1];
+      return Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));
+    };
+    const connectedCall = async () => {
+      const { pbx, telnyx } = await outboundCall(
+        fx,
+        { scenario: 'pbx_call.xml', vars: { hold: 300 } },
+        { scenario: 'telnyx_uas_answer_rr.xml', vars: { expected_ruri: DIAL_STRING, expected_from: BUSINESS } },
+      );
+      expectOk(pbx, fx);
+      expectOk(telnyx, fx);
+      await fx.expectIdle();
+      expect((await lastRecord()).outcome).toBe('connected');
+    };
+
+    it('a call goes edge → TLS → Telnyx, is answered and torn down, every request over TLS at the peer', async () => {
+      const peer = await peerWith(pki.leaf('sip.telnyx.com', { fullchain: true }));
+      sendTo(peer.uri);
+      await connectedCall();
+      const fromEdge = peer.received().filter((r) => r.source.startsWith(`${addrs.edge}:`));
+      expect(fromEdge.map((r) => r.method), peer.logs().slice(-3000)).toEqual(['INVITE', 'ACK', 'BYE']);
+      expect(fromEdge.map((r) => r.proto)).toEqual(['tls', 'tls', 'tls']);
+    }, 60_000);
+
+    it('current behaviour, drachtio-server v0.9.10: the edge does NOT verify the certificate (self-signed, or for another name: connected anyway)', async () => {
+      // What deploy/kamailio/telnyx-tls-hop.cfg is for (docs/operations.md, "TLS to Telnyx").
+      for (const cert of [pki.selfSigned('sip.telnyx.com'), pki.leaf('not-telnyx.example', { fullchain: true })]) {
+        const peer = await peerWith(cert);
+        sendTo(peer.uri);
+        await connectedCall();
+        expect(peer.received().filter((r) => r.method === 'INVITE').map((r) => r.proto)).toEqual(['tls']);
+        await running.pop()!.stop();
+      }
+    }, 90_000);
+
+    it('Telnyx → TLS (5061) → edge with the operator\'s certificate, verified by the caller: routed to the PBX, answered, torn down', async () => {
+      // An edge whose TLS contact has the operator's certificate (leaf + intermediate).
+      const own = pki.leaf('edge.test', { fullchain: true });
+      const ifx = await startEdgeFixture(
+        () => ({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: 'sip:sip.telnyx.com;transport=tls', sources: [`${addrs.telnyx}/32`] } }),
+        { drachtio: { tls: { keyFile: own.keyFile, certFile: own.certFile } } },
+      );
+      running.push(ifx);
+      // Calls to Telnyx over TLS straight from drachtio-server: the edge says, at start, that nothing checks Telnyx's certificate.
+      expect(ifx.logs()).toMatch(/"level":40[^\n]*TLS to Telnyx is NOT VERIFIED/);
+      // Telnyx's TLS side verifies the edge against the root alone: it needs the intermediate.
+      const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.leaf('sip.telnyx.com', { fullchain: true }), nextHop: `${addrs.edge}:${ifx.drachtio.tlsPort};transport=tls`, verifyWith: pki.root.certFile });
+      running.push(peer);
+      const pbx = sipp({ scenario: 'pbx_uas_answer.xml', localAddress: addrs.pbx, localPort: ifx.pbxPort, timeoutSec: 20 });
+      await pbx.ready;
+      const telnyx = sipp({ scenario: 'telnyx_call.xml', localAddress: addrs.telnyx, remote: `${addrs.telnyx}:${peer.udpPort}`, vars: { hold: 300 }, timeoutSec: 20 });
+      const telnyxResult = await telnyx.done;
+      if (telnyxResult.code !== 0) pbx.kill();
+      expectOk(telnyxResult, ifx);
+      expectOk(await pbx.done, ifx);
+      await ifx.expectIdle();
+      const [record] = await ifx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+      expect(record![1]).toEqual(expect.arrayContaining(['direction', 'inbound', 'outcome', 'connected']));
+      // Everything between Telnyx's side and the edge went over TLS: the answers and the edge's ACK/BYE
+      // relayed back (none from the edge over another transport).
+      expect(peer.logs()).toMatch(new RegExp(`wa-peer: reply 200 from ${addrs.edge.replace(/\./g, '\\.')}:${ifx.drachtio.tlsPort} over tls`));
+      expect(peer.received().filter((r) => r.source.startsWith(`${addrs.edge}:`))).toEqual([]);
+      expect(peer.logs()).not.toMatch(/verification failed/);
+    }, 60_000);
+
+    describe('drachtio-server\'s only verification switch, DRACHTIO_TLS_VERIFY_CLIENT_CERT=1, is not usable (why the edge does not turn it on)', () => {
+      let vfx: EdgeFixture;
+      beforeAll(async () => {
+        // The switch is an environment variable of drachtio-server; the engine passes its own on.
+        process.env.DRACHTIO_TLS_VERIFY_CLIENT_CERT = '1';
+        try {
+          vfx = await startEdgeFixture(() => ({}), { drachtio: { tls: { caFile: pki.root.certFile } } });
+        } finally {
+          delete process.env.DRACHTIO_TLS_VERIFY_CLIENT_CERT;
+        }
+        await vfx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+      }, 60_000);
+      afterAll(async () => vfx?.stop());
+      const sendVia = (peer: TlsPeer) =>
+        vfx.reconfigure({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: peer.uri, sources: [`${addrs.telnyx}/32`] } });
+
+      it('it checks the chain but not the name: a peer with a trusted certificate for another name gets the call', async () => {
+        const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.leaf('not-telnyx.example', { fullchain: true }), nextHop: `${addrs.telnyx}:${vfx.telnyxPort}` });
+        running.push(peer);
+        sendVia(peer);
+        const { pbx, telnyx } = await outboundCall(vfx, { scenario: 'pbx_call.xml', vars: { hold: 300 } }, { scenario: 'telnyx_uas_answer_rr.xml' });
+        expectOk(pbx, vfx);
+        expectOk(telnyx, vfx);
+        expect(peer.received().filter((r) => r.method === 'INVITE').map((r) => r.proto)).toEqual(['tls']);
+      }, 60_000);
+
+      it('a self-signed peer is refused in the handshake, but the PBX hears 408 only after 32 s and the call counts as UNANSWERED', async () => {
+        const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.selfSigned('sip.telnyx.com'), nextHop: `${addrs.telnyx}:${vfx.telnyxPort}` });
+        running.push(peer);
+        sendVia(peer);
+        const started = Date.now();
+        const { pbx } = await outboundCall(vfx, { scenario: 'pbx_call_expect_reject.xml', vars: { code: '408' }, timeoutSec: 50 });
+        expectOk(pbx, vfx);
+        expect(Date.now() - started).toBeGreaterThan(30_000);
+        expect(peer.received()).toEqual([]);
+        await vfx.expectIdle();
+        const [record] = await vfx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+        // 408 is one of whatsapp.unanswered.codes: a carrier the edge refused would count
+        // against the customer's permission (nudge at 2, revoke at 4).
+        expect(record![1]).toEqual(expect.arrayContaining(['outcome', 'unanswered', 'sipStatus', '408']));
+      }, 90_000);
+
+      it('and it demands a client certificate from every inbound TLS peer: Telnyx\'s calls to 5061 without one are refused', async () => {
+        const { connect } = await import('node:tls');
+        const err = await new Promise<string>((resolve) => {
+          const sock = connect({ host: addrs.edge, port: vfx.drachtio.tlsPort!, rejectUnauthorized: false }, () => {
+            sock.write('OPTIONS sip:edge SIP/2.0\r\n\r\n');
+          });
+          sock.once('error', (e: NodeJS.ErrnoException) => resolve(String(e.code)));
+          sock.once('data', () => resolve('answered'));
+          sock.setTimeout(5000, () => resolve('timeout'));
+        });
+        expect(err).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+      }, 30_000);
+    });
+
+    describe('the operator recipe: the verifying hop deploy/kamailio/telnyx-tls-hop.cfg (edge → UDP → hop → verified TLS → Telnyx)', () => {
+      /** The shipped hop on the edge's address, trusting only the test root, sending to `peer`. */
+      const hopTo = async (peer: TlsPeer): Promise<Kamailio & { uri: string }> => {
+        const port = await freeSipPort(addrs.edge);
+        const tlsPort = await freePort(addrs.edge);
+        const own = pki.leaf('hop.edge.test');
+        const hop = await startKamailio({
+          configFile: HOP_CFG,
+          defines: {
+            HOP_ADDRESS: addrs.edge,
+            HOP_PORT: port,
+            HOP_TLS_ADDRESS: addrs.edge,
+            HOP_TLS_PORT: tlsPort,
+            EDGE_ADDRESS: kamailioString(addrs.edge),
+            TELNYX_TARGET: kamailioString(`sip:${peer.address}:${peer.tlsPort};transport=tls`),
+            // TELNYX_NAME stays sip.telnyx.com: the name is checked against the hop's setting,
+            // so the test needs no DNS for it.
+            CA_FILE: kamailioString(pki.root.certFile),
+            TLS_CERT: kamailioString(own.certFile),
+            TLS_KEY: kamailioString(own.keyFile),
+          },
+          listens: [
+            { proto: 'udp', address: addrs.edge, port },
+            { proto: 'tcp', address: addrs.edge, port: tlsPort },
+          ],
+        });
+        running.push(hop);
+        return { ...hop, uri: `sip:${addrs.edge}:${port}` };
+      };
+
+      it('a peer with a certificate for sip.telnyx.com from a CA the hop trusts: connected and torn down, over TLS at the peer', async () => {
+        const peer = await peerWith(pki.leaf('sip.telnyx.com', { fullchain: true }));
+        const hop = await hopTo(peer);
+        sendTo(hop.uri);
+        await connectedCall();
+        const fromHop = peer.received().filter((r) => r.proto !== 'udp'); // the hop's source address is the kernel's pick
+        expect(fromHop.map((r) => `${r.method} ${r.proto}`), hop.logs().slice(-3000)).toEqual(['INVITE tls', 'ACK tls', 'BYE tls']);
+      }, 60_000);
+
+      it.each([
+        // Chain and dates are checked in the handshake: nothing reaches such a peer.
+        ['self-signed', (p: TestPki) => p.selfSigned('sip.telnyx.com'), /certificate verify failed/, []],
+        // The name is checked on the peer's first answer (Kamailio 5.6 has no earlier hook): the
+        // INVITE has reached it, the call is cancelled there and refused.
+        ['for another name, from the trusted CA', (p: TestPki) => p.leaf('not-telnyx.example', { fullchain: true }), /REFUSED TLS peer .*not-telnyx\.example.*not sip\.telnyx\.com/, ['INVITE', 'CANCEL']],
+      ])('a peer whose certificate is %s is refused: 503 to the PBX, the reason logged', async (_what, cert, reason, reached) => {
+        const peer = await peerWith(cert(pki));
+        const hop = await hopTo(peer);
+        sendTo(hop.uri);
+        const uas = sipp({ scenario: 'telnyx_uas_ring.xml', localAddress: addrs.telnyx, localPort: fx.telnyxPort, timeoutSec: 20 });
+        await uas.ready;
+        const { pbx } = await outboundCall(fx, { scenario: 'pbx_call_expect_reject.xml', vars: { code: '503' }, timeoutSec: 30 });
+        uas.kill();
+        await uas.done;
+        if (pbx.code !== 0) console.error('--- hop log\n', hop.logs().slice(-6000), '\n--- peer log\n', peer.logs().slice(-3000));
+        expectOk(pbx, fx);
+        await fx.expectIdle();
+        expect(hop.logs()).toMatch(reason);
+        expect(hop.logs()).toMatch(/telnyx-tls-hop: refused INVITE .* with 503: no verified TLS peer/);
+        expect(peer.received().map((r) => r.method)).toEqual(reached);
+        // A refused carrier is a failed call, not an unanswered one (no Meta bookkeeping).
+        expect(await lastRecord()).toMatchObject({ outcome: 'failed', sipStatus: '503' });
+      }, 60_000);
+    });
+  });
+});
