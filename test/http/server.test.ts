@@ -199,7 +199,8 @@ describe('GET /v1/devices', () => {
   });
 
   it("the registrar's view when wired", async () => {
-    const devices = [{ username: 'alice', contacts: [{ address: 'sip:alice@192.0.2.7:5060', transport: 'udp', userAgent: 'Zoiper', expires: 3600 }] }];
+    const contact = { uri: 'sip:alice@192.0.2.7:5060', source: { address: '192.0.2.7', port: 5060, transport: 'udp' }, userAgent: 'Zoiper', expiresAt: T0 + 3600_000 };
+    const devices = [{ username: 'alice', numbers: [BUSINESS], contacts: [contact] }];
     await fixture({}, { devices: async () => devices });
     expect((await f.api('GET', '/v1/devices')).json()).toEqual({ devices });
   });
