@@ -204,9 +204,12 @@ function Unanswered({ view }: { view: UserView }) {
   ].filter(Boolean);
   return (
     <span class="capbar">
-      {revokeAt !== null && <meter min={0} max={revokeAt} value={Math.min(n, revokeAt)} low={nudgeAt ?? revokeAt} high={revokeAt} optimum={0} aria-label="Unanswered calls in a row against the revoke threshold" />}
+      {revokeAt !== null && (
+        // Green below the nudge, amber from it, red at the revoke threshold.
+        <meter min={0} max={revokeAt} value={Math.min(n, revokeAt)} low={(nudgeAt ?? revokeAt) - 0.5} high={revokeAt - 0.5} optimum={0} aria-label="Unanswered calls in a row against the revoke threshold" />
+      )}
       <span>
-        {n} {revokeAt !== null && <span class="muted">of {revokeAt} before the permission is revoked</span>}
+        {n} {revokeAt !== null && <span class="muted">of {revokeAt}</span>}
         {thresholds.length > 0 && <small class="block">{thresholds.join('; ')}.</small>}
       </span>
     </span>

@@ -26,11 +26,11 @@ export function formatRelative(ms: number, now: number = Date.now()): string {
   return '';
 }
 
-/** A wait: "23 h 59 min", "5 min", "40 s". */
+/** A wait: "3 d 4 h", "23 h 59 min", "5 min", "40 s" (hours up to two days). */
 export function formatWait(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
+  const d = s >= 2 * 86_400 ? Math.floor(s / 86_400) : 0;
+  const h = Math.floor((s - d * 86_400) / 3600);
   const m = Math.floor((s % 3600) / 60);
   if (d > 0) return h > 0 ? `${d} d ${h} h` : `${d} d`;
   if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
