@@ -1,7 +1,7 @@
 // What happened and who is there: recent call records (SPEC §6) and registered softphones.
-import { formatDateTime, formatRelative, formatTime } from './format.js';
+import { formatRelative, formatShortDateTime, formatTime } from './format.js';
 import type { CallRecord, Device } from './types.js';
-import { outcomeWords } from './words.js';
+import { CALL_REASON_WORDS, outcomeWords } from './words.js';
 
 export function Calls({ calls }: { calls: CallRecord[] }) {
   return (
@@ -28,7 +28,9 @@ export function Calls({ calls }: { calls: CallRecord[] }) {
             <tbody>
               {calls.map((c) => (
                 <tr key={c.id}>
-                  <td data-label="Started">{c.startedAt !== undefined ? formatDateTime(c.startedAt) : ''}</td>
+                  <td data-label="Started" class="nowrap">
+                    {c.startedAt !== undefined ? formatShortDateTime(c.startedAt) : ''}
+                  </td>
                   <td data-label="Direction">{c.direction === 'outbound' ? 'to WhatsApp' : c.direction === 'inbound' ? 'from WhatsApp' : (c.direction ?? '')}</td>
                   <td data-label="Number">{c.number}</td>
                   <td data-label="User">{c.user}</td>
@@ -36,7 +38,14 @@ export function Calls({ calls }: { calls: CallRecord[] }) {
                     <span class={`outcome ${c.outcome ?? ''}`}>{outcomeWords(c.outcome)}</span>
                   </td>
                   <td data-label="SIP status">{c.sipStatus}</td>
-                  <td data-label="Reason">{c.reason ? <code>{c.reason}</code> : ''}</td>
+                  <td data-label="Reason">
+                    {c.reason && (
+                      <span>
+                        {CALL_REASON_WORDS[c.reason] && <span class="block-words">{CALL_REASON_WORDS[c.reason]} </span>}
+                        <code>{c.reason}</code>
+                      </span>
+                    )}
+                  </td>
                   <td data-label="Answered">{c.answeredAt !== undefined ? formatTime(c.answeredAt) : '—'}</td>
                   <td data-label="Ended">{c.endedAt !== undefined ? formatTime(c.endedAt) : ''}</td>
                 </tr>

@@ -40,7 +40,9 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
                   <td data-label="Region">{formatRegion(n.region)}</td>
                   <td data-label="Business-initiated calls">{n.businessInitiatedEligible ? 'Allowed' : 'Not allowed in this region'}</td>
                   <td data-label="Active calls">
-                    {formatCount(n.activeCalls)} <span class="muted">of {formatCount(n.limits.activeCalls)}</span>
+                    <span>
+                      {formatCount(n.activeCalls)} <span class="muted">of {formatCount(n.limits.activeCalls)}</span>
+                    </span>
                   </td>
                   <td data-label="Connected in 24 h">
                     <CapBar value={n.connected24h} cap={n.limits.connected24h} label={`Connected calls in 24 h for ${n.number}`} />

@@ -1,6 +1,7 @@
 // Times and counts in words, in the browser's locale (dates) and in English (the page's language).
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const shortDateTime = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 const time = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 const regions = new Intl.DisplayNames(['en'], { type: 'region' });
@@ -8,6 +9,8 @@ const count = new Intl.NumberFormat('en');
 
 export const formatDateTime = (ms: number) => dateTime.format(ms);
 export const formatTime = (ms: number) => time.format(ms);
+/** "28 Nov, 04:29": recent calls, where the year is plain. */
+export const formatShortDateTime = (ms: number) => shortDateTime.format(ms);
 export const formatCount = (n: number) => count.format(n);
 
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [

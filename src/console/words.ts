@@ -96,3 +96,14 @@ export function outcomeWords(outcome: string | undefined): string {
       return outcome ?? '';
   }
 }
+
+/** The `reason` of a call record (src/sip: outbound.ts, inbound.ts, callSession.ts). */
+export const CALL_REASON_WORDS: Record<string, string> = {
+  telnyx_final: 'answer from WhatsApp',
+  ring_timeout: 'no answer in time',
+  canceled: 'caller hung up first',
+  canceled_during_admission: 'caller hung up during the checks',
+  no_target_answered: 'nobody at the PBX answered',
+  bye_from_caller: 'caller hung up',
+  bye_from_callee: 'called party hung up',
+};
