@@ -12,7 +12,8 @@ export const BUILT_CONSOLE_DIR = fileURLToPath(new URL('../console/', import.met
 
 /**
  * Scripts and styles from this origin only, never inline; the page talks to this origin only and
- * cannot be framed. Everything the API returns is put into the page as text by Preact.
+ * cannot be framed. Everything the API returns is put into the page as text by Preact, and Trusted
+ * Types make any string-to-markup sink (innerHTML and the like) throw in the browsers that have them.
  */
 export const CONSOLE_CSP = [
   "default-src 'none'",
@@ -23,6 +24,7 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
 ].join('; ');
 
 const SECURITY_HEADERS = {

@@ -44,7 +44,7 @@ describeWithChromium('operator console in Chromium', () => {
     problems = [];
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) problems.push(`csp: ${m.text()}`);
+      if (/Content Security Policy|Trusted(HTML|Script)|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
     });
   });
   afterEach(async () => {
@@ -249,6 +249,17 @@ describeWithChromium('operator console in Chromium', () => {
     expect(await row.textContent()).toContain('<b>busy</b>');
     expect(await calls.locator('img, b').count()).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { __owned?: number }).__owned)).toBeUndefined();
+    // And the page could not turn a string into markup if it tried: the CSP requires Trusted Types.
+    const tried = await page.evaluate((html) => {
+      try {
+        document.body.insertAdjacentHTML('beforeend', html);
+        return 'inserted';
+      } catch (e) {
+        return e instanceof TypeError ? 'blocked' : String(e);
+      }
+    }, hostile);
+    expect(tried).toBe('blocked');
+    expect(problems.splice(0)).toEqual([expect.stringContaining("requires 'TrustedHTML' assignment")]);
     const unanswered = calls.getByRole('row').filter({ hasText: '487' });
     expect(await unanswered.textContent()).toContain('to WhatsApp');
     expect(await unanswered.textContent()).toContain('unanswered');

@@ -33,6 +33,7 @@ describe('GET /console', () => {
     expect(res.headers['content-security-policy']).toBe(CONSOLE_CSP);
     expect(CONSOLE_CSP).toContain("script-src 'self'");
     expect(CONSOLE_CSP).not.toContain('unsafe-inline');
+    expect(CONSOLE_CSP).toContain("require-trusted-types-for 'script'");
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     const scripts = [...res.body.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
     expect(scripts.map(([, attrs, body]) => ({ attrs: attrs?.trim(), body }))).toEqual([{ attrs: 'type="module" src="/console/console.js"', body: '' }]);
