@@ -81,7 +81,9 @@ function toHttpError(err: FastifyError | HttpError): HttpError {
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.logger.child({}, { serializers: { req: requestSummary } });
-  const app = Fastify({ loggerInstance: logger });
+  // close() ends every connection: a keep-alive client with a request in flight (an open console
+  // tab polls every 5 s) would otherwise hold the close for keepAliveTimeout (72 s) after the drain.
+  const app = Fastify({ loggerInstance: logger, forceCloseConnections: true });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -1,4 +1,5 @@
 // SPEC §4 (auth, errors, health, OpenAPI, calls, devices) and §5 (the metrics scrape).
+import { Agent, get } from 'node:http';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
@@ -127,6 +128,29 @@ describe('GET /healthz and GET /readyz', () => {
     const down = await f.app.inject({ method: 'GET', url: '/readyz' });
     expect(down.statusCode).toBe(503);
     expect(down.json()).toEqual({ drachtio: 'down', redis: 'up', telnyxRegistration: 'refused' });
+  });
+});
+
+describe('closing', () => {
+  it('does not wait for a keep-alive client whose request is in flight (a console tab polling)', { timeout: 120_000 }, async () => {
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    await fixture({}, { devices: () => answered.then(() => []) });
+    await f.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = f.app.server.address() as { port: number };
+    const agent = new Agent({ keepAlive: true });
+    const inFlight = new Promise<void>((resolve) => {
+      get({ host: '127.0.0.1', port, path: '/v1/devices', agent, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => res.resume()).on('error', () => resolve());
+      setTimeout(resolve, 200);
+    });
+    await inFlight;
+    const started = Date.now();
+    const closing = f.app.close();
+    setTimeout(answer, 300); // answered once the server has begun to close, on a connection kept alive
+    await closing;
+    // Without forceCloseConnections this took the keep-alive timeout: 72 s measured.
+    expect(Date.now() - started).toBeLessThan(5000);
+    agent.destroy();
   });
 });
 
