@@ -135,6 +135,7 @@ describeWithChromium('operator console in Chromium', () => {
     await verdict().filter({ hasText: 'A call now would be refused' }).waitFor();
     expect(await verdict().textContent()).toContain('480 no_permission');
     expect(await checkRows().count()).toBe(8);
+    expect(await page.locator('.checks .words').allTextContents()).not.toContain('Passes.'); // every check has its words
     const failing = checkRows().filter({ hasText: 'fail' });
     expect(await failing.count()).toBe(1);
     expect(await failing.textContent()).toContain('The customer has not given permission to be called');
