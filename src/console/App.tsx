@@ -154,6 +154,14 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
     }
   }, [api, report]);
 
+  // After sign-in, keyboard and screen-reader users start at the first section, not at the top of the page.
+  const placedFocus = useRef(false);
+  useEffect(() => {
+    if (data === null || placedFocus.current) return;
+    placedFocus.current = true;
+    document.getElementById('numbers-title')?.focus();
+  }, [data]);
+
   useEffect(() => {
     void refresh();
     const timer = setInterval(() => void refresh(), REFRESH_MS);

@@ -10,7 +10,9 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
   const [asking, setAsking] = useState<NumberView | null>(null);
   return (
     <section aria-labelledby="numbers-title">
-      <h2 id="numbers-title">Numbers</h2>
+      <h2 id="numbers-title" tabIndex={-1}>
+        Numbers
+      </h2>
       {numbers.length === 0 ? (
         <p>No business number is configured (numbers[] in the edge configuration).</p>
       ) : (

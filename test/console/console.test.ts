@@ -11,7 +11,8 @@ import { BUSINESS, USER } from '../helpers/config.js';
 import { describeWithChromium, launchChromium, type Browser } from '../helpers/chromium.js';
 import { useRedisServer } from '../helpers/redis.js';
 import { newCallId } from '../helpers/state.js';
-import { TOKEN, useHttpFixtures } from '../http/fixture.js';
+import { TOKEN, numbersWithId, useHttpFixtures } from '../http/fixture.js';
+import { startFakeMeta } from '../http/fakeMeta.js';
 import { openConsoleEdge, type ConsoleEdge } from './edge.js';
 import { DE_NUMBER, SEEDED_DEVICES, SEEDED_NUMBERS, US_NUMBER, seedEdge } from './seed.js';
 
@@ -180,6 +181,28 @@ describeWithChromium('operator console in Chromium', () => {
     await answer.filter({ hasText: 'Not needed: the customer has given permanent permission.' }).waitFor();
   });
 
+  it('request permission through the Cloud API: sent with its message id; a refusal by Meta is said and uses nothing up', async () => {
+    const meta = await startFakeMeta();
+    try {
+      edge = await openConsoleEdge(openFixture, consoleDir, { numbers: numbersWithId(), whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: 'meta-token-xyz', timeoutMs: 2000 } } });
+      meta.answer = { status: 500, body: { error: { message: 'Service temporarily unavailable', code: 2 } } };
+      await signIn();
+      await lookUp(USER);
+      const request = page.getByRole('button', { name: 'Request permission' });
+      const answer = page.locator('.request [role=status]');
+      await request.click();
+      await answer.filter({ hasText: 'Not sent: Cloud API answered 500' }).waitFor();
+      expect((await api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`)).body.permissionRequests.remaining24h).toBe(1);
+
+      meta.answer = { status: 200, body: { messaging_product: 'whatsapp', messages: [{ id: 'wamid.HBgLNDQ3OTExMTIzNDU2' }] } };
+      await request.click();
+      await answer.filter({ hasText: 'Permission request sent through WhatsApp (message wamid.HBgLNDQ3OTExMTIzNDU2)' }).waitFor();
+      expect(meta.requests).toHaveLength(2);
+    } finally {
+      await meta.close();
+    }
+  });
+
   it('the calling switch asks first, and round-trips through the API', async () => {
     await signIn();
     const toggle = numberRow(BUSINESS).getByRole('switch', { name: `Calling for ${BUSINESS}` });
@@ -211,6 +234,9 @@ describeWithChromium('operator console in Chromium', () => {
     await page.keyboard.type(TOKEN);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Numbers' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === 'numbers-title'); // focus moves to the first section
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Calling for ${SEEDED_NUMBERS[0]?.number}`);
 
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('input, select, textarea')].filter((el) => (el as HTMLInputElement).labels?.length === 0).map((el) => el.outerHTML),
