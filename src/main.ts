@@ -6,6 +6,7 @@ import { startEdge, startEngine } from './app.js';
 import { createLogger } from './log.js';
 import { EngineStartError } from './sip/localEngine.js';
 import { buildHttpServer } from './http/server.js';
+import { listDevices } from './state/devices.js';
 
 function checkConfig(file: string): never {
   try {
@@ -54,8 +55,7 @@ async function main(): Promise<void> {
     clock: edge.clock,
     drachtioConnected: () => edge.drachtio.connected,
     telnyxRegistration: () => edge.registration.state,
-    devices: () =>
-      Promise.all(edge.config.current.devices.map(async (d) => ({ username: d.username, numbers: d.numbers, contacts: await edge.devices.list(d.username) }))),
+    devices: () => listDevices(edge.config.current.devices, edge.devices),
   });
   await http.listen({ host: config.http.host, port: config.http.port });
   logger.info({ config: file, http: `${config.http.host}:${config.http.port}` }, 'wa-sip-edge started');

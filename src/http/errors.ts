@@ -18,6 +18,7 @@ export const HTTP_ERRORS = {
   internal_error: { status: 500, message: 'internal error' },
   upstream_failed: { status: 502, message: 'the WhatsApp Cloud API did not accept the request' },
   state_unavailable: { status: 503, message: 'shared state (Redis) is unavailable' },
+  console_not_built: { status: 503, message: 'the operator console was not built (npm run build)' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;

@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { CallState } from '../state/calls.js';
 import type { PermissionState } from '../state/permissions.js';
 import type { RegistrationState } from '../sip/telnyxRegistration.js';
+import type { DeviceContacts } from '../state/devices.js';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.js';
 import { sameSecret } from './secrets.js';
 import { healthRoutes } from './routes/health.js';
@@ -20,6 +21,7 @@ import { decisionsRoutes } from './routes/decisions.js';
 import { callsRoutes } from './routes/calls.js';
 import { devicesRoutes } from './routes/devices.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { consoleRoutes } from './console.js';
 
 export interface HttpDeps {
   config: () => Readonly<Config>;
@@ -33,9 +35,11 @@ export interface HttpDeps {
   /** State of the Telnyx registration; undefined (and absent from /readyz) without `telnyx.register`. */
   telnyxRegistration?: () => RegistrationState | undefined;
   /** Registered softphone contacts (GET /v1/devices); none when absent. */
-  devices?: () => Promise<unknown[]>;
+  devices?: () => Promise<DeviceContacts[]>;
   /** The Cloud API sender's fetch; globalThis.fetch when absent. */
   fetch?: typeof fetch;
+  /** The built operator console (GET /console); dist/console when absent. */
+  consoleDir?: string;
 }
 
 /** Meta puts the webhook verify token in the query string: it must not reach a log line (SPEC §6). */
@@ -77,7 +81,9 @@ function toHttpError(err: FastifyError | HttpError): HttpError {
 
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.logger.child({}, { serializers: { req: requestSummary } });
-  const app = Fastify({ loggerInstance: logger });
+  // close() ends every connection: a keep-alive client with a request in flight (an open console
+  // tab polls every 5 s) would otherwise hold the close for keepAliveTimeout (72 s) after the drain.
+  const app = Fastify({ loggerInstance: logger, forceCloseConnections: true });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -120,5 +126,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   );
   // Outside the bearer scope: Meta cannot send our token; it signs (POST) or echoes a verify token (GET).
   await app.register(webhookRoutes(deps), { prefix: '/v1' });
+  // Static files for the browser; the page itself needs no token, every figure on it comes from /v1.
+  await app.register(consoleRoutes(deps.consoleDir));
   return app;
 }

@@ -56,3 +56,14 @@ export class DeviceRegistry {
     return this.run(username, 'list', []);
   }
 }
+
+export interface DeviceContacts {
+  username: string;
+  numbers: string[];
+  contacts: RegisteredBinding[];
+}
+
+/** Every configured softphone with its live bindings (GET /v1/devices). */
+export function listDevices(devices: readonly { username: string; numbers: string[] }[], registry: DeviceRegistry): Promise<DeviceContacts[]> {
+  return Promise.all(devices.map(async (d) => ({ username: d.username, numbers: d.numbers, contacts: await registry.list(d.username) })));
+}

@@ -16,6 +16,8 @@ beforeEach(async () => {
 const USER_URL = `/v1/numbers/${BUSINESS}/users/${USER}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 const noRequests = { last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2 };
+/** The configuration defaults every view carries, so a client can show figures against them. */
+const limits = { connected24h: 100, unanswered: { nudgeAt: 2, revokeAt: 4, stopAt: null }, permissionRequests: { per24h: 1, per7d: 2 } };
 
 describe('GET /v1/numbers/{number}/users/{user}', () => {
   it('a user nobody has heard of: no permission, nothing counted, the full request allowance', async () => {
@@ -29,6 +31,7 @@ describe('GET /v1/numbers/{number}/users/{user}', () => {
       consecutiveUnanswered: 0,
       connected24h: 0,
       permissionRequests: noRequests,
+      limits,
     });
   });
 
@@ -51,6 +54,7 @@ describe('GET /v1/numbers/{number}/users/{user}', () => {
       consecutiveUnanswered: 1,
       connected24h: 1,
       permissionRequests: { last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1 },
+      limits,
     });
   });
 

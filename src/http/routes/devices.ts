@@ -5,6 +5,21 @@ import { withErrors } from '../errors.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
+const contact = z.object({
+  uri: z.string().meta({ description: 'The Contact URI the softphone registered' }),
+  source: z
+    .object({ address: z.string(), port: z.number().int(), transport: z.string() })
+    .meta({ description: 'Where the REGISTER came from: calls to the softphone go there (NAT)' }),
+  userAgent: z.string().optional(),
+  expiresAt: z.number().int().meta({ description: 'When the binding lapses unless refreshed (epoch ms)' }),
+});
+
+const device = z.object({
+  username: z.string(),
+  numbers: z.array(z.string()).meta({ description: 'Business numbers it may call as' }),
+  contacts: z.array(contact),
+});
+
 export function devicesRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   // Registrations live in Redis, shared by every instance.
   const state = stateCall(deps.metrics);
@@ -14,7 +29,7 @@ export function devicesRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary: 'Each softphone: its registered contacts (address, transport, user agent, expiry)',
-          response: withErrors({ 200: z.object({ devices: z.array(z.unknown()) }) }),
+          response: withErrors({ 200: z.object({ devices: z.array(device) }) }),
         },
       },
       async () => ({ devices: deps.devices ? await state(deps.devices) : [] }),

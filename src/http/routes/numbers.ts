@@ -14,6 +14,12 @@ const numberView = z.object({
   businessInitiatedEligible: z.boolean().meta({ description: 'false when the region is in whatsapp.blockedRegions (SPEC §7)' }),
   activeCalls: z.number().int(),
   connected24h: z.number().int().meta({ description: 'Connected business-initiated calls in the rolling 24 h' }),
+  limits: z
+    .object({
+      activeCalls: z.number().int().meta({ description: 'whatsapp.maxConcurrentCalls' }),
+      connected24h: z.number().int().nullable().meta({ description: 'whatsapp.connectedCallsPer24h.perNumber; null: no cap' }),
+    })
+    .meta({ description: 'The caps the figures above are held against (SPEC §7), so a client need not know the configuration' }),
 });
 
 export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
@@ -37,6 +43,7 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
               businessInitiatedEligible: !parsed || !isRegionBlocked(parsed, config.whatsapp.blockedRegions),
               activeCalls,
               connected24h,
+              limits: { activeCalls: config.whatsapp.maxConcurrentCalls, connected24h: config.whatsapp.connectedCallsPer24h.perNumber },
             };
           }),
         );

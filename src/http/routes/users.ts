@@ -1,6 +1,7 @@
 // A (business number, WhatsApp user) pair: its state, its permission, its permission requests (SPEC §4, §7).
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Config } from '../../config/schema.js';
 import type { UserState } from '../../state/permissions.js';
 import { DEFAULT_REQUEST_TEXT, sendPermissionRequest } from '../cloudApi.js';
 import { HttpError, withErrors } from '../errors.js';
@@ -27,9 +28,18 @@ const userView = z.object({
     remaining24h: z.number().int(),
     remaining7d: z.number().int(),
   }),
+  limits: z
+    .object({
+      connected24h: z.number().int().nullable().meta({ description: 'whatsapp.connectedCallsPer24h.perUser; null: no cap' }),
+      unanswered: z.object({ nudgeAt: z.number().int().nullable(), revokeAt: z.number().int().nullable(), stopAt: z.number().int().nullable() }),
+      permissionRequests: z.object({ per24h: z.number().int(), per7d: z.number().int() }),
+    })
+    .meta({ description: 'The thresholds the figures above are held against (whatsapp.* in the configuration; null: off)' }),
 });
 
-function toUserView(number: string, s: UserState): z.output<typeof userView> {
+type Limits = z.output<typeof userView>['limits'];
+
+function toUserView(number: string, s: UserState, limits: Limits): z.output<typeof userView> {
   const { expiresAt, ...rest } = s.permission;
   const { user, phone, bsuid } = s.identity;
   return {
@@ -41,7 +51,13 @@ function toUserView(number: string, s: UserState): z.output<typeof userView> {
     consecutiveUnanswered: s.consecutiveUnanswered,
     connected24h: s.connected24h,
     permissionRequests: s.permissionRequests,
+    limits,
   };
+}
+
+function userLimits(w: Config['whatsapp']): Limits {
+  const { nudgeAt, revokeAt, stopAt } = w.unanswered;
+  return { connected24h: w.connectedCallsPer24h.perUser, unanswered: { nudgeAt, revokeAt, stopAt }, permissionRequests: { ...w.permissionRequests } };
 }
 
 /** Epoch seconds past this are surely milliseconds (year 5138): refuse rather than guess. */
@@ -69,7 +85,8 @@ const requestAccepted = z.object({
 
 export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);
-  const view = async (number: string, user: string) => toUserView(number, await state(() => deps.permissions.userState(number, user)));
+  const view = async (number: string, user: string) =>
+    toUserView(number, await state(() => deps.permissions.userState(number, user)), userLimits(deps.config().whatsapp));
 
   return async (app) => {
     app.get(

@@ -1,0 +1,71 @@
+// `npm run screenshot`: docs/console.png, the operator console of a seeded edge (real Redis, the
+// real HTTP server, Debian's Chromium) at 1280 px; with --phone PREFIX, also the page at a phone's
+// width (390 px), in parts of 1,300 px (PREFIX-1.png, ...), for checking the layout (not committed).
+//   npx tsx scripts/console-screenshot.ts [--out docs/console.png] [--phone /tmp/console-phone]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildConsole } from './build-console.js';
+import { startRedis } from '../test/helpers/redis.js';
+import { launchChromium, chromiumBin, hasChromium } from '../test/helpers/chromium.js';
+import { httpFixture, TOKEN } from '../test/http/fixture.js';
+import { openConsoleEdge } from '../test/console/edge.js';
+import { SEEDED_DEVICES, SEEDED_NUMBERS, seedEdge } from '../test/console/seed.js';
+import { USER } from '../test/helpers/config.js';
+import type { Page } from 'playwright-core';
+
+const PHONE_PART = 1300;
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/console.png' }, phone: { type: 'string' } } });
+
+async function showLookup(page: Page, url: string): Promise<void> {
+  await page.goto(`${url}/console`);
+  await page.getByLabel('Admin token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('WhatsApp user').fill(USER);
+  await page.getByRole('button', { name: 'Look up' }).click();
+  await page.getByText('A call now would be refused').waitFor();
+  await page.getByRole('button', { name: 'Request permission' }).click();
+  await page.getByRole('status').filter({ hasText: 'Permission request' }).waitFor();
+  await page.getByRole('cell', { name: 'Zoiper' }).or(page.getByText('Zoiper')).first().waitFor();
+}
+
+/** A 256-colour palette reads the same for a page of flat colours at a third of the size (pngquant, Debian package). */
+function shrink(path: string): void {
+  const r = spawnSync('pngquant', ['--quality', '70-95', '--strip', '--skip-if-larger', '--force', '--output', path, '--', path], { stdio: 'inherit' });
+  if (r.error) process.stderr.write(`pngquant not found (apt-get install pngquant): ${path} kept at full colour\n`);
+}
+
+async function main(): Promise<void> {
+  if (!hasChromium) throw new Error(`chromium not found at ${chromiumBin}`);
+  const redis = await startRedis();
+  const consoleDir = mkdtempSync(join(tmpdir(), 'wa-edge-console-'));
+  await buildConsole(consoleDir);
+  const edge = await openConsoleEdge((o, d) => httpFixture(redis.url, o, d), consoleDir, { numbers: SEEDED_NUMBERS, devices: SEEDED_DEVICES });
+  const browser = await launchChromium({ width: 1280, height: 900 });
+  try {
+    await seedEdge(edge.f, edge.registry);
+    const page = await browser.context.newPage();
+    await showLookup(page, edge.url);
+    await page.screenshot({ path: values.out, fullPage: true });
+    shrink(values.out);
+    process.stdout.write(`wrote ${values.out} (${Math.round(statSync(values.out).size / 1024)} KiB)\n`);
+    if (values.phone) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      for (let y = 0, part = 1; y < height; y += PHONE_PART, part++) {
+        const path = `${values.phone}-${part}.png`;
+        await page.screenshot({ path, fullPage: true, clip: { x: 0, y, width: 390, height: Math.min(PHONE_PART, height - y) } });
+        process.stdout.write(`wrote ${path}\n`);
+      }
+    }
+  } finally {
+    await browser.close();
+    await edge.f.close();
+    await redis.stop();
+    rmSync(consoleDir, { recursive: true, force: true });
+  }
+}
+
+await main();

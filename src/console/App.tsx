@@ -1,0 +1,217 @@
+// Sign-in, the connection state and the refresh loop; the sections below show what it loads.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiError, EdgeUnreachable, createApi, type Api } from './api.js';
+import { formatTime } from './format.js';
+import type { CallRecord, Device, NumberView } from './types.js';
+import { Numbers } from './Numbers.js';
+import { Lookup } from './Lookup.js';
+import { Calls, Softphones } from './Activity.js';
+
+/** Kept for the browser tab only (SPEC §4a): gone when the tab closes. */
+const TOKEN_KEY = 'wa-edge-admin-token';
+export const REFRESH_MS = 5000;
+
+export interface Data {
+  numbers: NumberView[];
+  calls: CallRecord[];
+  devices: Device[];
+}
+
+/** How the last request to the edge went, said on the page. */
+export type Link =
+  | { kind: 'ok'; at: number }
+  | { kind: 'unreachable'; since: number; lastOk?: number }
+  | { kind: 'state'; since: number }
+  | { kind: 'error'; message: string };
+
+/** Every failure goes through here: a lost edge and lost state are banners, a refused token signs out. */
+export type Report = (e: unknown) => void;
+
+function readToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function App() {
+  const [token, setToken] = useState<string | null>(readToken);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  // Stable across renders: the refresh loop restarts only when the token changes.
+  const api = useMemo(() => (token ? createApi(token) : null), [token]);
+  const signIn = useCallback((t: string) => {
+    sessionStorage.setItem(TOKEN_KEY, t);
+    setNotice(null);
+    setToken(t);
+  }, []);
+  const signOut = useCallback((why: string | null) => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setNotice(why);
+    setToken(null);
+  }, []);
+
+  return (
+    <>
+      <header class="top">
+        <h1>wa-sip-edge console</h1>
+        {token && (
+          <button type="button" class="secondary" onClick={() => signOut(null)}>
+            Sign out
+          </button>
+        )}
+      </header>
+      {api ? <Console api={api} signOut={signOut} /> : <SignIn notice={notice} onSignedIn={signIn} />}
+    </>
+  );
+}
+
+function SignIn({ notice, onSignedIn }: { notice: string | null; onSignedIn: (token: string) => void }) {
+  const [value, setValue] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (ev: Event) => {
+    ev.preventDefault();
+    const token = value.trim();
+    if (!token) {
+      setError('Enter the admin token (http.adminToken in the edge configuration).');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await createApi(token)('GET', '/v1/numbers');
+      onSignedIn(token);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) setError('This admin token was not accepted by the edge. Check http.adminToken (WA_EDGE_ADMIN_TOKEN) and try again.');
+      else if (e instanceof EdgeUnreachable) setError(`The edge is not answering (${e.message}). Check that it is running, then try again.`);
+      else if (e instanceof ApiError) setError(`The edge answered ${e.status} ${e.code}: ${e.message}`);
+      else setError(String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main class="signin">
+      <form onSubmit={submit} aria-describedby="signin-help">
+        <h2>Sign in</h2>
+        {notice && (
+          <p class="banner warn" role="alert">
+            {notice}
+          </p>
+        )}
+        <p id="signin-help">The token is kept in this browser tab only, and forgotten when the tab closes.</p>
+        <label for="admin-token">Admin token</label>
+        <input id="admin-token" type="password" autocomplete="off" spellcheck={false} value={value} onInput={(e) => setValue(e.currentTarget.value)} required />
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          Sign in
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => void }) {
+  const [data, setData] = useState<Data | null>(null);
+  const [link, setLink] = useState<Link>({ kind: 'ok', at: Date.now() });
+  const lastOk = useRef<number | undefined>(undefined);
+
+  const report: Report = useCallback(
+    (e: unknown) => {
+      if (e instanceof ApiError && e.status === 401) {
+        signOut('The edge no longer accepts this admin token (it was changed, or the edge restarted with another one). Sign in again.');
+      } else if (e instanceof EdgeUnreachable) {
+        setLink((l) => (l.kind === 'unreachable' ? l : { kind: 'unreachable', since: Date.now(), lastOk: lastOk.current }));
+      } else if (e instanceof ApiError && e.code === 'state_unavailable') {
+        setLink((l) => (l.kind === 'state' ? l : { kind: 'state', since: Date.now() }));
+      } else {
+        setLink({ kind: 'error', message: e instanceof ApiError ? `${e.status} ${e.code}: ${e.message}` : String(e) });
+      }
+    },
+    [signOut],
+  );
+
+  const refresh = useCallback(async () => {
+    try {
+      const [n, c, d] = await Promise.all([
+        api<{ numbers: NumberView[] }>('GET', '/v1/numbers'),
+        api<{ calls: CallRecord[] }>('GET', '/v1/calls?limit=20'),
+        api<{ devices: Device[] }>('GET', '/v1/devices'),
+      ]);
+      setData({ numbers: n.numbers, calls: c.calls, devices: d.devices });
+      lastOk.current = Date.now();
+      setLink({ kind: 'ok', at: lastOk.current });
+    } catch (e) {
+      report(e);
+    }
+  }, [api, report]);
+
+  // After sign-in, keyboard and screen-reader users start at the first section, not at the top of the page.
+  const placedFocus = useRef(false);
+  useEffect(() => {
+    if (data === null || placedFocus.current) return;
+    placedFocus.current = true;
+    document.getElementById('numbers-title')?.focus();
+  }, [data]);
+
+  useEffect(() => {
+    void refresh();
+    const timer = setInterval(() => void refresh(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [refresh]);
+
+  return (
+    <main>
+      <LinkState link={link} />
+      {data === null ? (
+        <p aria-live="polite">Loading…</p>
+      ) : (
+        <>
+          <Numbers numbers={data.numbers} api={api} report={report} onChanged={refresh} />
+          <Lookup numbers={data.numbers} api={api} report={report} />
+          <Calls calls={data.calls} />
+          <Softphones devices={data.devices} />
+        </>
+      )}
+    </main>
+  );
+}
+
+function LinkState({ link }: { link: Link }) {
+  if (link.kind === 'ok') {
+    return (
+      <p class="status" aria-live="polite">
+        Connected to the edge · updated {formatTime(link.at)} · refreshes every {REFRESH_MS / 1000} s
+      </p>
+    );
+  }
+  if (link.kind === 'unreachable') {
+    return (
+      <p class="banner error" role="alert">
+        The edge is not answering (since {formatTime(link.since)}).{' '}
+        {link.lastOk ? `The figures below are from ${formatTime(link.lastOk)}.` : 'Nothing could be loaded.'} Retrying every {REFRESH_MS / 1000} s.
+      </p>
+    );
+  }
+  if (link.kind === 'error') {
+    return (
+      <p class="banner error" role="alert">
+        The edge gave an unexpected answer ({link.message}). Retrying every {REFRESH_MS / 1000} s.
+      </p>
+    );
+  }
+  return (
+    <p class="banner error" role="alert">
+      The edge answers, but its shared state (Redis) is unavailable since {formatTime(link.since)}: the figures below may be old, and outbound calls are
+      refused (503 state_unavailable). Retrying every {REFRESH_MS / 1000} s.
+    </p>
+  );
+}

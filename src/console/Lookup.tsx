@@ -1,0 +1,265 @@
+// May we call this customer now, and if not, why and what can we do: the user's state on one
+// business number, the decision a call would get now with every check, and a permission request.
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { ApiError, EdgeUnreachable, seg, type Api } from './api.js';
+import { REFRESH_MS, type Report } from './App.js';
+import { CapBar } from './Numbers.js';
+import { formatDateTime, formatRelative, formatWait } from './format.js';
+import type { Decision, NumberView, PermissionRequestSent, UserView } from './types.js';
+import { REASON_ADVICE, checkWords, noPermissionCause, permissionSource } from './words.js';
+
+interface Subject {
+  number: string;
+  /** As typed: the edge normalises it as it would a dialled number. */
+  user: string;
+}
+
+interface Result {
+  decision: Decision;
+  view: UserView;
+}
+
+/** An answer about the request itself (bad number, unknown number) rather than about the edge. */
+const isAboutInput = (e: unknown): e is ApiError => e instanceof ApiError && (e.status === 400 || e.status === 404);
+
+export function Lookup({ numbers, api, report }: { numbers: NumberView[]; api: Api; report: Report }) {
+  const [number, setNumber] = useState(numbers[0]?.number ?? '');
+  const [user, setUser] = useState('');
+  const [subject, setSubject] = useState<Subject | null>(null);
+  const [result, setResult] = useState<Result | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const load = useCallback(
+    async (s: Subject) => {
+      try {
+        // The decision normalises the user as the PBX would dial them; the view then uses that E.164.
+        const decision = await api<Decision>('GET', `/v1/decisions?from=${seg(s.number)}&to=${seg(s.user)}`);
+        const view = await api<UserView>('GET', `/v1/numbers/${seg(decision.from)}/users/${seg(decision.to)}`);
+        setResult({ decision, view });
+        setProblem(null);
+      } catch (e) {
+        if (isAboutInput(e)) {
+          setResult(null);
+          setProblem(e.message);
+        } else report(e);
+      }
+    },
+    [api, report],
+  );
+
+  useEffect(() => {
+    if (!subject) return;
+    void load(subject);
+    const timer = setInterval(() => void load(subject), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [subject, load]);
+
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    const typed = user.trim();
+    if (!typed) {
+      setProblem('Enter the WhatsApp user’s phone number, e.g. +447911123456.');
+      return;
+    }
+    setResult(null);
+    setProblem(null);
+    setSubject({ number, user: typed });
+  };
+
+  return (
+    <section aria-labelledby="lookup-title">
+      <h2 id="lookup-title">Customer lookup</h2>
+      <form class="lookup" onSubmit={submit}>
+        <div class="field">
+          <label for="lookup-number">Business number</label>
+          <select id="lookup-number" value={number} onChange={(e) => setNumber(e.currentTarget.value)}>
+            {numbers.map((n) => (
+              <option key={n.number} value={n.number}>
+                {n.number}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="lookup-user">WhatsApp user</label>
+          <input
+            id="lookup-user"
+            type="text"
+            inputMode="tel"
+            autocomplete="off"
+            placeholder="+447911123456"
+            aria-describedby="lookup-user-help"
+            value={user}
+            onInput={(e) => setUser(e.currentTarget.value)}
+          />
+          <small id="lookup-user-help">International number, as the PBX would dial it (+44…, 0044…).</small>
+        </div>
+        <button type="submit" disabled={numbers.length === 0}>
+          Look up
+        </button>
+      </form>
+      {problem && (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      )}
+      {result && <UserResult result={result} api={api} report={report} onChanged={() => subject && load(subject)} />}
+    </section>
+  );
+}
+
+function UserResult({ result, api, report, onChanged }: { result: Result; api: Api; report: Report; onChanged: () => Promise<void> | null }) {
+  const { decision, view } = result;
+  return (
+    <div class="result" aria-live="polite">
+      <h3>
+        {view.user} <span class="muted">on</span> {view.number}
+      </h3>
+      <DecisionBox decision={decision} />
+      <div class="facts">
+        <dl>
+          <dt>Permission</dt>
+          <dd>
+            <Permission view={view} />
+          </dd>
+          <dt>Unanswered in a row</dt>
+          <dd>
+            <Unanswered view={view} />
+          </dd>
+          <dt>Connected with this customer in 24 h</dt>
+          <dd>
+            <CapBar value={view.connected24h} cap={view.limits.connected24h} label="Connected calls with this customer in 24 h" />
+          </dd>
+          <dt>Permission requests left</dt>
+          <dd>
+            {view.permissionRequests.remaining24h} today <span class="muted">(of {view.limits.permissionRequests.per24h} a day)</span>,{' '}
+            {view.permissionRequests.remaining7d} this week <span class="muted">(of {view.limits.permissionRequests.per7d} in 7 days)</span>
+          </dd>
+        </dl>
+        <RequestPermission key={`${view.number} ${view.user}`} view={view} api={api} report={report} onChanged={onChanged} />
+      </div>
+    </div>
+  );
+}
+
+function DecisionBox({ decision }: { decision: Decision }) {
+  return (
+    <div class={decision.admitted ? 'decision allowed' : 'decision refused'}>
+      <p class="verdict">
+        {decision.admitted ? (
+          <>A call now would be placed: every check passes.</>
+        ) : (
+          <>
+            A call now would be refused: <code>{decision.code}</code> <code>{decision.reason}</code>
+          </>
+        )}
+      </p>
+      {!decision.admitted && decision.reason && REASON_ADVICE[decision.reason] && (
+        <p>
+          <strong>What to do:</strong> {REASON_ADVICE[decision.reason]}
+          {decision.retryAfter !== undefined && ` Possible again in ${formatWait(decision.retryAfter)}.`}
+        </p>
+      )}
+      <ol class="checks" aria-label="Checks, in the order the edge runs them">
+        {decision.checks.map((c) => (
+          <li key={c.check} class={c.result}>
+            <span class="mark" aria-hidden="true">
+              {c.result === 'pass' ? '✓' : '✗'}
+            </span>
+            <span class="result-word">{c.result}</span>
+            <span class="words">{checkWords(c.check, c.result)}</span>
+            <code>{c.check}</code>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+function Permission({ view }: { view: UserView }) {
+  const p = view.permission;
+  if (p.kind === 'none') return <span>None: {noPermissionCause(p.cause)}</span>;
+  const source = permissionSource(p.source);
+  if (p.kind === 'permanent') return <span>Permanent{source && `, ${source}`}; it does not expire</span>;
+  const expires = p.expiresAt ? Date.parse(p.expiresAt) : undefined;
+  return (
+    <span>
+      Temporary{source && `, ${source}`}
+      {expires !== undefined && (
+        <>
+          ; expires <time dateTime={p.expiresAt}>{formatDateTime(expires)}</time> ({formatRelative(expires)})
+        </>
+      )}
+    </span>
+  );
+}
+
+function Unanswered({ view }: { view: UserView }) {
+  const { nudgeAt, revokeAt, stopAt } = view.limits.unanswered;
+  const n = view.consecutiveUnanswered;
+  const thresholds = [
+    nudgeAt !== null && `Meta nudges the customer at ${nudgeAt}`,
+    revokeAt !== null && `the permission is revoked at ${revokeAt}`,
+    stopAt !== null && `the edge stops calling at ${stopAt}`,
+  ].filter(Boolean);
+  return (
+    <span class="capbar">
+      {revokeAt !== null && (
+        // Green below the nudge, amber from it, red at the revoke threshold.
+        <meter min={0} max={revokeAt} value={Math.min(n, revokeAt)} low={(nudgeAt ?? revokeAt) - 0.5} high={revokeAt - 0.5} optimum={0} aria-label="Unanswered calls in a row against the revoke threshold" />
+      )}
+      <span>
+        {n} {revokeAt !== null && <span class="muted">of {revokeAt}</span>}
+        {thresholds.length > 0 && <small class="block">{thresholds.join('; ')}.</small>}
+      </span>
+    </span>
+  );
+}
+
+type Answer = { tone: 'ok' | 'warn' | 'error'; text: string };
+
+function RequestPermission({ view, api, report, onChanged }: { view: UserView; api: Api; report: Report; onChanged: () => Promise<void> | null }) {
+  const [answer, setAnswer] = useState<Answer | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const request = async () => {
+    setBusy(true);
+    try {
+      const r = await api<PermissionRequestSent>('POST', `/v1/numbers/${seg(view.number)}/users/${seg(view.user)}/permission-requests`);
+      setAnswer(
+        r.sent
+          ? { tone: 'ok', text: `Permission request sent through WhatsApp${r.messageId ? ` (message ${r.messageId})` : ''}. The customer answers in WhatsApp.` }
+          : { tone: 'ok', text: 'Permission request recorded. The edge has no WhatsApp Cloud API configured: send the request from your WhatsApp tooling.' },
+      );
+      await onChanged();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'permission_request_limited') {
+        const wait = e.retryAfter;
+        const at = wait !== undefined ? ` (${formatDateTime(Date.now() + wait * 1000)})` : '';
+        setAnswer({ tone: 'warn', text: `Not sent: Meta allows ${view.limits.permissionRequests.per24h} a day and ${view.limits.permissionRequests.per7d} a week. The next request is allowed in ${wait !== undefined ? formatWait(wait) : 'a while'}${at}.` });
+      } else if (e instanceof ApiError && e.code === 'permanent_permission') {
+        setAnswer({ tone: 'ok', text: 'Not needed: the customer has given permanent permission.' });
+      } else if (e instanceof ApiError && (e.status === 409 || e.status === 502 || e.status === 400 || e.status === 404)) {
+        setAnswer({ tone: 'error', text: `Not sent: ${e.message}` });
+      } else {
+        if (e instanceof EdgeUnreachable) setAnswer({ tone: 'error', text: 'Not sent: the edge is not answering.' });
+        report(e);
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="request">
+      <button type="button" onClick={request} disabled={busy}>
+        Request permission
+      </button>
+      {answer && (
+        <p class={`answer ${answer.tone}`} role="status">
+          {answer.text}
+        </p>
+      )}
+    </div>
+  );
+}

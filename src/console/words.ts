@@ -1,0 +1,109 @@
+// SPEC §3's checks and reasons in words a support agent understands; the code stays next to them.
+
+/** For each state check of GET /v1/decisions: what passing and failing mean. */
+export const CHECK_WORDS: Record<string, { pass: string; fail: string }> = {
+  calling_disabled: {
+    pass: 'Calling is switched on for this business number.',
+    fail: 'Calling is switched off for this business number (the Calling switch in Numbers).',
+  },
+  region_blocked: {
+    pass: "Meta allows business-initiated calls from this number's country.",
+    fail: "Meta does not allow business-initiated calls from this number's country.",
+  },
+  no_permission: {
+    pass: 'The customer has given permission to be called.',
+    fail: 'The customer has not given permission to be called, or it expired or was revoked.',
+  },
+  unanswered_guard: {
+    pass: 'Not stopped by unanswered calls.',
+    fail: 'Too many calls in a row went unanswered: calling this customer is stopped.',
+  },
+  user_busy: {
+    pass: 'No other call with this customer is in progress on this number.',
+    fail: 'A call with this customer is already in progress on this number.',
+  },
+  concurrency_limit: {
+    pass: 'The number is below its limit of simultaneous calls.',
+    fail: 'The number is at its limit of simultaneous calls.',
+  },
+  daily_limit: {
+    pass: 'Below the caps of connected calls in 24 hours (number and customer).',
+    fail: 'A cap of connected calls in 24 hours is reached (for the number or for this customer).',
+  },
+  attempt_limit: {
+    pass: 'Below the cap of call attempts in 24 hours.',
+    fail: 'The number has made as many call attempts in 24 hours as Meta allows.',
+  },
+};
+
+export function checkWords(check: string, result: 'pass' | 'fail'): string {
+  return CHECK_WORDS[check]?.[result] ?? (result === 'pass' ? 'Passes.' : 'Fails.');
+}
+
+/** What the agent can do about a refusal. */
+export const REASON_ADVICE: Record<string, string> = {
+  calling_disabled: 'Ask an operator to switch calling on for this number.',
+  region_blocked: 'Call from a business number of another country.',
+  no_permission: 'Send a permission request; the customer accepts it in WhatsApp. A call from the customer also gives permission.',
+  unanswered_guard: 'Wait for the customer to call, or send a permission request.',
+  user_busy: 'Wait until the current call ends.',
+  concurrency_limit: 'Wait until a call on this number ends.',
+  daily_limit: 'Wait until the 24-hour window frees a call.',
+  attempt_limit: 'Wait until the 24-hour window frees an attempt.',
+};
+
+export function permissionSource(source: string | undefined): string {
+  switch (source) {
+    case 'webhook':
+      return 'granted by the customer in WhatsApp';
+    case 'callback':
+      return 'the customer called this number';
+    case 'api':
+      return 'recorded through the API';
+    case undefined:
+      return '';
+    default:
+      return `source: ${source}`;
+  }
+}
+
+export function noPermissionCause(cause: string | undefined): string {
+  switch (cause) {
+    case 'user':
+      return 'the customer revoked it';
+    case 'api':
+      return 'revoked through the API';
+    case 'unanswered':
+      return 'revoked after calls in a row went unanswered';
+    case 'expired':
+      return 'it expired';
+    case undefined:
+      return 'never given';
+    default:
+      return cause;
+  }
+}
+
+export function outcomeWords(outcome: string | undefined): string {
+  switch (outcome) {
+    case 'connected':
+      return 'connected';
+    case 'unanswered':
+      return 'unanswered';
+    case 'failed':
+      return 'failed';
+    default:
+      return outcome ?? '';
+  }
+}
+
+/** The `reason` of a call record (src/sip: outbound.ts, inbound.ts, callSession.ts). */
+export const CALL_REASON_WORDS: Record<string, string> = {
+  telnyx_final: 'answer from WhatsApp',
+  ring_timeout: 'no answer in time',
+  canceled: 'caller hung up first',
+  canceled_during_admission: 'caller hung up during the checks',
+  no_target_answered: 'nobody at the PBX answered',
+  bye_from_caller: 'caller hung up',
+  bye_from_callee: 'called party hung up',
+};

@@ -1,0 +1,54 @@
+// GET /console (SPEC §4a): the operator console's static files, built by `npm run build`
+// (scripts/build-console.ts) into dist/console. The page reaches the edge through /v1 only.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsync } from 'fastify';
+import { HttpError } from './errors.js';
+
+/** Where `npm run build` puts the console: next to the compiled http/ directory. */
+export const BUILT_CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
+
+/**
+ * Scripts and styles from this origin only, never inline; the page talks to this origin only and
+ * cannot be framed. Everything the API returns is put into the page as text by Preact, and Trusted
+ * Types make any string-to-markup sink (innerHTML and the like) throw in the browsers that have them.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+].join('; ');
+
+const SECURITY_HEADERS = {
+  'content-security-policy': CONSOLE_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  // Small files, revalidated by ETag: an upgraded edge never serves an old page with a new API.
+  'cache-control': 'no-cache',
+};
+
+export function consoleRoutes(dir: string = BUILT_CONSOLE_DIR): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook('onSend', async (_req, reply, payload) => {
+      reply.headers(SECURITY_HEADERS);
+      return payload;
+    });
+    if (!existsSync(join(dir, 'index.html'))) {
+      // Run from the sources without a build: say so rather than 404.
+      app.get('/console', { schema: { hide: true } }, async () => {
+        throw new HttpError('console_not_built', `no console in ${dir}: run npm run build`);
+      });
+      return;
+    }
+    await app.register(fastifyStatic, { root: dir, prefix: '/console/', index: 'index.html', cacheControl: false });
+    app.get('/console', { schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'));
+  };
+}

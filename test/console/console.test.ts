@@ -1,0 +1,341 @@
+// The operator console (SPEC §4a) in a real browser (Debian's Chromium through playwright-core)
+// against a real edge HTTP server over a real Redis: what an operator and an agent see and do.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { buildConsole } from '../../scripts/build-console.js';
+import { appendCallRecord } from '../../src/state/records.js';
+import { BUSINESS, USER } from '../helpers/config.js';
+import { describeWithChromium, launchChromium, type Browser } from '../helpers/chromium.js';
+import { useRedisServer } from '../helpers/redis.js';
+import { newCallId } from '../helpers/state.js';
+import { TOKEN, numbersWithId, useHttpFixtures } from '../http/fixture.js';
+import { startFakeMeta } from '../http/fakeMeta.js';
+import { openConsoleEdge, type ConsoleEdge } from './edge.js';
+import { DE_NUMBER, SEEDED_DEVICES, SEEDED_NUMBERS, US_NUMBER, seedEdge } from './seed.js';
+
+/** Generous: the box is shared, and the console refreshes every 5 s. */
+const WAIT_MS = 20_000;
+
+describeWithChromium('operator console in Chromium', () => {
+  const redis = useRedisServer();
+  const openFixture = useHttpFixtures(redis);
+  let consoleDir: string;
+  let browser: Browser;
+  let edge: ConsoleEdge;
+  let page: Page;
+  /** Uncaught exceptions and CSP violations: none may happen. */
+  let problems: string[];
+
+  beforeAll(async () => {
+    consoleDir = mkdtempSync(join(tmpdir(), 'wa-edge-console-'));
+    await buildConsole(consoleDir);
+    browser = await launchChromium();
+    browser.context.setDefaultTimeout(WAIT_MS);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(consoleDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    edge = await openConsoleEdge(openFixture, consoleDir, { numbers: SEEDED_NUMBERS, devices: SEEDED_DEVICES });
+    page = await browser.context.newPage();
+    problems = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (/Content Security Policy|Trusted(HTML|Script)|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
+    });
+  });
+  afterEach(async () => {
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  /** A request through the edge's HTTP API, as curl would send it. */
+  async function api(method: string, path: string, body?: unknown) {
+    const res = await fetch(`${edge.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  async function signIn(p: Page = page) {
+    await p.goto(`${edge.url}/console`);
+    await p.getByLabel('Admin token').fill(TOKEN);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { name: 'Numbers' }).waitFor();
+  }
+
+  async function lookUp(user: string, number = BUSINESS) {
+    await page.getByLabel('Business number').selectOption(number);
+    await page.getByLabel('WhatsApp user').fill(user);
+    await page.getByRole('button', { name: 'Look up' }).click();
+  }
+
+  const numberRow = (number: string) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: number, exact: true }) });
+  const verdict = () => page.locator('.verdict');
+  const checkRows = () => page.locator('.checks li');
+
+  it('sign-in: a wrong token is refused in words; the right one opens the console and is kept for this tab only', async () => {
+    await page.goto(`${edge.url}/console`);
+    await page.getByLabel('Admin token').fill('not-the-admin-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'This admin token was not accepted by the edge' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Numbers' }).count()).toBe(0);
+
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Numbers' }).waitFor();
+    const stored = await page.evaluate(() => ({ session: sessionStorage.getItem('wa-edge-admin-token'), local: localStorage.length, cookie: document.cookie }));
+    expect(stored).toEqual({ session: TOKEN, local: 0, cookie: '' });
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'Numbers' }).waitFor(); // the same tab keeps it
+    const other = await browser.context.newPage();
+    await other.goto(`${edge.url}/console`);
+    await other.getByLabel('Admin token').waitFor(); // another tab does not have it
+    await other.close();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  });
+
+  it('numbers: every configured number with its switch, region, eligibility, active calls and connected calls against the cap; refreshes by itself', async () => {
+    await signIn();
+    expect(await page.locator('tbody th[scope=row]').allTextContents()).toEqual(SEEDED_NUMBERS.map((n) => n.number));
+    const gb = numberRow(BUSINESS);
+    expect(await gb.getByRole('switch').getAttribute('aria-checked')).toBe('true');
+    expect(await gb.textContent()).toContain('United Kingdom (GB)');
+    expect(await gb.textContent()).toContain('Allowed');
+    expect(await gb.textContent()).toContain('0 of 100');
+    const us = numberRow(US_NUMBER);
+    expect(await us.getByRole('switch').getAttribute('aria-checked')).toBe('false');
+    expect(await us.textContent()).toContain('Not allowed in this region');
+    expect(await numberRow(DE_NUMBER).textContent()).toContain('Germany (DE)');
+
+    // A call connects and one is in progress: the table shows it without a reload.
+    await edge.f.permissions.grant(BUSINESS, USER, 'permanent', 'webhook');
+    const done = newCallId();
+    await edge.f.calls.admitOutbound({ business: BUSINESS, user: USER, callId: done, regionBlocked: false });
+    await edge.f.calls.settle(BUSINESS, USER, done, 'connected');
+    await gb.filter({ hasText: '1 of 100' }).waitFor();
+    expect(await gb.getByRole('cell').nth(3).textContent()).toBe('1 of 1,000');
+    const meter = gb.getByRole('meter');
+    expect(await meter.getAttribute('value')).toBe('1');
+    expect(await meter.getAttribute('max')).toBe('100');
+  });
+
+  it('lookup: no_permission with every check in words, then allowed once a permission is granted through the API', async () => {
+    await signIn();
+    await lookUp(USER);
+    await verdict().filter({ hasText: 'A call now would be refused' }).waitFor();
+    expect(await verdict().textContent()).toContain('480 no_permission');
+    expect(await checkRows().count()).toBe(8);
+    expect(await page.locator('.checks .words').allTextContents()).not.toContain('Passes.'); // every check has its words
+    const failing = checkRows().filter({ hasText: 'fail' });
+    expect(await failing.count()).toBe(1);
+    expect(await failing.textContent()).toContain('The customer has not given permission to be called');
+    expect(await failing.locator('code').textContent()).toBe('no_permission');
+    expect(await page.getByText('What to do:').locator('..').textContent()).toContain('Send a permission request');
+    expect(await page.locator('dd').first().textContent()).toBe('None: never given');
+
+    const granted = await api('PUT', `/v1/numbers/${BUSINESS}/users/${USER}/permission`, { kind: 'temporary' });
+    expect(granted.status).toBe(200);
+    await verdict().filter({ hasText: 'A call now would be placed' }).waitFor(); // the next refresh, no click
+    expect(await checkRows().filter({ hasText: 'pass' }).count()).toBe(8);
+    const permission = await page.locator('dd').first().textContent();
+    expect(permission).toContain('Temporary, recorded through the API; expires');
+    expect(permission).toContain('(in 7 days)');
+  });
+
+  it('lookup: a number dialled as 0044… is the same user; a word that is no number is refused in words', async () => {
+    await signIn();
+    await lookUp(`00${USER.slice(1)}`);
+    await page.getByRole('heading', { name: `${USER} on ${BUSINESS}` }).waitFor();
+    await lookUp('bob');
+    await page.getByRole('alert').filter({ hasText: 'not a valid phone number' }).waitFor();
+    expect(await verdict().count()).toBe(0);
+  });
+
+  it('request permission: recorded, then the wait before the next one on the second click; unnecessary with a permanent permission', async () => {
+    await signIn();
+    await lookUp(USER);
+    const request = page.getByRole('button', { name: 'Request permission' });
+    const answer = page.locator('.request [role=status]');
+    await request.click();
+    await answer.filter({ hasText: 'Permission request recorded' }).waitFor();
+    await page.locator('dd').filter({ hasText: '0 today' }).waitFor();
+    await request.click();
+    await answer.filter({ hasText: 'Not sent' }).waitFor();
+    expect(await answer.textContent()).toMatch(/The next request is allowed in (24 h|23 h 59 min) \(/);
+    const view = await api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`);
+    expect(view.body.permissionRequests).toMatchObject({ last24h: 1, remaining24h: 0 });
+
+    await api('PUT', `/v1/numbers/${BUSINESS}/users/${USER}/permission`, { kind: 'permanent' });
+    await request.click();
+    await answer.filter({ hasText: 'Not needed: the customer has given permanent permission.' }).waitFor();
+  });
+
+  it('request permission through the Cloud API: sent with its message id; a refusal by Meta is said and uses nothing up', async () => {
+    const meta = await startFakeMeta();
+    try {
+      edge = await openConsoleEdge(openFixture, consoleDir, { numbers: numbersWithId(), whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: 'meta-token-xyz', timeoutMs: 2000 } } });
+      meta.answer = { status: 500, body: { error: { message: 'Service temporarily unavailable', code: 2 } } };
+      await signIn();
+      await lookUp(USER);
+      const request = page.getByRole('button', { name: 'Request permission' });
+      const answer = page.locator('.request [role=status]');
+      await request.click();
+      await answer.filter({ hasText: 'Not sent: Cloud API answered 500' }).waitFor();
+      expect((await api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`)).body.permissionRequests.remaining24h).toBe(1);
+
+      meta.answer = { status: 200, body: { messaging_product: 'whatsapp', messages: [{ id: 'wamid.HBgLNDQ3OTExMTIzNDU2' }] } };
+      await request.click();
+      await answer.filter({ hasText: 'Permission request sent through WhatsApp (message wamid.HBgLNDQ3OTExMTIzNDU2)' }).waitFor();
+      expect(meta.requests).toHaveLength(2);
+    } finally {
+      await meta.close();
+    }
+  });
+
+  it('the calling switch asks first, and round-trips through the API', async () => {
+    await signIn();
+    const toggle = numberRow(BUSINESS).getByRole('switch', { name: `Calling for ${BUSINESS}` });
+    const calling = async () => (await api('GET', '/v1/numbers')).body.numbers.find((n: { number: string }) => n.number === BUSINESS).calling;
+
+    await toggle.click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByRole('heading').textContent()).toBe(`Switch calling off for ${BUSINESS}?`);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await calling()).toBe(true);
+
+    await toggle.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Switch off' }).click();
+    await numberRow(BUSINESS).getByRole('switch', { checked: false }).waitFor();
+    expect(await calling()).toBe(false);
+    expect((await api('GET', `/v1/decisions?from=${encodeURIComponent(BUSINESS)}&to=${encodeURIComponent(USER)}`)).body.reason).toBe('calling_disabled');
+
+    await toggle.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Switch on' }).click();
+    await numberRow(BUSINESS).getByRole('switch', { checked: true }).waitFor();
+    expect(await calling()).toBe(true);
+  });
+
+  it('keyboard only: sign in, look up, and the switch dialog (Escape cancels, Enter confirms); every field has a label', async () => {
+    await page.goto(`${edge.url}/console`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('admin-token');
+    await page.keyboard.type(TOKEN);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Numbers' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === 'numbers-title'); // focus moves to the first section
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Calling for ${SEEDED_NUMBERS[0]?.number}`);
+
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea')].filter((el) => (el as HTMLInputElement).labels?.length === 0).map((el) => el.outerHTML),
+    );
+    expect(unlabelled).toEqual([]);
+
+    await page.getByLabel('WhatsApp user').focus();
+    await page.keyboard.type(USER);
+    await page.keyboard.press('Enter');
+    await verdict().filter({ hasText: 'no_permission' }).waitFor();
+
+    const toggle = numberRow(BUSINESS).getByRole('switch');
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Switch off');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    expect(await toggle.getAttribute('aria-checked')).toBe('true');
+    await toggle.focus();
+    await page.keyboard.press('Space');
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Enter');
+    await numberRow(BUSINESS).getByRole('switch', { checked: false }).waitFor();
+  });
+
+  it('recent calls and softphones; what the API returns is shown as text, never as markup', async () => {
+    await seedEdge(edge.f, edge.registry);
+    const hostile = '<img src=x onerror="window.__owned=1">';
+    await appendCallRecord(edge.f.redis, {
+      callId: newCallId(), direction: 'inbound', number: BUSINESS, user: hostile, outcome: 'failed', sipStatus: 486, reason: '<b>busy</b>', startedAt: Date.now(), endedAt: Date.now(),
+    });
+    await signIn();
+    const calls = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Recent calls' }) });
+    const row = calls.getByRole('row').filter({ hasText: hostile });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('<b>busy</b>');
+    expect(await calls.locator('img, b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __owned?: number }).__owned)).toBeUndefined();
+    // And the page could not turn a string into markup if it tried: the CSP requires Trusted Types.
+    const tried = await page.evaluate((html) => {
+      try {
+        document.body.insertAdjacentHTML('beforeend', html);
+        return 'inserted';
+      } catch (e) {
+        return e instanceof TypeError ? 'blocked' : String(e);
+      }
+    }, hostile);
+    expect(tried).toBe('blocked');
+    expect(problems.splice(0)).toEqual([expect.stringContaining("requires 'TrustedHTML' assignment")]);
+    const unanswered = calls.getByRole('row').filter({ hasText: '487' });
+    expect(await unanswered.textContent()).toContain('to WhatsApp');
+    expect(await unanswered.textContent()).toContain('unanswered');
+
+    const phones = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Softphones' }) });
+    const alice = phones.locator('li').filter({ hasText: 'alice' }).first();
+    expect(await alice.locator('li').count()).toBe(2);
+    expect(await alice.textContent()).toContain('sip:alice@192.168.1.20:5060 from 203.0.113.40:41022 over UDP · Zoiper rv2.10.20.5 · registration expires in 50 minutes');
+    expect(await phones.locator('li').filter({ hasText: 'bob' }).first().textContent()).toContain('Not registered.');
+  });
+
+  it('a token the edge stops accepting signs out with a plain notice', async () => {
+    await signIn();
+    edge.f.config.current = { ...edge.f.config.current, http: { ...edge.f.config.current.http, adminToken: 'a-new-admin-token-9876543210' } };
+    await page.getByRole('alert').filter({ hasText: 'The edge no longer accepts this admin token' }).waitFor();
+    await page.getByLabel('Admin token').waitFor();
+  });
+
+  it('lost state and a lost edge are said plainly, and the page recovers from the first', async () => {
+    await signIn();
+    await redis.server.kill();
+    try {
+      await page.getByRole('alert').filter({ hasText: 'shared state (Redis) is unavailable' }).waitFor();
+    } finally {
+      await redis.server.start();
+    }
+    await page.getByText('Connected to the edge').waitFor();
+    expect(await page.getByRole('heading', { name: 'Numbers' }).count()).toBe(1);
+
+    await edge.f.app.close();
+    await page.getByRole('alert').filter({ hasText: 'The edge is not answering' }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/The figures below are from \d\d:\d\d:\d\d/);
+    expect(await numberRow(BUSINESS).count()).toBe(1); // the last figures stay
+  });
+
+  it.each([
+    [1280, 900],
+    [390, 844],
+  ])('readable at %i px: nothing wider than the screen, no table to scroll sideways', async (width, height) => {
+    await seedEdge(edge.f, edge.registry);
+    await page.setViewportSize({ width, height });
+    await signIn();
+    await lookUp(USER);
+    await verdict().waitFor();
+    await page.getByRole('heading', { name: 'Softphones' }).waitFor();
+    const overflow = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth - window.innerWidth,
+      tables: [...document.querySelectorAll('.table-wrap')].map((t) => t.scrollWidth - t.clientWidth),
+    }));
+    expect(overflow).toEqual({ page: 0, tables: [0, 0] });
+  });
+});

@@ -1,0 +1,28 @@
+// A real edge HTTP server for the browser: the HTTP fixture over real Redis, listening on a
+// kernel-chosen port, on the wall clock (the browser has no other), with softphone registrations
+// and the console built by the same script as `npm run build`.
+import { DeviceRegistry, listDevices } from '../../src/state/devices.js';
+import type { HttpDeps } from '../../src/http/server.js';
+import type { HttpFixture } from '../http/fixture.js';
+
+export interface ConsoleEdge {
+  f: HttpFixture;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  registry: DeviceRegistry;
+}
+
+type Open = (overrides: Record<string, unknown>, deps: Partial<HttpDeps>) => Promise<HttpFixture>;
+
+export async function openConsoleEdge(open: Open, consoleDir: string, overrides: Record<string, unknown> = {}): Promise<ConsoleEdge> {
+  const holder: { registry?: DeviceRegistry; f?: HttpFixture } = {};
+  const devices = async () => (holder.registry && holder.f ? listDevices(holder.f.config.current.devices, holder.registry) : []);
+  const f = await open(overrides, { consoleDir, devices });
+  Object.defineProperty(f.clock, 'now', { get: () => Date.now(), set: () => {}, configurable: true });
+  holder.f = f;
+  holder.registry = new DeviceRegistry(f.calls, () => f.clock.now);
+  await f.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = f.app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('edge HTTP server has no TCP address');
+  return { f, url: `http://127.0.0.1:${address.port}`, registry: holder.registry };
+}
