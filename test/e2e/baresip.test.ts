@@ -7,12 +7,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { addrs } from '../helpers/drachtio.js';
 import { describeWithBaresip, startBaresip, type Baresip } from '../helpers/baresip.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
-import { BUSINESS, USER } from '../helpers/config.js';
+import { ALICE, BUSINESS, USER, aliceRingsForBusiness } from '../helpers/config.js';
 import { sipp, messagesOf } from '../helpers/sipp.js';
 import { expectOk } from './call.js';
 
-const REALM = 'edge.wa-test';
-const ALICE = { username: 'alice', password: 'alice-secret-1' };
 const DIAL_STRING = `sip:${USER}@whatsapp-${BUSINESS.slice(1)}.sip.telnyx.com`;
 
 describeWithBaresip('baresip, a real softphone: registers, calls WhatsApp users as its business number, answers their calls', () => {
@@ -20,11 +18,7 @@ describeWithBaresip('baresip, a real softphone: registers, calls WhatsApp users 
   let phone: Baresip | undefined;
 
   beforeAll(async () => {
-    fx = await startEdgeFixture(() => ({
-      sip: { realm: REALM, registration: { minExpires: 60, maxExpires: 3600 } },
-      devices: [{ ...ALICE, numbers: [BUSINESS], defaultRegion: 'GB' }],
-      numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice'] }],
-    }));
+    fx = await startEdgeFixture(aliceRingsForBusiness);
   }, 60_000);
   afterAll(async () => fx?.stop());
   beforeEach(async () => {

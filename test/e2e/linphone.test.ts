@@ -7,12 +7,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { addrs } from '../helpers/drachtio.js';
 import { describeWithLinphone, startLinphone, type Linphone } from '../helpers/linphone.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
-import { BUSINESS, USER } from '../helpers/config.js';
+import { ALICE, BUSINESS, USER, aliceRingsForBusiness } from '../helpers/config.js';
 import { sipp, messagesOf } from '../helpers/sipp.js';
 import { expectOk } from './call.js';
 
-const REALM = 'edge.wa-test';
-const ALICE = { username: 'alice', password: 'alice-secret-1' };
 const LINPHONE_ADDRESS = '127.0.0.6';
 
 describeWithLinphone('linphone, a real softphone: registers and calls a WhatsApp user as its business number', () => {
@@ -20,11 +18,7 @@ describeWithLinphone('linphone, a real softphone: registers and calls a WhatsApp
   let phone: Linphone | undefined;
 
   beforeAll(async () => {
-    fx = await startEdgeFixture(() => ({
-      sip: { realm: REALM, registration: { minExpires: 60, maxExpires: 3600 } },
-      devices: [{ ...ALICE, numbers: [BUSINESS], defaultRegion: 'GB' }],
-      numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice'] }],
-    }));
+    fx = await startEdgeFixture(aliceRingsForBusiness);
   }, 60_000);
   afterAll(async () => fx?.stop());
   beforeEach(async () => {

@@ -22,3 +22,12 @@ export function baseConfigObject(overrides: Record<string, unknown> = {}): Recor
 export function testConfig(overrides: Record<string, unknown> = {}): Readonly<Config> {
   return parseConfig(stringify(baseConfigObject(overrides)), 'test-config', {});
 }
+
+/** A softphone `alice` with digest credentials, ringing for the business number (real-client tests). */
+export const ALICE = { username: 'alice', password: 'alice-secret-1' };
+export const SOFTPHONE_REALM = 'edge.wa-test';
+export const aliceRingsForBusiness = (): Record<string, unknown> => ({
+  sip: { realm: SOFTPHONE_REALM, registration: { minExpires: 60, maxExpires: 3600 } },
+  devices: [{ ...ALICE, numbers: [BUSINESS], defaultRegion: 'GB' }],
+  numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice'] }],
+});

@@ -1,13 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A TCP port nobody listens on right now, on the given loopback address. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+// A free TCP port on a loopback address: the edge's own helper, so tests and the local engine pick ports alike.
+export { freeTcpPort as freePort } from '../../src/sip/ports.js';
