@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { planOutbound, isRefusal, softphoneCallingNumber, type OutboundCaller } from '../domain/policy.js';
 import { refusal } from '../domain/reasons.js';
 import { userPart } from '../domain/numbers.js';
+import { classifyUnconnected } from '../domain/outcome.js';
 import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
@@ -93,13 +94,21 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   } catch (e) {
     clearTimeout(ring);
     const err = e as SipError;
-    const status = err.status ?? 500;
-    const unanswered = ringTimedOut || cfg.whatsapp.unanswered.codes.includes(status);
-    if (!res.finalResponseSent) {
-      if (ringTimedOut) res.send(480, { headers: { Reason: 'SIP;cause=480;text="ring_timeout"' } });
-      else res.send(status >= 300 ? status : 500, err.reason);
+    if (!err.status) {
+      if (!res.finalResponseSent) res.send(500);
+      session.log.error({ err: err.message }, 'bridge failed');
+      return session.close('failed', 500, 'telnyx_final');
     }
-    if (status < 300 && !err.status) session.log.error({ err: err.message }, 'bridge failed');
-    session.close(unanswered ? 'unanswered' : 'failed', ringTimedOut ? 480 : status, ringTimedOut ? 'ring_timeout' : req.canceled ? 'canceled' : 'telnyx_final');
+    // drachtio-server reports the remote address of a response; its own (Timer B, a refused
+    // connection) come with none.
+    const fromTelnyx = !!err.res?.source_address;
+    const verdict = classifyUnconnected({ status: err.status, fromTelnyx, ringTimedOut, canceled: !!req.canceled }, cfg.whatsapp.unanswered.codes);
+    if (!res.finalResponseSent) {
+      if (verdict.reason === 'ring_timeout' || verdict.reason === 'telnyx_unreachable') {
+        res.send(verdict.status, { headers: { Reason: `SIP;cause=${verdict.status};text="${verdict.reason}"` } });
+      } else res.send(err.status >= 300 ? err.status : 500, err.reason);
+    }
+    if (verdict.reason === 'telnyx_unreachable') session.log.warn({ localStatus: err.status }, 'Telnyx did not answer: the call counts as failed, not unanswered');
+    session.close(verdict.outcome, verdict.status, verdict.reason);
   }
 }

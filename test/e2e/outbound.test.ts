@@ -1,7 +1,7 @@
 // Business-initiated calls end to end (SPEC §1, §3): SIPp as the PBX on 127.0.0.1 and as Telnyx
 // on 127.0.0.2, a real drachtio-server, real Redis, the edge app.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
+import { describeWithDrachtio, addrs, freeSipPort } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { numberKeys } from '../../src/state/keys.js';
@@ -194,6 +194,21 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
     expect(st.permission).toEqual({ kind: 'none', cause: 'unanswered' });
     expect(st.consecutiveUnanswered).toBe(4);
     await expectRefused(fx, 480, 'no_permission');
+  });
+
+  it('Telnyx unreachable four times: 503 telnyx_unreachable to the PBX, recorded failed, never counted unanswered (Meta saw nothing)', async () => {
+    const closed = await freeSipPort(addrs.telnyx); // nothing listens: the local stack answers, not Telnyx
+    reconfigure({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: `sip:${addrs.telnyx}:${closed};transport=tcp`, sources: [`${addrs.telnyx}/32`] } });
+    for (let i = 0; i < 4; i++) {
+      const { pbx } = await outboundCall(fx, { scenario: 'pbx_call_expect_reject.xml', vars: { code: '503', reason: 'telnyx_unreachable' } });
+      expectOk(pbx, fx);
+      await fx.expectIdle();
+    }
+    const st = await fx.edge.permissions.userState(BUSINESS, USER);
+    expect(st.permission.kind).toBe('permanent');
+    expect(st.consecutiveUnanswered).toBe(0);
+    const [record] = await fx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+    expect(record![1]).toEqual(expect.arrayContaining(['outcome', 'failed', 'reason', 'telnyx_unreachable']));
   });
 
   it('a re-INVITE from the PBX is answered by the edge and never reaches Telnyx', async () => {
