@@ -158,6 +158,20 @@ describeWithMedia('media anchored in rtpengine', () => {
     expect(fx.logs()).toMatch(/"silentSide":"telnyx".*"msg":"no media from telnyx"/);
   });
 
+  it('CANCEL while Telnyx rings and a BYE from Telnyx each leave no call on rtpengine', async () => {
+    const canceled = await outboundCall(fx, { scenario: 'pbx_call_cancel.xml', vars: { ring: 300 } }, { scenario: 'telnyx_uas_ring.xml' });
+    expectOk(canceled.pbx, fx);
+    expectOk(canceled.telnyx, fx);
+    await fx.expectIdle(10_000);
+    expect(await lastRecord(fx)).toMatchObject({ outcome: 'unanswered', media: 'anchored' });
+    expect(await rtp.calls()).toEqual([]);
+    const hungUp = await outboundCall(fx, { scenario: 'pbx_call_wait_bye.xml' }, { scenario: 'telnyx_uas_answer_bye.xml', vars: { hold: 300 } });
+    expectOk(hungUp.pbx, fx);
+    expectOk(hungUp.telnyx, fx);
+    await fx.expectIdle(10_000);
+    expect(await lastRecord(fx)).toMatchObject({ outcome: 'connected', reason: 'bye_from_callee', media: 'anchored' });
+  });
+
   it('rtpengine stopped: outbound 503 media_unavailable, inbound routed unanchored and counted; back again: anchored', async () => {
     await rtp.kill();
     try {
@@ -183,5 +197,99 @@ describeWithMedia('media anchored in rtpengine', () => {
     expectOk(telnyx, fx);
     await fx.expectIdle();
     expect(await lastRecord(fx)).toMatchObject({ outcome: 'connected', media: 'anchored' });
+  });
+});
+
+describeWithMedia('media: several rtpengines, SRTP towards Telnyx, drain', () => {
+  let scenarios: ReturnType<typeof mediaScenarios>;
+  const engines: RtpengineServer[] = [];
+  const fixtures: EdgeFixture[] = [];
+
+  beforeAll(async () => {
+    scenarios = mediaScenarios();
+    engines.push(await startRtpengine(), await startRtpengine());
+  }, 60_000);
+  afterAll(async () => {
+    for (const fx of fixtures) await fx.stop();
+    for (const e of engines) await e.stop();
+    scenarios?.remove();
+  });
+
+  async function edgeWith(anchor: Record<string, unknown>): Promise<EdgeFixture> {
+    const fx = await startEdgeFixture(() => ({ media: { anchor: { pingSeconds: 1, ...anchor } } }));
+    fixtures.push(fx);
+    await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    return fx;
+  }
+
+  async function anchoredCall(fx: EdgeFixture) {
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call.xml', vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    await fx.expectIdle(10_000);
+    return lastRecord(fx);
+  }
+
+  it('calls spread across the rtpengines; a dead one is skipped, and used again once it answers', async () => {
+    const [a, b] = engines as [RtpengineServer, RtpengineServer];
+    const fx = await edgeWith({ rtpengine: [a.ng, b.ng] });
+    const first = await anchoredCall(fx);
+    const second = await anchoredCall(fx);
+    expect(new Set([first.rtpengine, second.rtpengine])).toEqual(new Set([a.ng, b.ng]));
+
+    await a.kill();
+    try {
+      for (let i = 0; i < 3; i++) expect((await anchoredCall(fx)).rtpengine).toBe(b.ng);
+      expect(fx.edge.media!.state()).toEqual([
+        { rtpengine: a.ng, state: 'down' },
+        { rtpengine: b.ng, state: 'up' },
+      ]);
+    } finally {
+      await a.start();
+    }
+    const deadline = Date.now() + 10_000;
+    while (fx.edge.media!.state()[0]!.state !== 'up' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const used = new Set([(await anchoredCall(fx)).rtpengine, (await anchoredCall(fx)).rtpengine]);
+    expect(used).toEqual(new Set([a.ng, b.ng]));
+    expect(await a.calls()).toEqual([]);
+    expect(await b.calls()).toEqual([]);
+  });
+
+  it('telnyxSrtp: Telnyx is offered SDES-SRTP (AES_CM_128 suites only), the PBX gets plain RTP', async () => {
+    const fx = await edgeWith({ rtpengine: [engines[0]!.ng], telnyxSrtp: true });
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call.xml', vars: { hold: 200 } }, { scenario: 'telnyx_uas_answer_srtp.xml' });
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    const toTelnyx = receivedSdp(telnyx!, /^INVITE sip:/);
+    expect(toTelnyx).toMatch(/^m=audio \d+ RTP\/SAVP /m);
+    const suites = [...toTelnyx.matchAll(/^a=crypto:\d+ (\S+) inline:/gm)].map((m) => m[1]);
+    expect(suites).toEqual(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']);
+    expect(toTelnyx).not.toMatch(/a=fingerprint|a=setup/);
+    const toPbx = receivedSdp(pbx, /^SIP\/2\.0 200/);
+    expect(toPbx).toMatch(/^m=audio \d+ RTP\/AVP /m);
+    expect(toPbx).not.toMatch(/a=crypto/);
+    await fx.expectIdle(10_000);
+    expect(await engines[0]!.calls()).toEqual([]);
+  });
+
+  it('a drain that ends calls in progress leaves no call on rtpengine', async () => {
+    const engine = engines[1]!;
+    const fx = await edgeWith({ rtpengine: [engine.ng] });
+    const call = callWithMedia(
+      fx,
+      { scenario: scenarios.callerWaitsBye, address: addrs.pbx, service: USER },
+      { scenario: scenarios.answerer, address: addrs.telnyx, port: fx.telnyxPort },
+    );
+    const deadline = Date.now() + 10_000;
+    while (fx.edge.sessions.size === 0 || (await engine.calls()).length === 0) {
+      if (Date.now() > deadline) throw new Error('the call never reached rtpengine');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // answered and streaming
+    await fx.edge.shutdown(200);
+    const { caller, callee } = await call;
+    expectOk(caller, fx);
+    expectOk(callee, fx);
+    expect(await engine.calls()).toEqual([]);
   });
 });

@@ -102,10 +102,12 @@ export async function startRtpengine(opts: RtpengineOptions = {}): Promise<Rtpen
   const address = opts.address ?? RTPENGINE_ADDRESS;
   const ngPort = await freeUdpPort('127.0.0.1');
   const ngAddress = { host: '127.0.0.1', port: ngPort };
-  // Its CLI listens on TCP 2224 unless told otherwise: two rtpengines would collide there.
   const cliPort = await freePort('127.0.0.1');
   const client = new NgClient(500, () => {});
   const args = [
+    // Not Debian's /etc/rtpengine/rtpengine.conf: its fixed ports (ng 2223, CLI 2224, HTTP 2225)
+    // would collide between two rtpengines; everything is on this command line instead.
+    '--config-file=none',
     '--table=-1',
     `--interface=${address}`,
     `--listen-ng=127.0.0.1:${ngPort}`,
