@@ -1,5 +1,5 @@
 // Media through the edge (SPEC §2 `media.anchor`, §3 "Media", §5, §6): a real rtpengine on
-// 127.0.0.6, SIPp parties that stream PCMU audio (rtp_stream), the edge in between.
+// 127.0.0.7, SIPp parties that stream PCMU audio (rtp_stream), the edge in between.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { BUSINESS, USER } from '../helpers/config.js';
 import { describeWithMedia, freeMediaPort, pcmuWav, RTPENGINE_ADDRESS, startRtpengine, type RtpengineServer } from '../helpers/rtpengine.js';
 import { messagesOf, scenarioPath, sipp, type SippResult } from '../helpers/sipp.js';
 import { recentCalls } from '../../src/state/records.js';
+import { buildHttpServer } from '../../src/http/server.js';
 import { expectOk, expectRefused, inboundCall, outboundCall } from './call.js';
 
 const NO_MEDIA_SECONDS = 3;
@@ -74,6 +75,27 @@ async function counter(fx: EdgeFixture, name: string): Promise<number> {
     .split('\n')
     .filter((l) => l.startsWith(name))
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+/** GET /readyz of the fixture's edge, wired the way main.ts wires it. */
+async function readyz(fx: EdgeFixture): Promise<{ status: number; body: unknown }> {
+  const { edge } = fx;
+  const app = await buildHttpServer({
+    config: () => edge.config.current,
+    calls: edge.calls,
+    permissions: edge.permissions,
+    metrics: edge.metrics,
+    logger: edge.logger,
+    clock: edge.clock,
+    drachtioConnected: () => edge.drachtio.connected,
+    rtpengines: () => edge.media!.state(),
+  });
+  try {
+    const res = await app.inject({ method: 'GET', url: '/readyz' });
+    return { status: res.statusCode, body: res.json() };
+  } finally {
+    await app.close();
+  }
 }
 
 describeWithMedia('media anchored in rtpengine', () => {
@@ -179,8 +201,10 @@ describeWithMedia('media anchored in rtpengine', () => {
       await fx.expectIdle();
       expect(await lastRecord(fx)).toMatchObject({ direction: 'outbound', outcome: 'failed', reason: 'media_unavailable', sipStatus: 503 });
       expect(await counter(fx, 'wa_edge_rejections_total')).toBeGreaterThan(0);
-      const readyz = fx.edge.media!.state();
-      expect(readyz).toEqual([{ rtpengine: rtp.ng, state: 'down' }]);
+      expect(await readyz(fx)).toEqual({
+        status: 503,
+        body: { drachtio: 'up', redis: 'up', rtpengine: 'down', rtpengines: [{ rtpengine: rtp.ng, state: 'down' }] },
+      });
 
       const unanchoredBefore = await counter(fx, 'wa_edge_media_unanchored_calls_total');
       const inbound = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 200 } }, [{ scenario: 'pbx_uas_answer.xml', port: fx.pbxPort }]);
@@ -197,6 +221,7 @@ describeWithMedia('media anchored in rtpengine', () => {
     expectOk(telnyx, fx);
     await fx.expectIdle();
     expect(await lastRecord(fx)).toMatchObject({ outcome: 'connected', media: 'anchored' });
+    expect(await readyz(fx)).toMatchObject({ status: 200, body: { rtpengine: 'up' } });
   });
 });
 
@@ -215,8 +240,8 @@ describeWithMedia('media: several rtpengines, SRTP towards Telnyx, drain', () =>
     scenarios?.remove();
   });
 
-  async function edgeWith(anchor: Record<string, unknown>): Promise<EdgeFixture> {
-    const fx = await startEdgeFixture(() => ({ media: { anchor: { pingSeconds: 1, ...anchor } } }));
+  async function edgeWith(anchor: Record<string, unknown>, more: (p: { pbxPort: number }) => Record<string, unknown> = () => ({})): Promise<EdgeFixture> {
+    const fx = await startEdgeFixture((p) => ({ media: { anchor: { pingSeconds: 1, ...anchor } }, ...more(p) }));
     fixtures.push(fx);
     await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
     return fx;
@@ -270,6 +295,39 @@ describeWithMedia('media: several rtpengines, SRTP towards Telnyx, drain', () =>
     expect(toPbx).not.toMatch(/a=crypto/);
     await fx.expectIdle(10_000);
     expect(await engines[0]!.calls()).toEqual([]);
+  });
+
+  it('a softphone rung for a WhatsApp call is offered rtpengine, and Telnyx gets rtpengine in the answer', async () => {
+    const engine = engines[0]!;
+    const alice = { user: 'alice', password: 'alice-secret-1' };
+    const fx = await edgeWith({ rtpengine: [engine.ng] }, (p) => ({
+      sip: { realm: 'edge.wa-test' },
+      devices: [{ username: alice.user, password: alice.password, numbers: [BUSINESS] }],
+      numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice', `sip:100@${addrs.pbx}:${p.pbxPort}`] }],
+    }));
+    const softphone = sipp({
+      scenario: 'phone_register_wait.xml',
+      localAddress: addrs.softphone,
+      remote: fx.sip,
+      vars: { ...alice, realm: 'edge.wa-test', expected_from: USER },
+      timeoutSec: 20,
+      extraArgs: ['-oocsf', scenarioPath('phone_ooc_answer.xml')],
+    });
+    const deadline = Date.now() + 10_000;
+    while ((await fx.edge.devices.list('alice')).length === 0) {
+      if (Date.now() > deadline) throw new Error('alice never registered');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 300 } });
+    if (telnyx.code !== 0) softphone.kill();
+    const phone = await softphone.done;
+    expectOk(telnyx, fx);
+    expectOk(phone, fx);
+    expectOnlyRtpengine(receivedSdp(phone, /^INVITE sip:/), addrs.telnyx);
+    expectOnlyRtpengine(receivedSdp(telnyx, /^SIP\/2\.0 200/), addrs.softphone);
+    await fx.expectIdle(10_000);
+    expect(await lastRecord(fx)).toMatchObject({ direction: 'inbound', outcome: 'connected', media: 'anchored' });
+    expect(await engine.calls()).toEqual([]);
   });
 
   it('a drain that ends calls in progress leaves no call on rtpengine', async () => {

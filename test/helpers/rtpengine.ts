@@ -1,5 +1,5 @@
 // A real rtpengine (Debian's rtpengine-daemon, user space: no kernel module) per test file, its ng
-// control on a free UDP port of 127.0.0.1 and its media on its own loopback address (127.0.0.6,
+// control on a free UDP port of 127.0.0.1 and its media on its own loopback address (127.0.0.7,
 // so an SDP that carries it is told apart from the parties'), stopped afterwards. Never a mock.
 // Tests that need it use `describeWithMedia`: outside CI it skips loudly when rtpengine or
 // drachtio-server is missing; with CI set it fails instead.
@@ -12,7 +12,7 @@ import { hasDrachtio, udpBound } from './drachtio.js';
 import { freePort } from './ports.js';
 
 /** rtpengine's media address in the e2e topology (the parties are 127.0.0.1 and 127.0.0.2). */
-export const RTPENGINE_ADDRESS = '127.0.0.6';
+export const RTPENGINE_ADDRESS = '127.0.0.7';
 
 function findRtpengine(): string | undefined {
   const env = process.env.RTPENGINE_BIN;
@@ -69,7 +69,7 @@ export async function freeMediaPort(address: string): Promise<number> {
 }
 
 export interface RtpengineOptions {
-  /** Media address (default 127.0.0.6). */
+  /** Media address (default 127.0.0.7). */
   address?: string;
   /**
    * RTP port range. The default sits below the kernel's ephemeral range (32768+) where other
