@@ -138,6 +138,8 @@ const deviceSchema = z
 // Optional: relay every bridged call's RTP through rtpengine (ng protocol, SPEC §2 `media.anchor`).
 const anchorSchema = z
   .object({
+    // `${WA_EDGE_MEDIA:-false}` in a shipped file: anchoring switched on from the environment.
+    enabled: bool().default(true),
     rtpengine: z.array(z.string().refine((s) => parseNgAddress(s) !== undefined, { message: 'not host:port' })).min(1),
     noMediaSeconds: int(1, 3600).default(10),
     telnyxSrtp: bool().default(false),
@@ -145,7 +147,8 @@ const anchorSchema = z
     requestTimeoutMs: int(50, 10000).default(1000),
     pingSeconds: int(1, 300).default(5),
   })
-  .strict();
+  .strict()
+  .transform(({ enabled, ...anchor }) => (enabled ? anchor : undefined));
 
 export const configSchema = z
   .object({

@@ -26,7 +26,7 @@ const other = (side: Side): Side => (side === 'pbx' ? 'telnyx' : 'pbx');
 /** Both sides: rtpengine's own address in o= and c=, no ICE or DTLS of its own making. */
 const COMMON: NgParams = { replace: ['origin', 'session-connection'], ICE: 'remove', DTLS: 'off' };
 
-/** Telnyx supports the two AES_CM_128 suites; rtpengine would offer every suite it knows. */
+/** Only the two AES_CM_128 suites (what SIP trunks commonly accept); rtpengine would offer every suite it knows. */
 const SDES_NOT_FOR_TELNYX = [
   'no-AEAD_AES_256_GCM', 'no-AEAD_AES_128_GCM',
   'no-AES_256_CM_HMAC_SHA1_80', 'no-AES_256_CM_HMAC_SHA1_32',

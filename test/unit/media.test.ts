@@ -31,6 +31,12 @@ describe('media.anchor configuration (SPEC §2)', () => {
     });
   });
 
+  it('enabled: false (as the shipped files write it, from ${WA_EDGE_MEDIA:-false}) switches it off', () => {
+    const yaml = stringify(baseConfigObject({ media: { anchor: { enabled: '${WA_EDGE_MEDIA:-false}', rtpengine: ['127.0.0.1:22222'] } } }));
+    expect(parseConfig(yaml, 'x.yaml', {}).media.anchor).toBeUndefined();
+    expect(parseConfig(yaml, 'x.yaml', { WA_EDGE_MEDIA: 'true' }).media.anchor?.rtpengine).toEqual(['127.0.0.1:22222']);
+  });
+
   it('names each bad value by its key path', () => {
     const p = problems({ anchor: { rtpengine: ['127.0.0.1:22222', 'rtpengine', '10.0.0.1:70000'], noMediaSeconds: 0, telnyxSrtp: 'maybe', other: 1 } });
     expect(p).toContain('media.anchor.rtpengine[1]: not host:port');
