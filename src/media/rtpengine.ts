@@ -66,7 +66,7 @@ interface RawClient {
   delete(dest: NgAddress, params: NgParams): Promise<{ result: string; 'error-reason'?: string }>;
   query(dest: NgAddress, params: NgParams): Promise<NgQuery>;
   list(dest: NgAddress, params: NgParams): Promise<{ result: string; calls?: string[] }>;
-  statistics(dest: NgAddress, params?: NgParams): Promise<{ result: string; statistics?: { currentstatistics?: { sessionstotal?: number } } }>;
+  statistics(dest: NgAddress, params?: NgParams): Promise<{ result: string; statistics?: { totalstatistics?: { relayedpackets?: number } } }>;
   messages: Map<string, unknown>;
   _onParsedMessage(obj: { id: string; data: unknown }): void;
 }
@@ -125,8 +125,15 @@ export class NgClient {
     ok('delete', await this.raw.delete(to, { 'call-id': callId, 'delete delay': 0 }));
   }
 
+  /** Every call id rtpengine holds (its `list` stops at 32 unless given a limit). */
   async list(to: NgAddress): Promise<string[]> {
-    return ok('list', await this.raw.list(to, {})).calls ?? [];
+    return ok('list', await this.raw.list(to, { limit: 1_000_000 })).calls ?? [];
+  }
+
+  /** Packets rtpengine relayed since it started (ng `statistics`). */
+  async relayedPackets(to: NgAddress): Promise<number> {
+    const r = ok('statistics', await this.raw.statistics(to));
+    return Number(r.statistics?.totalstatistics?.relayedpackets ?? NaN);
   }
 
   close(): void {

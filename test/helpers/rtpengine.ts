@@ -87,11 +87,15 @@ export interface RtpengineServer {
   address: string;
   /** Call ids rtpengine holds now (ng `list`). */
   calls(): Promise<string[]>;
+  /** Packets it relayed since it started (ng `statistics`). */
+  relayedPackets(): Promise<number>;
   /** Stops the process (an outage); `start` brings it back on the same ports. */
   kill(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
   logs(): string;
+  /** The rtpengine process id while it runs (benchmarks read its CPU time and memory). */
+  pid(): number | undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -162,6 +166,7 @@ export async function startRtpengine(opts: RtpengineOptions = {}): Promise<Rtpen
     ng: `127.0.0.1:${ngPort}`,
     address,
     calls: () => client.list(ngAddress),
+    relayedPackets: () => client.relayedPackets(ngAddress),
     kill,
     start,
     async stop() {
@@ -169,6 +174,7 @@ export async function startRtpengine(opts: RtpengineOptions = {}): Promise<Rtpen
       client.close();
     },
     logs: () => lines.join('\n'),
+    pid: () => (running() ? proc?.pid : undefined),
   };
 }
 
