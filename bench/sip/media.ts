@@ -144,6 +144,9 @@ async function ramp(mode: Mode): Promise<{ best: number; bestProbe?: Probe; firs
 }
 
 async function held(mode: Mode): Promise<string> {
+  // A fresh rtpengine: after the rate ramps its allocator has room to spare, and RSS would not grow.
+  await rtp.kill();
+  await rtp.start();
   const app = await launch(mode, ['--expose-gc']);
   // warm-up
   await probe(app, 50, 2);

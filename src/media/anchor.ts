@@ -21,6 +21,8 @@ interface Engine {
   up: boolean;
 }
 
+const DELETE_ATTEMPTS = 3;
+
 const other = (side: Side): Side => (side === 'pbx' ? 'telnyx' : 'pbx');
 
 /** Both sides: rtpengine's own address in o= and c=, no ICE or DTLS of its own making. */
@@ -124,7 +126,10 @@ export class MediaRelays {
         return { media: new CallMedia(this.ng, e.address, e.label, callId, offerer, this.cfg, this.clock, log, this.metrics), sdp: offered };
       } catch (err) {
         tried.push(`${e.label}: ${String(err)}`);
-        if (!(err instanceof NgRefused)) this.mark(e, false, String(err));
+        if (err instanceof NgRefused) continue;
+        this.mark(e, false, String(err));
+        // A slow rtpengine may still take the offer after we gave up: nothing must stay behind.
+        void this.ng.delete(e.address, callId).catch(() => {});
       }
     }
     throw new MediaUnavailable(`no rtpengine took the offer (${tried.join('; ')})`);
@@ -208,6 +213,25 @@ export class CallMedia {
   }
 
   /**
+   * An overloaded rtpengine can miss the reply's deadline: the delete is sent again, up to three
+   * times in all (a delete of a call rtpengine no longer knows is answered ok, with a warning).
+   */
+  private async deleteWithRetries(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ng.delete(this.address, this.callId);
+        return;
+      } catch (err) {
+        if (attempt >= DELETE_ATTEMPTS) {
+          this.log.warn({ rtpengine: this.engine, err: String(err), attempts: attempt }, "rtpengine delete failed: its own timeout ends the call's media");
+          return;
+        }
+        await new Promise((r) => setTimeout(r, attempt * 500));
+      }
+    }
+  }
+
+  /**
    * Ends the call on rtpengine: its last figures, then delete. However often it is called, rtpengine
    * hears one delete; resolves with the figures (undefined when rtpengine could not be asked).
    */
@@ -220,11 +244,7 @@ export class CallMedia {
       } catch (err) {
         this.log.warn({ rtpengine: this.engine, err: String(err) }, 'rtpengine query at call end failed');
       }
-      try {
-        await this.ng.delete(this.address, this.callId);
-      } catch (err) {
-        this.log.warn({ rtpengine: this.engine, err: String(err) }, "rtpengine delete failed: its own timeout ends the call's media");
-      }
+      await this.deleteWithRetries();
       if (figures) {
         if (figures.pbx.lost) this.metrics.mediaPacketsLostTotal.inc({ direction: 'pbx_to_telnyx' }, figures.pbx.lost);
         if (figures.telnyx.lost) this.metrics.mediaPacketsLostTotal.inc({ direction: 'telnyx_to_pbx' }, figures.telnyx.lost);
