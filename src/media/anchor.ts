@@ -12,6 +12,9 @@ import { NgClient, NgRefused, type NgParams } from './rtpengine.js';
 
 export type AnchorConfig = NonNullable<Config['media']['anchor']>;
 
+/** The side that sent nothing for noMediaSeconds, or both. */
+export type Silent = Side | 'both';
+
 /** No rtpengine took the offer: outbound is refused `media_unavailable`, inbound goes unanchored. */
 export class MediaUnavailable extends Error {}
 
@@ -167,10 +170,10 @@ export class CallMedia {
 
   /**
    * From the answer on: asks rtpengine how many packets each side sent; a side whose count has not
-   * moved for `noMediaSeconds` is reported (once) and the watch stops. A query that fails is only
+   * moved for `noMediaSeconds` (or both sides) is reported once, and the watch stops. A query that fails is only
    * logged: rtpengine's own timeout and the parties' BYE still end the call.
    */
-  watch(onSilent: (side: Side) => void): void {
+  watch(onSilent: (side: Silent) => void): void {
     if (this.watcher || this.finished) return;
     const limitMs = this.cfg.noMediaSeconds * 1000;
     const everyMs = Math.min(2000, Math.max(250, limitMs / 4));
@@ -189,14 +192,14 @@ export class CallMedia {
           for (const side of SIDES) {
             const { packets } = received(q, side);
             if (packets !== last[side].packets) last[side] = { packets, at: now };
-            else if (now - last[side].at >= limitMs && this.watcher) {
-              this.stopWatch();
-              this.metrics.mediaTimeoutsTotal.inc();
-              this.log.warn({ silentSide: side, noMediaSeconds: this.cfg.noMediaSeconds, packetsFromSide: packets }, `no media from ${side}`);
-              onSilent(side);
-              return;
-            }
           }
+          const silent = SIDES.filter((side) => now - last[side].at >= limitMs);
+          if (silent.length === 0 || !this.watcher) return;
+          const who: Silent = silent.length === SIDES.length ? 'both' : (silent[0] as Side);
+          this.stopWatch();
+          this.metrics.mediaTimeoutsTotal.inc();
+          this.log.warn({ silentSide: who, noMediaSeconds: this.cfg.noMediaSeconds, packetsFromPbx: last.pbx.packets, packetsFromTelnyx: last.telnyx.packets }, `no media from ${who}`);
+          onSilent(who);
         })
         .catch((err: unknown) => {
           if (!failing) this.log.warn({ rtpengine: this.engine, err: String(err) }, 'rtpengine query failed');
