@@ -17,6 +17,7 @@ import { createSrf, type Srf } from './sip/srf.js';
 import { TelnyxRegistration } from './sip/telnyxRegistration.js';
 import type { CallSession } from './sip/callSession.js';
 import type { SipDeps } from './sip/context.js';
+import { MediaRelays } from './media/anchor.js';
 
 export interface Edge {
   config: { current: Readonly<Config> };
@@ -35,6 +36,8 @@ export interface Edge {
   sessions: Set<CallSession>;
   draining: { on: boolean };
   clock: Clock;
+  /** With media.anchor: the rtpengines (set at start; a reload does not change them). */
+  media?: MediaRelays;
   /** Swaps in a new configuration (SIGHUP); calls in progress keep going. */
   reload(next: Readonly<Config>): void;
   /** Stops admitting, waits up to `deadlineMs` for calls to end, unregisters from Telnyx, then closes everything. */
@@ -104,7 +107,9 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const srf = createSrf();
   const sessions = new Set<CallSession>();
   const draining = { on: false };
-  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on };
+  const media = initial.media.anchor ? new MediaRelays(initial.media.anchor, logger, metrics, clock) : undefined;
+  void media?.start();
+  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media };
   const router = new SipRouter(deps);
   router.attach();
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
@@ -127,6 +132,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     sessions,
     draining,
     clock,
+    media,
     reload(next) {
       config.current = next;
       router.reload();
@@ -147,6 +153,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       // After the drain: calls still up needed the contact until they ended.
       await registration.stop();
       leases.stop();
+      media?.stop();
       drachtio.close();
       await opts.engine?.stop();
       redis.disconnect();

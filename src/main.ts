@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     clock: edge.clock,
     drachtioConnected: () => edge.drachtio.connected,
     telnyxRegistration: () => edge.registration.state,
+    ...(edge.media ? { rtpengines: () => edge.media!.state() } : {}),
     devices: () => listDevices(edge.config.current.devices, edge.devices),
   });
   await http.listen({ host: config.http.host, port: config.http.port });
@@ -76,7 +77,8 @@ async function main(): Promise<void> {
     try {
       const next = loadConfig(file);
       // Connections and listeners are set up once; only trunks, numbers, devices and limits reload.
-      const fixed = (['drachtio', 'redis', 'http'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(edge.config.current[k]));
+      const fixed: string[] = (['drachtio', 'redis', 'http'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(edge.config.current[k]));
+      if (JSON.stringify(next.media.anchor) !== JSON.stringify(edge.config.current.media.anchor)) fixed.push('media.anchor');
       if (fixed.length > 0) logger.warn({ sections: fixed }, 'these sections change only with a restart');
       edge.reload(next);
     } catch (e) {

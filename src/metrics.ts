@@ -32,6 +32,11 @@ export function createMetrics() {
     callbackNotGrantedTotal: new Counter({ name: `${p}callback_not_granted_total`, help: 'Inbound calls routed without a callback permission because the caller identity cannot be keyed (anonymous, not_a_number, no_user)', labelNames: ['reason'] as const, registers: [registry] }),
     webhookRepliesUnusableTotal: new Counter({ name: `${p}webhook_replies_unusable_total`, help: 'call_permission_reply webhooks that could not be applied, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     unrecordedCalls: new Gauge({ name: `${p}unrecorded_calls`, help: 'Inbound calls routed while Redis was unreachable, not yet counted', registers: [registry] }),
+    // With media.anchor (SPEC §5): direction is the way the media went (pbx_to_telnyx, telnyx_to_pbx).
+    mediaPacketsLostTotal: new Counter({ name: `${p}media_packets_lost_total`, help: 'RTP packets lost as rtpengine reports them, by media direction', labelNames: ['direction'] as const, registers: [registry] }),
+    mediaTimeoutsTotal: new Counter({ name: `${p}media_timeouts_total`, help: 'Calls ended because a side sent no RTP for noMediaSeconds', registers: [registry] }),
+    mediaUnanchoredTotal: new Counter({ name: `${p}media_unanchored_calls_total`, help: 'Inbound calls routed without rtpengine because none answered', registers: [registry] }),
+    rtpengineUp: new Gauge({ name: `${p}rtpengine_up`, help: '1 while this rtpengine answers (media.anchor)', labelNames: ['rtpengine'] as const, registers: [registry] }),
   };
   // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
   // instead of a series appearing from nowhere (prom-client prints no line for an unseen label set).
@@ -42,6 +47,7 @@ export function createMetrics() {
   }
   for (const reason of UNKEYED_REASONS) metrics.callbackNotGrantedTotal.inc({ reason }, 0);
   for (const reason of UNUSABLE_REPLY_REASONS) metrics.webhookRepliesUnusableTotal.inc({ reason }, 0);
+  for (const direction of ['pbx_to_telnyx', 'telnyx_to_pbx']) metrics.mediaPacketsLostTotal.inc({ direction }, 0);
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
   const telnyxRegisteredName = `${p}telnyx_registered`;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isValidCidr } from '../domain/sources.js';
 import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
 import { contactListeners } from '../sip/engineConfig.js';
+import { parseNgAddress } from '../media/ngAddress.js';
 
 // `${VAR}` substitution yields strings; accept "8080" where a number is expected.
 const fromEnvString = (v: unknown): unknown => {
@@ -134,6 +135,21 @@ const deviceSchema = z
     if (d.callerId !== undefined && !d.numbers.includes(d.callerId)) ctx.addIssue({ code: 'custom', path: ['callerId'], message: 'not one of this device\'s numbers' });
   });
 
+// Optional: relay every bridged call's RTP through rtpengine (ng protocol, SPEC §2 `media.anchor`).
+const anchorSchema = z
+  .object({
+    // `${WA_EDGE_MEDIA:-false}` in a shipped file: anchoring switched on from the environment.
+    enabled: bool().default(true),
+    rtpengine: z.array(z.string().refine((s) => parseNgAddress(s) !== undefined, { message: 'not host:port' })).min(1),
+    noMediaSeconds: int(1, 3600).default(10),
+    telnyxSrtp: bool().default(false),
+    // How long an ng command may go unanswered before that rtpengine counts as down.
+    requestTimeoutMs: int(50, 10000).default(1000),
+    pingSeconds: int(1, 300).default(5),
+  })
+  .strict()
+  .transform(({ enabled, ...anchor }) => (enabled ? anchor : undefined));
+
 export const configSchema = z
   .object({
     drachtio: drachtioSchema,
@@ -210,7 +226,10 @@ export const configSchema = z
       })
       .strict(),
     media: z
-      .object({ codecs: z.array(nonEmpty('codec')).min(1).default(['opus', 'PCMU', 'PCMA', 'telephone-event']) })
+      .object({
+        codecs: z.array(nonEmpty('codec')).min(1).default(['opus', 'PCMU', 'PCMA', 'telephone-event']),
+        anchor: anchorSchema.optional(),
+      })
       .strict()
       .default({ codecs: ['opus', 'PCMU', 'PCMA', 'telephone-event'] }),
     sip: z

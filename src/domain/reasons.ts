@@ -14,6 +14,7 @@ export const REFUSALS = {
   daily_limit: { code: 480, retryAfter: true },
   attempt_limit: { code: 480, retryAfter: true },
   state_unavailable: { code: 503, retryAfter: true },
+  media_unavailable: { code: 503, retryAfter: true },
   draining: { code: 503, retryAfter: true },
   // Inbound and in-dialog refusals.
   unknown_number: { code: 404, retryAfter: false },

@@ -34,6 +34,8 @@ export interface HttpDeps {
   drachtioConnected: () => boolean;
   /** State of the Telnyx registration; undefined (and absent from /readyz) without `telnyx.register`. */
   telnyxRegistration?: () => RegistrationState | undefined;
+  /** With media.anchor: each rtpengine and whether it answers (GET /readyz). */
+  rtpengines?: () => { rtpengine: string; state: 'up' | 'down' }[];
   /** Registered softphone contacts (GET /v1/devices); none when absent. */
   devices?: () => Promise<DeviceContacts[]>;
   /** The Cloud API sender's fetch; globalThis.fetch when absent. */

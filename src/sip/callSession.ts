@@ -9,6 +9,8 @@ import type { Clock } from '../domain/clock.js';
 import { DurableQueue } from './durable.js';
 import type { LeaseKeeper } from './leases.js';
 import { releaseSetupMessages, type Dialog, type SipRequest, type SipResponse } from './srf.js';
+import type { CallMedia } from '../media/anchor.js';
+import { recordFields } from '../media/figures.js';
 
 export interface SessionDeps {
   calls: CallState;
@@ -28,6 +30,10 @@ export class CallSession {
   private phase: Phase = 'admitted';
   private answeredAt: number | undefined;
   private dialogs: Dialog[] = [];
+  /** With media.anchor: the call on rtpengine (undefined when unanchored). */
+  private media: CallMedia | undefined;
+  private mediaState: 'anchored' | 'unanchored' | undefined;
+  private silentSide: string | undefined;
 
   constructor(
     readonly direction: Direction,
@@ -52,10 +58,26 @@ export class CallSession {
     return this.queue.run(`settle ${outcome}`, () => this.deps.calls.settle(this.business, this.user, this.callId, outcome));
   }
 
+  /** rtpengine relays this call's media: it is deleted there when the call closes, whatever closes it. */
+  anchor(media: CallMedia): void {
+    this.media = media;
+    this.mediaState = 'anchored';
+    if (this.phase === 'closed') void media.finish();
+  }
+
+  /** media.anchor is set but no rtpengine took the call: it goes on unanchored (inbound). */
+  unanchored(): void {
+    this.mediaState = 'unanchored';
+  }
+
   /** The far end answered. */
   connected(): void {
     if (this.phase !== 'admitted') return;
     this.phase = 'connected';
+    this.media?.watch((side) => {
+      this.silentSide = side;
+      this.close('ended', 200, 'no_media');
+    });
     this.answeredAt = this.deps.clock();
     this.deps.metrics.callSetupSeconds.observe({ direction: this.direction }, (this.answeredAt - this.startedAt) / 1000);
     this.log.info('call connected');
@@ -75,9 +97,12 @@ export class CallSession {
     this.deps.metrics.callsTotal.inc({ direction: this.direction, outcome: recorded });
     const endedAt = this.deps.clock();
     this.log.info({ outcome: recorded, sipStatus, reason }, 'call ended');
+    // rtpengine's figures and its delete, once, beside the settle (neither waits for the other).
+    const figures = this.media?.finish();
     void this.settle(final)
-      .then((r) => {
+      .then(async (r) => {
         if (r?.event) this.log.info({ event: r.event, consecutiveUnanswered: r.consecutiveUnanswered }, `permission ${r.event}`);
+        const media = await figures;
         return this.queue.run('call record', () =>
           appendCallRecord(this.deps.calls.redis, {
             callId: this.sipCallId,
@@ -90,6 +115,10 @@ export class CallSession {
             startedAt: this.startedAt,
             answeredAt: this.answeredAt,
             endedAt,
+            media: this.mediaState,
+            rtpengine: this.media?.engine,
+            silentSide: this.silentSide,
+            ...(media ? recordFields(media) : {}),
           }),
         );
       })

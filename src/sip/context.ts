@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Direction, Metrics } from '../metrics.js';
 import type { CallState } from '../state/calls.js';
 import type { DeviceRegistry } from '../state/devices.js';
+import type { MediaRelays } from '../media/anchor.js';
 import { CallSession } from './callSession.js';
 import type { LeaseKeeper } from './leases.js';
 import type { SipRequest, SipResponse, Srf } from './srf.js';
@@ -22,6 +23,8 @@ export interface SipDeps {
   clock: Clock;
   sessions: Set<CallSession>;
   draining: () => boolean;
+  /** With media.anchor: the rtpengines every bridged call's media goes through. */
+  media?: MediaRelays;
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { RegisteredBinding } from '../state/devices.js';
 import type { SipDeps } from './context.js';
 import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
+import type { AnchoredSdp } from './anchoring.js';
 
 export type ForkResult = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
 
@@ -18,7 +19,7 @@ export async function forkToBindings(
   req: SipRequest,
   res: SipResponse,
   bindings: RegisteredBinding[],
-  opts: { callingNumber: string; headers: Record<string, string>; timeoutMs: number },
+  opts: { callingNumber: string; headers: Record<string, string>; timeoutMs: number; sdp?: AnchoredSdp },
 ): Promise<ForkResult> {
   const pending = new Map<number, { cancel(): void }>();
   let winner: Dialog | undefined;
@@ -44,7 +45,7 @@ export async function forkToBindings(
       const uac = await deps.srf.createUAC(
         b.uri,
         {
-          localSdp: req.body,
+          localSdp: opts.sdp?.offer ?? req.body,
           callingNumber: opts.callingNumber,
           headers: opts.headers,
           proxy: `sip:${b.source.address}:${b.source.port};transport=${b.source.transport}`,
@@ -85,7 +86,9 @@ export async function forkToBindings(
   }
   const uac: Dialog = first;
   try {
-    const uas = await deps.srf.createUAS(req, res, { localSdp: uac.remote.sdp });
+    const localSdp = opts.sdp ? await opts.sdp.answer(uac.remote.sdp) : uac.remote.sdp;
+    if (req.canceled) throw new Error('canceled while rtpengine answered');
+    const uas = await deps.srf.createUAS(req, res, { localSdp });
     return { answered: { uas, uac } };
   } catch {
     await uac.destroy().catch(() => {});

@@ -11,6 +11,7 @@ import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { CallSession } from './callSession.js';
 import { forkToBindings } from './fork.js';
+import { anchorInbound, type AnchoredSdp } from './anchoring.js';
 import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
 
 /**
@@ -79,7 +80,7 @@ function callingNumberFor(caller: CallerIdentity, admittedAs: string): string {
 type Attempt = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
 
 /** A `sip:` target: one B2BUA leg, cancelled when it rings past the per-target timeout. */
-async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, target: string, user: string, headers: Record<string, string>): Promise<Attempt> {
+async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, target: string, user: string, headers: Record<string, string>, sdp?: AnchoredSdp): Promise<Attempt> {
   let uacReq: { cancel(opts?: object): void } | undefined;
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -91,7 +92,7 @@ async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, t
       req,
       res,
       target,
-      { callingNumber: user, headers, passFailure: false, passProvisionalResponses: true },
+      { callingNumber: user, headers, passFailure: false, passProvisionalResponses: true, ...(sdp ? { localSdpB: sdp.offer, localSdpA: sdp.answer } : {}) },
       {
         cbRequest: (err, sent) => {
           if (err) return;
@@ -109,7 +110,7 @@ async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, t
 }
 
 /** A `device:NAME` target: every registered contact at once; none registered counts as a 480. */
-async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse, name: string, user: string, headers: Record<string, string>): Promise<Attempt> {
+async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse, name: string, user: string, headers: Record<string, string>, sdp?: AnchoredSdp): Promise<Attempt> {
   let bindings;
   try {
     bindings = await deps.devices.list(name);
@@ -118,19 +119,20 @@ async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse
     return { status: 503 };
   }
   if (bindings.length === 0) return { status: 480 };
-  return forkToBindings(deps, req, res, bindings, { callingNumber: user, headers, timeoutMs: deps.config().sip.inboundTargetTimeoutSeconds * 1000 });
+  return forkToBindings(deps, req, res, bindings, { callingNumber: user, headers, timeoutMs: deps.config().sip.inboundTargetTimeoutSeconds * 1000, sdp });
 }
 
 async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, business: string, user: string): Promise<void> {
   const cfg = deps.config();
   const targets = cfg.numbers.find((n) => n.number === business)?.inbound ?? [];
   const headers = pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToPbx));
+  const sdp = await anchorInbound(deps, req, session);
   let last = 480;
   for (const [i, target] of targets.entries()) {
     if (req.canceled) break;
     const attempt = target.startsWith('device:')
-      ? await callDeviceTarget(deps, req, res, target.slice('device:'.length), user, headers)
-      : await callSipTarget(deps, req, res, target, user, headers);
+      ? await callDeviceTarget(deps, req, res, target.slice('device:'.length), user, headers, sdp)
+      : await callSipTarget(deps, req, res, target, user, headers, sdp);
     if ('answered' in attempt) {
       session.log.info({ target, attempt: i + 1 }, 'routed');
       session.connected();

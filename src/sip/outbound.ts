@@ -53,6 +53,26 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
     return session.close('failed', 487, 'canceled_during_admission');
   }
 
+  let sdpToTelnyx = writeOffer(offer);
+  let answerToPbx: (telnyxAnswer: string) => string | Promise<string> = answererFor(offer);
+  if (deps.media) {
+    try {
+      const anchored = await deps.media.open(callId, 'pbx', sdpToTelnyx, session.log);
+      session.anchor(anchored.media);
+      sdpToTelnyx = anchored.sdp;
+      const reshape = answerToPbx;
+      answerToPbx = async (telnyxAnswer) => reshape(await anchored.media.answer(telnyxAnswer));
+    } catch (err) {
+      session.log.warn({ err: (err as Error).message }, 'no rtpengine took the call');
+      reject(deps, res, refusal('media_unavailable', cfg.media.anchor?.pingSeconds), 'outbound', log);
+      return session.close('failed', 503, 'media_unavailable');
+    }
+    if (req.canceled) {
+      res.send(487);
+      return session.close('failed', 487, 'canceled_during_admission');
+    }
+  }
+
   // Ring timeout: cancel the Telnyx leg; the call then counts as unanswered.
   let uacReq: { cancel(opts?: object): void } | undefined;
   let ringTimedOut = false;
@@ -74,8 +94,8 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
         // copies the caller's display name (a softphone's "Alice"). drachtio-server puts its own
         // address in place of `localhost`.
         headers: { ...pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)), From: `<sip:${business}@localhost>` },
-        localSdpB: writeOffer(offer),
-        localSdpA: answererFor(offer),
+        localSdpB: sdpToTelnyx,
+        localSdpA: answerToPbx,
         passFailure: false,
         passProvisionalResponses: true,
       },

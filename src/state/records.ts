@@ -26,6 +26,20 @@ export interface CallRecord {
   startedAt: number;
   answeredAt?: number;
   endedAt: number;
+  /** With media.anchor: `anchored` (then the figures below, as rtpengine reported them) or `unanchored`. */
+  media?: 'anchored' | 'unanchored';
+  /** The rtpengine (its ng host:port) that relayed the call. */
+  rtpengine?: string;
+  /** The side that sent no RTP when the call ended `no_media`. */
+  silentSide?: string;
+  rtpPacketsFromPbx?: number;
+  rtpBytesFromPbx?: number;
+  rtpPacketsFromTelnyx?: number;
+  rtpBytesFromTelnyx?: number;
+  packetsLostFromPbx?: number;
+  packetsLostFromTelnyx?: number;
+  jitterMsFromPbx?: number;
+  jitterMsFromTelnyx?: number;
 }
 
 function fields(obj: object): string[] {
@@ -40,7 +54,11 @@ export async function appendCallRecord(redis: RedisClient, r: CallRecord): Promi
   await redis.xadd(STREAMS.calls, 'MAXLEN', '~', STREAM_MAXLEN, '*', ...fields(r));
 }
 
-const NUMERIC = new Set(['sipStatus', 'startedAt', 'answeredAt', 'endedAt', 'expiresAt', 'at']);
+const NUMERIC = new Set([
+  'sipStatus', 'startedAt', 'answeredAt', 'endedAt', 'expiresAt', 'at',
+  'rtpPacketsFromPbx', 'rtpBytesFromPbx', 'rtpPacketsFromTelnyx', 'rtpBytesFromTelnyx',
+  'packetsLostFromPbx', 'packetsLostFromTelnyx', 'jitterMsFromPbx', 'jitterMsFromTelnyx',
+]);
 
 function toObject(flat: string[]): Record<string, string | number> {
   const out: Record<string, string | number> = {};

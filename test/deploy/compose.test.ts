@@ -19,6 +19,9 @@ interface Service {
   depends_on?: Record<string, { condition: string }> | string[];
   user?: string;
   stop_grace_period?: string;
+  profiles?: string[];
+  network_mode?: string;
+  extra_hosts?: string[];
 }
 interface Compose {
   services: Record<string, Service>;
@@ -36,9 +39,25 @@ const svc = (name: string): Service => {
 const published = (s: Service): string[] => (s.ports ?? []).map((p) => p.replace(/\$\{[^}]*\}/g, 'X').split(':').pop() as string);
 
 describe('docker-compose.yml structure', () => {
-  it('has the five services and no version key (Compose v2 and Debian docker-compose 1.29 both read it)', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['drachtio', 'edge', 'grafana', 'prometheus', 'redis']);
+  it('has the five services, rtpengine only in the media profile, and no version key (Compose v2 and Debian docker-compose 1.29 both read it)', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['drachtio', 'edge', 'grafana', 'prometheus', 'redis', 'rtpengine']);
+    expect(Object.entries(compose.services).filter(([, s]) => s.profiles).map(([name]) => name)).toEqual(['rtpengine']);
     expect(compose.version).toBeUndefined();
+  });
+
+  it('rtpengine (media.anchor): Debian rtpengine-daemon on the host network, its port range and ng address from .env; the edge reaches it by the host gateway', () => {
+    const r = svc('rtpengine');
+    expect(r.profiles).toEqual(['media']);
+    expect(r.network_mode).toBe('host');
+    expect(r.build).toEqual({ context: 'docker', dockerfile: 'Dockerfile.rtpengine' });
+    expect(read('docker/Dockerfile.rtpengine')).toMatch(/apt-get install .*rtpengine-daemon/);
+    expect(r.volumes).toContain('./docker/rtpengine-start.sh:/usr/local/bin/rtpengine-start.sh:ro');
+    expect(Object.keys(r.environment ?? {})).toEqual(expect.arrayContaining(['RTP_INTERFACE', 'RTP_PORT_MIN', 'RTP_PORT_MAX', 'RTPENGINE_NG_LISTEN']));
+    const start = read('docker/rtpengine-start.sh');
+    expect(start).toMatch(/--port-min="\$\{RTP_PORT_MIN:-30000\}" --port-max="\$\{RTP_PORT_MAX:-40000\}"/);
+    expect(start).toMatch(/--config-file=none/);
+    expect(svc('edge').extra_hosts).toContain('host.docker.internal:host-gateway');
+    expect(read('docker/edge.yaml')).toMatch(/enabled: "\$\{WA_EDGE_MEDIA:-false\}"/);
   });
 
   it('runs the official drachtio-server image with docker/drachtio.conf.xml, SIP published, 9022 not', () => {

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { read, run, tool } from './tools.js';
 
 const analyze = tool('systemd-analyze', 'systemd');
-const UNITS = ['deploy/systemd/wa-edge.service', 'deploy/systemd/drachtio-server.service'];
+const UNITS = ['deploy/systemd/wa-edge.service', 'deploy/systemd/drachtio-server.service', 'deploy/systemd/wa-edge-rtpengine.service'];
 
 /** `Key=value` lines of a unit, last one wins (systemd's rule for these keys). */
 function directives(unit: string): Map<string, string> {

@@ -15,6 +15,7 @@ describe('reason → SIP answer table (SPEC §3)', () => {
     ['daily_limit', 480, true],
     ['attempt_limit', 480, true],
     ['state_unavailable', 503, true],
+    ['media_unavailable', 503, true],
     ['draining', 503, true],
   ] as const)('%s → %i (Retry-After: %s)', (reason, code, hasRetry) => {
     const r = refusal(reason, 12.2);

@@ -8,7 +8,7 @@ import type { HttpDeps } from '../server.js';
 
 const callRecord = z
   .record(z.string(), z.union([z.string(), z.number()]))
-  .meta({ description: 'id (stream id), callId, direction, number, user, outcome, sipStatus, reason, startedAt, answeredAt?, endedAt (epoch ms)' });
+  .meta({ description: 'id (stream id), callId, direction, number, user, outcome, sipStatus, reason, startedAt, answeredAt?, endedAt (epoch ms); with media.anchor: media, rtpPacketsFromPbx, rtpBytesFromPbx, rtpPacketsFromTelnyx, rtpBytesFromTelnyx, and packetsLost/jitterMs From Pbx/Telnyx when rtpengine has them' });
 
 export function callsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);

@@ -1,4 +1,5 @@
-// GET /healthz and GET /readyz (SPEC §4): liveness, and readiness = drachtio connected + Redis answering.
+// GET /healthz and GET /readyz (SPEC §4): liveness, and readiness = drachtio connected + Redis answering
+// (+ an rtpengine answering, with media.anchor).
 // With telnyx.register the body also names the registration's state; a lost registration does not
 // make the instance unready: outbound calls still work, and a restart would not bring it back sooner.
 import { z } from 'zod';
@@ -10,10 +11,13 @@ import type { HttpDeps } from '../server.js';
 const REDIS_PING_TIMEOUT_MS = 500;
 
 const upDown = z.enum(['up', 'down']);
+// `rtpengine` with media.anchor only: up while at least one answers (outbound is refused without one).
 const readiness = z.object({
   drachtio: upDown,
   redis: upDown,
   telnyxRegistration: z.enum(['registering', 'registered', 'retrying', 'refused', 'unregistered']).optional(),
+  rtpengine: upDown.optional(),
+  rtpengines: z.array(z.object({ rtpengine: z.string(), state: upDown })).optional(),
 });
 
 async function redisAnswers(redis: RedisClient): Promise<boolean> {
@@ -43,7 +47,7 @@ export function healthRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary:
-            'Readiness: 200 when drachtio is connected and Redis answers PING, else 503 naming what is down; with telnyx.register also the registration state (not part of readiness)',
+            'Readiness: 200 when drachtio is connected, Redis answers PING and (with media.anchor) an rtpengine answers, else 503 naming what is down; with telnyx.register also the registration state (not part of readiness)',
           security: [],
           response: { 200: readiness, 503: readiness },
         },
@@ -54,7 +58,10 @@ export function healthRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         if (!redis) deps.metrics.redisErrorsTotal.inc();
         const telnyxRegistration = deps.telnyxRegistration?.();
         const body = { drachtio: drachtio ? 'up' : 'down', redis: redis ? 'up' : 'down', ...(telnyxRegistration ? { telnyxRegistration } : {}) } as const;
-        return reply.code(drachtio && redis ? 200 : 503).send(body);
+        const engines = deps.rtpengines?.();
+        if (!engines) return reply.code(drachtio && redis ? 200 : 503).send(body);
+        const media = engines.some((e) => e.state === 'up');
+        return reply.code(drachtio && redis && media ? 200 : 503).send({ ...body, rtpengine: media ? 'up' : 'down', rtpengines: engines });
       },
     );
   };
