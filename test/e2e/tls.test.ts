@@ -142,20 +142,20 @@ describeWithDrachtio('TLS to Telnyx', () => {
         expect(peer.received().filter((r) => r.method === 'INVITE').map((r) => r.proto)).toEqual(['tls']);
       }, 60_000);
 
-      it('a self-signed peer is refused in the handshake, but the PBX hears 408 only after 32 s and the call counts as UNANSWERED', async () => {
+      it('a self-signed peer is refused in the handshake: after 32 s the PBX hears 503 telnyx_unreachable and the call counts as failed, not unanswered', async () => {
         const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.selfSigned('sip.telnyx.com'), nextHop: `${addrs.telnyx}:${vfx.telnyxPort}` });
         running.push(peer);
         sendVia(peer);
         const started = Date.now();
-        const { pbx } = await outboundCall(vfx, { scenario: 'pbx_call_expect_reject.xml', vars: { code: '408' }, timeoutSec: 50 });
+        const { pbx } = await outboundCall(vfx, { scenario: 'pbx_call_expect_reject.xml', vars: { code: '503', reason: 'telnyx_unreachable' }, timeoutSec: 50 });
         expectOk(pbx, vfx);
         expect(Date.now() - started).toBeGreaterThan(30_000);
         expect(peer.received()).toEqual([]);
         await vfx.expectIdle();
         const [record] = await vfx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
-        // 408 is one of whatsapp.unanswered.codes: a carrier the edge refused would count
-        // against the customer's permission (nudge at 2, revoke at 4).
-        expect(record![1]).toEqual(expect.arrayContaining(['outcome', 'unanswered', 'sipStatus', '408']));
+        // drachtio-server's own 408 (Timer B) is no answer from Telnyx: Meta saw nothing, so it
+        // must not count against the customer's permission (src/domain/outcome.ts).
+        expect(record![1]).toEqual(expect.arrayContaining(['outcome', 'failed', 'sipStatus', '503', 'reason', 'telnyx_unreachable']));
       }, 90_000);
 
       it('and it demands a client certificate from every inbound TLS peer: Telnyx\'s calls to 5061 without one are refused', async () => {
