@@ -2,22 +2,14 @@
 // docs/scaling.md and docs/operations.md, all through the real loader (src/config/load.ts).
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { REFUSALS } from '../../src/domain/reasons.js';
-import { baseConfigObject } from '../helpers/config.js';
+import { baseConfigObject, configProblems } from '../helpers/config.js';
 import { filledEnv, read, readYaml, referencedVars, requiredVars, ROOT, yamlBlocks } from './tools.js';
 
 const EDGE_YAML = `${ROOT}docker/edge.yaml`;
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('docker/edge.yaml', () => {
   it('is valid with the variables of a filled-in .env, and points at the compose services', () => {

@@ -1,5 +1,5 @@
 // A valid configuration for tests, built in code so each test says only what it changes.
-import { parseConfig } from '../../src/config/load.js';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { stringify } from 'yaml';
 
@@ -31,3 +31,14 @@ export const aliceRingsForBusiness = (): Record<string, unknown> => ({
   devices: [{ ...ALICE, numbers: [BUSINESS], defaultRegion: 'GB' }],
   numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice'] }],
 });
+
+/** The problems a configuration loader call reports (ConfigError), or none. */
+export function configProblems(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ConfigError, configPath, loadConfig, parseConfig } from '../../src/config/load.js';
-import { baseConfigObject } from '../helpers/config.js';
+import { configPath, loadConfig, parseConfig } from '../../src/config/load.js';
+import { baseConfigObject, configProblems } from '../helpers/config.js';
 
-function problems(obj: unknown, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(typeof obj === 'string' ? obj : stringify(obj), 'x.yaml', env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = (obj: unknown, env: NodeJS.ProcessEnv = {}) => configProblems(() => parseConfig(typeof obj === 'string' ? obj : stringify(obj), 'x.yaml', env));
 
 describe('configuration (SPEC §2)', () => {
   it('the shipped default.yaml and example.yaml are valid', () => {

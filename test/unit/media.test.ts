@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { figuresOf, received, recordFields } from '../../src/media/figures.js';
 import type { NgQuery } from '../../src/media/rtpengine.js';
-import { baseConfigObject } from '../helpers/config.js';
+import { baseConfigObject, configProblems } from '../helpers/config.js';
 
 function parse(media: unknown) {
   return parseConfig(stringify(baseConfigObject({ media })), 'x.yaml', {});
 }
 
-function problems(media: unknown): string[] {
-  try {
-    parse(media);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = (media: unknown) => configProblems(() => parse(media));
 
 describe('media.anchor configuration (SPEC §2)', () => {
   it('is off unless set; set, it has the SPEC defaults', () => {
