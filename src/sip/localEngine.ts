@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { backoffDelay } from '../domain/backoff.js';
 import { contactListeners, engineConfigXml, type EngineSettings, type Listener } from './engineConfig.js';
 import { contactNeedsTls, prepareEngineTls, type EngineTlsOptions } from './engineTls.js';
 import { freeTcpPort, portInUse } from './ports.js';
@@ -167,8 +168,8 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
   const scheduleRestart = () => {
     if (stopping || !supervise || restartTimer) return;
     if (upSince && Date.now() - upSince >= backoff.stableMs) attempt = 0;
-    const inMs = Math.min(backoff.maxMs, backoff.minMs * 2 ** attempt);
     attempt++;
+    const inMs = backoffDelay(attempt, backoff.minMs, backoff.maxMs);
     opts.onEvent?.({ kind: 'restarting', inMs, attempt });
     restartTimer = setTimeout(() => {
       restartTimer = undefined;

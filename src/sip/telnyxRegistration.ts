@@ -5,6 +5,7 @@
 // drachtio-srf answers the digest challenge; this file only decides when to send what.
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
+import { backoffDelay } from '../domain/backoff.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { DrachtioLink } from './connection.js';
@@ -94,7 +95,7 @@ export function refreshDelayMs(grantedSeconds: number): number {
 
 /** Exponential back-off from minSeconds, doubling per consecutive failure, capped at maxSeconds. */
 export function backoffMs(failures: number, retry: { minSeconds: number; maxSeconds: number }): number {
-  return Math.min(retry.maxSeconds, retry.minSeconds * 2 ** Math.max(0, failures - 1)) * 1000;
+  return backoffDelay(failures, retry.minSeconds, retry.maxSeconds) * 1000;
 }
 
 const newCallId = () => `${randomUUID()}@wa-sip-edge`;
