@@ -53,6 +53,7 @@ describe('docker/alerts.yml', () => {
     expect(rule('WaEdgeNumberNearDailyCap').expr).toBe('max by (number) (wa_edge_connected_calls_24h) >= 90');
     expect(rule('WaEdgePermissionRevoked').expr).toContain('increase(wa_edge_permission_events_total{event="revoked"}');
     expect(rule('WaEdgeTelnyxUnregistered')).toMatchObject({ expr: 'wa_edge_telnyx_registered == 0', for: '2m', labels: { severity: 'critical' } });
+    expect(rule('WaEdgeRtpengineDown')).toMatchObject({ expr: 'wa_edge_rtpengine_up == 0', for: '1m', labels: { severity: 'critical' } });
     for (const r of rules) {
       expect(r.labels?.severity, r.alert).toBeDefined();
       expect(r.annotations?.summary, r.alert).toBeDefined();

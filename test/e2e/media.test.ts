@@ -201,8 +201,9 @@ describeWithMedia('media anchored in rtpengine', () => {
       await fx.expectIdle();
       expect(await lastRecord(fx)).toMatchObject({ direction: 'outbound', outcome: 'failed', reason: 'media_unavailable', sipStatus: 503 });
       expect(await counter(fx, 'wa_edge_rejections_total')).toBeGreaterThan(0);
+      // Named, not part of readiness (SPEC §4): inbound calls still go through, unanchored.
       expect(await readyz(fx)).toEqual({
-        status: 503,
+        status: 200,
         body: { drachtio: 'up', redis: 'up', rtpengine: 'down', rtpengines: [{ rtpengine: rtp.ng, state: 'down' }] },
       });
 

@@ -47,7 +47,7 @@ export function healthRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary:
-            'Readiness: 200 when drachtio is connected, Redis answers PING and (with media.anchor) an rtpengine answers, else 503 naming what is down; with telnyx.register also the registration state (not part of readiness)',
+            'Readiness: 200 when drachtio is connected and Redis answers PING, else 503 naming what is down; also names the Telnyx registration (telnyx.register) and the rtpengines (media.anchor), which are not part of readiness',
           security: [],
           response: { 200: readiness, 503: readiness },
         },
@@ -58,10 +58,11 @@ export function healthRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         if (!redis) deps.metrics.redisErrorsTotal.inc();
         const telnyxRegistration = deps.telnyxRegistration?.();
         const body = { drachtio: drachtio ? 'up' : 'down', redis: redis ? 'up' : 'down', ...(telnyxRegistration ? { telnyxRegistration } : {}) } as const;
+        // rtpengine, like the registration, is named but not part of readiness (SPEC §4): without
+        // it inbound calls still go through unanchored, and outbound ones get 503 media_unavailable.
         const engines = deps.rtpengines?.();
-        if (!engines) return reply.code(drachtio && redis ? 200 : 503).send(body);
-        const media = engines.some((e) => e.state === 'up');
-        return reply.code(drachtio && redis && media ? 200 : 503).send({ ...body, rtpengine: media ? 'up' : 'down', rtpengines: engines });
+        const media = engines ? { rtpengine: engines.some((e) => e.state === 'up') ? ('up' as const) : ('down' as const), rtpengines: engines } : {};
+        return reply.code(drachtio && redis ? 200 : 503).send({ ...body, ...media });
       },
     );
   };
