@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { numbersRoutes } from './routes/numbers.js';
 import { usersRoutes } from './routes/users.js';
+import { permissionsRoutes } from './routes/permissions.js';
 import { decisionsRoutes } from './routes/decisions.js';
 import { callsRoutes } from './routes/calls.js';
 import { devicesRoutes } from './routes/devices.js';
@@ -120,6 +121,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       v1.addHook('onRequest', requireAdminToken(deps.config));
       await v1.register(numbersRoutes(deps));
       await v1.register(usersRoutes(deps));
+      await v1.register(permissionsRoutes(deps));
       await v1.register(decisionsRoutes(deps));
       await v1.register(callsRoutes(deps));
       await v1.register(devicesRoutes(deps));
