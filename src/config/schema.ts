@@ -220,7 +220,26 @@ export const configSchema = z
         leaseSeconds: int(10, 90).default(90),
         webhook: z.object({ appSecret: nonEmpty('appSecret'), verifyToken: nonEmpty('verifyToken') }).strict().optional(),
         cloudApi: z
-          .object({ baseUrl: z.url(), token: nonEmpty('token'), timeoutMs: int(100, 60000).default(5000) })
+          .object({
+            baseUrl: z.url(),
+            token: nonEmpty('token'),
+            timeoutMs: int(100, 60000).default(5000),
+            // On a local no_permission, ask Meta's call_permissions before refusing (SPEC §2): false,
+            // true (the defaults below), or the settings themselves. Each number needs a phoneNumberId.
+            permissionLookup: z
+              .union([
+                bool(),
+                z
+                  .object({
+                    // The call waits this long for Meta at most, then the local answer stands.
+                    timeoutMs: int(50, 10000).default(800),
+                    // A "no" (and an error) from Meta is reused this long per (number, user), per instance.
+                    negativeCacheSeconds: int(0, 86400).default(60),
+                  })
+                  .strict(),
+              ])
+              .default(false),
+          })
           .strict()
           .optional(),
       })

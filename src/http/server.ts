@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CallState } from '../state/calls.js';
 import type { PermissionState } from '../state/permissions.js';
+import type { PermissionLookup } from '../permissionLookup.js';
 import type { RegistrationState } from '../sip/telnyxRegistration.js';
 import type { DeviceContacts } from '../state/devices.js';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.js';
@@ -28,6 +29,8 @@ export interface HttpDeps {
   config: () => Readonly<Config>;
   calls: CallState;
   permissions: PermissionState;
+  /** Meta's view beside the edge's (GET /v1/decisions, /v1/numbers); none without the lookup. */
+  permissionLookup?: PermissionLookup;
   metrics: Metrics;
   /** Passed to fastify as its loggerInstance. */
   logger: Logger;
