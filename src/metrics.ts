@@ -7,6 +7,9 @@ import { UNKEYED_REASONS } from './domain/identity.js';
 /** Why a webhook's permission reply could not be applied (the `reason` of wa_edge_webhook_replies_unusable_total). */
 export const UNUSABLE_REPLY_REASONS = ['unknown_business_number', 'no_user_identity', 'malformed_reply', 'already_expired'] as const;
 
+/** The `event` of wa_edge_telnyx_webhooks_total: the messaging event types Telnyx documents, a permission reply, or other. */
+export const TELNYX_EVENTS = ['message.received', 'message.sent', 'message.finalized', 'permission_reply', 'other'] as const;
+
 export type Direction = 'outbound' | 'inbound';
 
 export function createMetrics() {
@@ -54,6 +57,7 @@ export function createMetrics() {
   for (const reason of UNUSABLE_REPLY_REASONS) metrics.webhookRepliesUnusableTotal.inc({ reason }, 0);
   for (const direction of ['pbx_to_telnyx', 'telnyx_to_pbx']) metrics.mediaPacketsLostTotal.inc({ direction }, 0);
   for (const result of ['allowed', 'refused', 'error']) metrics.permissionLookupsTotal.inc({ result }, 0);
+  for (const event of TELNYX_EVENTS) metrics.telnyxWebhooksTotal.inc({ event }, 0);
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
   const telnyxRegisteredName = `${p}telnyx_registered`;

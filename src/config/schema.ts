@@ -183,6 +183,13 @@ export const configSchema = z
           .strict()
           .optional(),
         sources: z.array(cidr).min(1),
+        // POST /v1/webhooks/telnyx: the account's public key as Telnyx's portal shows it (base64, Ed25519).
+        webhook: z
+          .object({
+            publicKey: nonEmpty('publicKey').refine((k) => Buffer.from(k.trim(), 'base64').length === 32, 'not a base64 Ed25519 public key (32 bytes)'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .superRefine((t, ctx) => {

@@ -108,7 +108,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       info: {
         title: 'wa-sip-edge operator API',
         version: '1.0.0',
-        description: 'SPEC §4. /v1/* needs `Authorization: Bearer <http.adminToken>`, except the two WhatsApp webhook routes.',
+        description: 'SPEC §4. /v1/* needs `Authorization: Bearer <http.adminToken>`, except the webhook routes (Meta and Telnyx sign their deliveries).',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],
@@ -131,7 +131,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
     { prefix: '/v1' },
   );
-  // Outside the bearer scope: Meta cannot send our token; it signs (POST) or echoes a verify token (GET).
+  // Outside the bearer scope: Meta and Telnyx cannot send our token; they sign (POST) or echo a verify token (GET).
   await app.register(webhookRoutes(deps), { prefix: '/v1' });
   // Static files for the browser; the page itself needs no token, every figure on it comes from /v1.
   await app.register(consoleRoutes(deps.consoleDir));
