@@ -4,6 +4,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, EdgeUnreachable, seg, type Api } from './api.js';
 import { REFRESH_MS, type Report } from './App.js';
 import { CapBar } from './Numbers.js';
+import { MetaView } from './MetaView.js';
 import { formatDateTime, formatRelative, formatWait } from './format.js';
 import type { Decision, NumberView, PermissionRequestSent, UserView } from './types.js';
 import { REASON_ADVICE, checkWords, noPermissionCause, permissionSource } from './words.js';
@@ -116,6 +117,7 @@ function UserResult({ result, api, report, onChanged }: { result: Result; api: A
         {view.user} <span class="muted">on</span> {view.number}
       </h3>
       <DecisionBox decision={decision} />
+      <MetaView meta={decision.meta} />
       <div class="facts">
         <dl>
           <dt>Permission</dt>

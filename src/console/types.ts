@@ -7,7 +7,9 @@ export interface NumberView {
   businessInitiatedEligible: boolean;
   activeCalls: number;
   connected24h: number;
-  limits: { activeCalls: number; connected24h: number | null };
+  limits: { activeCalls: number; connected24h: number | null; connected24hPerUser?: number | null };
+  /** Meta's cap in force, from the last permission lookup that named one. */
+  metaCap?: { connected24hPerUser: number; seenAt: string; configuredAbove: boolean } | null;
 }
 
 export interface UserView {
@@ -37,6 +39,21 @@ export interface Decision {
   code: number | null;
   retryAfter?: number;
   checks: Check[];
+  meta?: MetaDecisionView;
+}
+
+/** Meta's call_permissions beside the edge's checks (GET /v1/decisions `meta`). */
+export interface MetaDecisionView {
+  asked: boolean;
+  why?: string;
+  result?: 'allowed' | 'refused' | 'error';
+  permission?: { status: 'no_permission' | 'temporary' | 'permanent'; expiresAt?: string };
+  startCall?: { canPerform: boolean; limits: { timePeriod: string; maxAllowed: number; currentUsage: number; freesAt?: string }[] };
+  reason?: string;
+  error?: string;
+  at?: string;
+  differs: boolean;
+  note?: string;
 }
 
 /** A `wa:calls` record (SPEC §6); times in epoch ms. */
