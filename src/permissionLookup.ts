@@ -25,8 +25,8 @@ export interface LookupSettings {
 export function lookupSettings(config: Readonly<Config>): LookupSettings | undefined {
   const api = config.whatsapp.cloudApi;
   const on = api?.permissionLookup;
-  if (!api || on === false || on === undefined) return undefined;
-  return { api, ...(on === true ? { timeoutMs: 800, negativeCacheSeconds: 60 } : on) };
+  if (!api || !on) return undefined;
+  return { api, ...on };
 }
 
 /** What Meta said about a pair, as the API and the console show it. */

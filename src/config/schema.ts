@@ -245,7 +245,8 @@ export const configSchema = z
                   })
                   .strict(),
               ])
-              .default(false),
+              .default(false)
+              .transform((v) => (v === true ? { timeoutMs: 800, negativeCacheSeconds: 60 } : v)),
           })
           .strict()
           .optional(),
