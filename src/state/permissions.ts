@@ -120,9 +120,12 @@ export class PermissionState {
     const until = kind === 'temporary' ? (expiresAt ?? now + this.config().whatsapp.temporaryPermissionHours * 3_600_000) : undefined;
     const k = numberKeys(business);
     const args = [now, kind, until ?? '', source, isBsuid(user) ? user : '', keepStronger ? '1' : '', expiresAt === undefined ? '1' : ''];
-    const [status, detail] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], args)) as string[];
+    const [status, detail, heldExpiry, heldSource] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], args)) as string[];
     if (status === 'linked') return this.write(business, detail as string, kind, source, expiresAt, keepStronger);
-    if (status === 'kept') return { status, user, permission: await this.read(business, user) };
+    if (status === 'kept') {
+      const held: Permission = { kind: detail as 'temporary' | 'permanent', ...(heldExpiry ? { expiresAt: Number(heldExpiry) } : {}), ...(heldSource ? { source: heldSource } : {}) };
+      return { status, user, permission: held };
+    }
     await this.calls.emit('granted', business, user, source, { kind, expiresAt: until });
     return { status: 'granted', user, permission: kind === 'temporary' ? { kind, expiresAt: until, source } : { kind, source } };
   }

@@ -84,6 +84,17 @@ describe('POST /v1/numbers/{number}/permissions (JSON)', () => {
     expect(longer.rows[0]).toMatchObject({ result: 'granted', permission: { expiresAt: iso(T0 + 8 * DAY) } });
   });
 
+  it('rows naming the same user apply in the order given', async () => {
+    const res = (await f.api('POST', URL, [
+      { user: USER, kind: 'temporary' },
+      { user: OTHER, kind: 'permanent' },
+      { user: USER.slice(1), kind: 'permanent' },
+      { user: USER, kind: 'temporary', expiresAt: (T0 + DAY) / 1000 },
+    ])).json();
+    expect(res.rows.map((r: { result: string }) => r.result)).toEqual(['granted', 'granted', 'granted', 'kept']);
+    expect(await f.permissions.read(BUSINESS, USER)).toEqual({ kind: 'permanent', source: 'seed' });
+  });
+
   it('a BSUID known to be a phone number is seeded under the number', async () => {
     await f.permissions.link(BUSINESS, BSUID, USER);
     const res = (await f.api('POST', URL, [{ user: BSUID, kind: 'permanent' }])).json();

@@ -31,6 +31,9 @@ const seedAnswer = z.object({
 
 type RowResult = z.output<typeof rowResult>;
 
+/** Rows in flight at once: enough to fill ioredis's pipeline, few enough to leave Redis to the calls. */
+const SEED_CONCURRENCY = 32;
+
 export function permissionsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);
   return async (app) => {
@@ -60,28 +63,43 @@ export function permissionsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
           throw new HttpError('invalid_request', 'body: a JSON array, or CSV with Content-Type: text/csv');
         }
         const inputs: SeedInput[] = isCsv ? csvSeedRows(req.body as string, now) : jsonSeedRows(req.body as unknown[], now);
-        const rows: RowResult[] = [];
+        const rows: RowResult[] = new Array(inputs.length);
         const count = { granted: 0, kept: 0, invalid: 0, failed: 0 };
         let lastFailure: unknown;
-        for (const input of inputs) {
+        const applyRow = async (input: SeedInput): Promise<RowResult> => {
           if (!input.ok) {
             count.invalid++;
-            rows.push({ row: input.row, ...(input.user !== undefined ? { user: input.user } : {}), result: 'invalid', error: input.error });
-            continue;
+            return { row: input.row, ...(input.user !== undefined ? { user: input.user } : {}), result: 'invalid', error: input.error };
           }
           const { user, kind, expiresAt, source } = input.value;
           try {
             const r = await state(() => deps.permissions.seed(number, user.key, kind, source, expiresAt));
             count[r.status]++;
             const { expiresAt: until, ...p } = r.permission;
-            rows.push({ row: input.row, user: r.user, result: r.status, permission: { kind: p.kind, ...(until !== undefined ? { expiresAt: new Date(until).toISOString() } : {}), ...(p.source ? { source: p.source } : {}) } });
+            return { row: input.row, user: r.user, result: r.status, permission: { kind: p.kind, ...(until !== undefined ? { expiresAt: new Date(until).toISOString() } : {}), ...(p.source ? { source: p.source } : {}) } };
           } catch (err) {
             // One row's Redis failure is that row's answer; the others are still tried.
             lastFailure = err;
             count.failed++;
-            rows.push({ row: input.row, user: user.key, result: 'failed', error: 'shared state (Redis) did not answer' });
+            return { row: input.row, user: user.key, result: 'failed', error: 'shared state (Redis) did not answer' };
           }
-        }
+        };
+        // Rows run SEED_CONCURRENCY at a time (ioredis pipelines them); rows naming the same user
+        // run one after the other, in the order given, so the last row for a user wins as written.
+        const lastOfUser = new Map<string, Promise<unknown>>();
+        let next = 0;
+        const worker = async () => {
+          while (next < inputs.length) {
+            const i = next++;
+            const input = inputs[i] as SeedInput;
+            const key = input.ok ? input.value.user.key : undefined;
+            const before = key !== undefined ? lastOfUser.get(key) : undefined;
+            const done = (before ?? Promise.resolve()).then(() => applyRow(input));
+            if (key !== undefined) lastOfUser.set(key, done);
+            rows[i] = await done;
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(SEED_CONCURRENCY, inputs.length) }, worker));
         // Nothing applied and Redis down: the whole request failed, as any other route's would.
         if (count.failed > 0 && count.granted + count.kept === 0) throw lastFailure;
         if (count.failed > 0) req.log.warn({ err: lastFailure, number, failed: count.failed }, 'permission seed: rows not applied, Redis did not answer');
