@@ -5,6 +5,7 @@ import { formatTime } from './format.js';
 import type { CallRecord, Device, NumberView } from './types.js';
 import { Numbers } from './Numbers.js';
 import { Lookup } from './Lookup.js';
+import { SeedPermissions } from './SeedPermissions.js';
 import { Calls, Softphones } from './Activity.js';
 
 /** Kept for the browser tab only (SPEC §4a): gone when the tab closes. */
@@ -177,6 +178,7 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
         <>
           <Numbers numbers={data.numbers} api={api} report={report} onChanged={refresh} />
           <Lookup numbers={data.numbers} api={api} report={report} />
+          <SeedPermissions numbers={data.numbers} api={api} report={report} />
           <Calls calls={data.calls} />
           <Softphones devices={data.devices} />
         </>

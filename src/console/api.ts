@@ -19,18 +19,20 @@ export class EdgeUnreachable extends Error {}
 
 const TIMEOUT_MS = 10_000;
 
-export type Api = <T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown) => Promise<T>;
+/** `contentType`: send `body` (a string) as is with that type (CSV); otherwise the body is JSON. */
+export type Api = <T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown, contentType?: string) => Promise<T>;
 
 export function createApi(token: string): Api {
-  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  return async <T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const raw = contentType !== undefined && typeof body === 'string';
+    if (body !== undefined) headers['content-type'] = raw ? contentType : 'application/json';
     let res: Response;
     try {
       res = await fetch(path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? (body as string) : JSON.stringify(body),
         cache: 'no-store',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });

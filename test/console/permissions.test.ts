@@ -1,5 +1,5 @@
-// The console shows Meta's view beside the edge's (whatsapp.cloudApi.permissionLookup): in the
-// customer lookup, and Meta's call cap next to the configured one on the numbers table.
+// Permissions the edge has not seen, in the console: Meta's view beside the edge's (in the
+// customer lookup, Meta's call cap on the numbers table) and importing permissions from CSV.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,5 +70,18 @@ describeWithChromium("operator console: Meta's view", () => {
     expect(await page.locator('.verdict').textContent()).toMatch(/would be placed/);
     // The numbers table refreshes by itself and shows Meta's cap (5) under the configured one (100).
     await page.locator('.meta-cap.above').filter({ hasText: 'Per customer: Meta 5, configured 100' }).waitFor();
+  }, 60_000);
+
+  it('import permissions: a pasted CSV is applied row by row, and the rows that could not be are listed', async () => {
+    await page.goto(`${edge.url}/console`);
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Import permissions (CSV)').click();
+    await page.getByLabel('Import for').selectOption(BUSINESS);
+    await page.getByLabel('Rows').fill(`user,kind,expiresAt,source\n${USER},permanent,,crm\n+4479,permanent`);
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: '1 granted, 0 already held, 1 invalid' }).waitFor();
+    expect(await page.locator('.seed-problems').textContent()).toMatch(/Row 3 \(\+4479\): user: neither a possible E\.164 number/);
+    expect(await edge.f.permissions.read(BUSINESS, USER)).toEqual({ kind: 'permanent', source: 'crm' });
   }, 60_000);
 });
