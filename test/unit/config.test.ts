@@ -154,3 +154,62 @@ describe('drachtio: connect or spawn (SPEC §2)', () => {
     expect(problems(baseConfigObject({ drachtio })).join('\n')).toContain(problem);
   });
 });
+
+describe('blocks switched on and off by a variable (the shipped templates)', () => {
+  const switched = (env: NodeJS.ProcessEnv) =>
+    parseConfig(
+      stringify(
+        baseConfigObject({
+          telnyx: {
+            dialDomain: 'sip.telnyx.com',
+            outboundProxy: 'sip:127.0.0.2:5060',
+            sources: ['127.0.0.2/32'],
+            auth: { username: '${TELNYX_SIP_USERNAME:-none}', password: '${TELNYX_SIP_PASSWORD:-none}' },
+            register: { enabled: '${WA_EDGE_TELNYX_REGISTER:-false}', registrar: 'sip:sip.telnyx.com;transport=tls' },
+          },
+          whatsapp: {
+            webhook: { enabled: '${WA_EDGE_META_WEBHOOK:-false}', appSecret: '${META_APP_SECRET}', verifyToken: '${META_VERIFY_TOKEN}' },
+            cloudApi: { enabled: '${WA_EDGE_CLOUD_API:-false}', baseUrl: 'https://graph.facebook.com/v23.0', token: '${META_CLOUD_API_TOKEN}' },
+          },
+          media: { anchor: { enabled: '${WA_EDGE_MEDIA:-false}', rtpengine: ['${RTPENGINE_NG}'] } },
+          numbers: [{ number: '+447418613982', phoneNumberId: '${WA_PHONE_NUMBER_ID:-}' }],
+        }),
+      ),
+      'x.yaml',
+      env,
+    );
+
+  it('off by default: as if absent, and their variables are not needed', () => {
+    const c = switched({});
+    expect(c.telnyx.register).toBeUndefined();
+    expect(c.whatsapp.webhook).toBeUndefined();
+    expect(c.whatsapp.cloudApi).toBeUndefined();
+    expect(c.media.anchor).toBeUndefined();
+    expect(c.numbers[0]?.phoneNumberId).toBeUndefined();
+  });
+
+  it('on: validated whole, naming each missing variable', () => {
+    const p = configProblems(() => switched({ WA_EDGE_META_WEBHOOK: 'true', WA_EDGE_CLOUD_API: 'true', WA_EDGE_MEDIA: 'true' }));
+    expect(p).toEqual(
+      expect.arrayContaining([
+        'whatsapp.webhook.appSecret: environment variable META_APP_SECRET is not set',
+        'whatsapp.webhook.verifyToken: environment variable META_VERIFY_TOKEN is not set',
+        'whatsapp.cloudApi.token: environment variable META_CLOUD_API_TOKEN is not set',
+        'media.anchor.rtpengine[0]: environment variable RTPENGINE_NG is not set',
+      ]),
+    );
+    const c = switched({
+      WA_EDGE_TELNYX_REGISTER: 'true', WA_EDGE_META_WEBHOOK: 'true', WA_EDGE_CLOUD_API: 'true', WA_EDGE_MEDIA: 'true',
+      META_APP_SECRET: 'app-secret', META_VERIFY_TOKEN: 'verify', META_CLOUD_API_TOKEN: 'token', RTPENGINE_NG: '127.0.0.1:22222', WA_PHONE_NUMBER_ID: '1234567890',
+    });
+    expect(c.telnyx.register).toMatchObject({ registrar: 'sip:sip.telnyx.com;transport=tls', expires: 600 });
+    expect(c.whatsapp.webhook).toEqual({ appSecret: 'app-secret', verifyToken: 'verify' });
+    expect(c.whatsapp.cloudApi).toMatchObject({ token: 'token', timeoutMs: 5000 });
+    expect(c.media.anchor).toMatchObject({ rtpengine: ['127.0.0.1:22222'], noMediaSeconds: 10 });
+    expect(c.numbers[0]?.phoneNumberId).toBe('1234567890');
+  });
+
+  it('a switch that is neither true nor false is refused', () => {
+    expect(configProblems(() => switched({ WA_EDGE_MEDIA: 'yes', RTPENGINE_NG: '127.0.0.1:22222' })).some((p) => p.startsWith('media.anchor.enabled:'))).toBe(true);
+  });
+});
