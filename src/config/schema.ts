@@ -33,6 +33,12 @@ const enabledFlag = () => bool().optional();
 const emptyAsUnset = (v: unknown): unknown => (v === '' ? undefined : v);
 
 const cidr = z.string().refine(isValidCidr, { message: 'not a CIDR' });
+// A list of CIDRs; an item may hold several separated by commas, so one variable can carry a list
+// (`sources: ["${TELNYX_SOURCES:-192.76.120.10/32,64.16.250.10/32}"]` in the shipped templates).
+const cidrList = z.preprocess(
+  (v) => (Array.isArray(v) ? v.flatMap((item: unknown) => (typeof item === 'string' ? item.split(',').map((c) => c.trim()).filter((c) => c !== '') : [item])) : v),
+  z.array(cidr).min(1),
+);
 const region = z
   .string()
   .transform((s) => s.toUpperCase())
@@ -124,7 +130,7 @@ const numberSchema = z
 const trunkSchema = z
   .object({
     name: nonEmpty('name'),
-    sources: z.array(cidr).min(1),
+    sources: cidrList,
     auth: credentials.optional(),
     numbers: z.array(e164).min(1),
     defaultRegion: region.optional(),
@@ -195,7 +201,7 @@ export const configSchema = z
             .strict()
             .transform(({ enabled: _on, ...register }) => register),
         ),
-        sources: z.array(cidr).min(1),
+        sources: cidrList,
       })
       .strict()
       .superRefine((t, ctx) => {

@@ -8,12 +8,15 @@ const problems = (obj: unknown, env: NodeJS.ProcessEnv = {}) => configProblems((
 describe('configuration (SPEC §2)', () => {
   it('the shipped default.yaml and example.yaml are valid', () => {
     expect(loadConfig('config/default.yaml', {}).numbers[0]?.number).toBe('+447418613982');
-    const env = Object.fromEntries(
-      ['DRACHTIO_SECRET', 'WA_EDGE_ADMIN_TOKEN', 'TELNYX_SIP_USERNAME', 'TELNYX_SIP_PASSWORD', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'META_CLOUD_API_TOKEN', 'ACME_TRUNK_PASSWORD', 'ALICE_SIP_PASSWORD'].map((k) => [k, 'x'.repeat(20)]),
-    );
+    // The production template with only its required variables (docs/quickstart.md, "Variables").
+    const env = {
+      DRACHTIO_SECRET: 'x'.repeat(20), REDIS_PASSWORD: 'x'.repeat(20), WA_EDGE_ADMIN_TOKEN: 'x'.repeat(20),
+      TELNYX_SIP_USERNAME: 'user', TELNYX_SIP_PASSWORD: 'x'.repeat(20), WA_BUSINESS_NUMBER: '+447418613982',
+      PBX_SOURCE_CIDR: '203.0.113.10/32', PBX_TRUNK_PASSWORD: 'x'.repeat(20), PBX_INBOUND_URI: 'sip:100@pbx.example.com:5060',
+    };
     const c = loadConfig('config/example.yaml', env);
-    expect(c.whatsapp.unanswered.stopAt).toBe(3);
-    expect(c.devices[0]?.username).toBe('alice');
+    expect(c.http.host).toBe('127.0.0.1');
+    expect(c.trunks[0]?.auth?.username).toBe('pbx');
   });
 
   it('fills defaults from SPEC §2', () => {
@@ -211,5 +214,18 @@ describe('blocks switched on and off by a variable (the shipped templates)', () 
 
   it('a switch that is neither true nor false is refused', () => {
     expect(configProblems(() => switched({ WA_EDGE_MEDIA: 'yes', RTPENGINE_NG: '127.0.0.1:22222' })).some((p) => p.startsWith('media.anchor.enabled:'))).toBe(true);
+  });
+});
+
+describe('CIDR lists from one variable', () => {
+  it('splits items on commas, so TELNYX_SOURCES / PBX_SOURCE_CIDR can carry several', () => {
+    const obj = baseConfigObject({
+      telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: 'sip:127.0.0.2:5060', sources: ['${TELNYX_SOURCES:-192.76.120.10/32, 64.16.250.10/32}'] },
+      trunks: [{ name: 'acme', sources: ['${PBX_SOURCE_CIDR}', '10.0.0.0/8'], numbers: ['+447418613982'] }],
+    });
+    const c = parseConfig(stringify(obj), 'x', { PBX_SOURCE_CIDR: '203.0.113.10/32,203.0.113.11/32' });
+    expect(c.telnyx.sources).toEqual(['192.76.120.10/32', '64.16.250.10/32']);
+    expect(c.trunks[0]?.sources).toEqual(['203.0.113.10/32', '203.0.113.11/32', '10.0.0.0/8']);
+    expect(problems(obj, { PBX_SOURCE_CIDR: '203.0.113.10/32,nope' })).toContain('trunks[0].sources[1]: not a CIDR');
   });
 });
