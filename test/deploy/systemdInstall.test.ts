@@ -1,0 +1,77 @@
+// The systemd install recipe as written: the build line of deploy/systemd/wa-edge.service (the one
+// docs/quickstart.md runs in /opt/wa-sip-edge) run in a copy of this checkout, then the unit's
+// ExecStart run with its own arguments, /opt/wa-sip-edge and /etc/wa-sip-edge/edge.yaml (a copy of
+// config/example.yaml, as shipped) mapped to that copy, and EnvironmentFile= holding the quick
+// start's edge.env. Without systemd as PID 1, User=, the sandboxing and the capabilities are not
+// applied (systemd.test.ts has systemd-analyze verify for those).
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
+import { quickStartEnv, read, ROOT } from './tools.js';
+
+const unit = read('deploy/systemd/wa-edge.service');
+const directive = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1];
+const BUILD = /^#\s+(npm ci && npm run build && npm prune --omit=dev)$/m.exec(unit)?.[1];
+
+describe('deploy/systemd/wa-edge.service install recipe', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wa-edge-install-'));
+  const opt = join(dir, 'opt/wa-sip-edge');
+  const etc = join(dir, 'etc/wa-sip-edge');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names the build line, and docs/quickstart.md runs that same line', () => {
+    expect(BUILD).toBe('npm ci && npm run build && npm prune --omit=dev');
+    expect(read('docs/quickstart.md')).toContain(BUILD as string);
+  });
+
+  it('builds in a fresh copy with dev dependencies, then drops them', () => {
+    const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n').filter((f) => f !== '' && !f.startsWith('node_modules/'));
+    for (const f of files) {
+      if (!existsSync(join(ROOT, f))) continue; // deleted in the work tree
+      mkdirSync(dirname(join(opt, f)), { recursive: true });
+      copyFileSync(join(ROOT, f), join(opt, f));
+    }
+    const r = spawnSync('sh', ['-c', BUILD as string], { cwd: opt, encoding: 'utf8', timeout: 400_000, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(existsSync(join(opt, 'dist/main.js'))).toBe(true);
+    expect(existsSync(join(opt, 'dist/console/index.html'))).toBe(true);
+    expect(existsSync(join(opt, 'node_modules/typescript'))).toBe(false); // dev dependencies dropped
+    expect(existsSync(join(opt, 'node_modules/drachtio-srf'))).toBe(true);
+  }, 420_000);
+
+  it('ExecStart, as written, validates and starts the built edge from the copied template and edge.env', async () => {
+    const exec = directive('ExecStart') as string;
+    expect(exec).toBe('/usr/bin/node /opt/wa-sip-edge/dist/main.js --config /etc/wa-sip-edge/edge.yaml');
+    expect(directive('EnvironmentFile')).toBe('-/etc/wa-sip-edge/edge.env');
+    mkdirSync(etc, { recursive: true });
+    copyFileSync(join(ROOT, 'config/example.yaml'), join(etc, 'edge.yaml'));
+    const httpPort = await freePort();
+    // The quick start's edge.env (with the systemd lines), as systemd reads EnvironmentFile=.
+    const env: Record<string, string> = { ...quickStartEnv(), DRACHTIO_HOST: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:1', WA_EDGE_HTTP_PORT: String(httpPort) };
+    writeFileSync(join(etc, 'edge.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+    const argv = exec.split(' ').map((a) => a.replace('/opt/wa-sip-edge', opt).replace('/etc/wa-sip-edge', etc));
+    const [bin, ...args] = argv as [string, ...string[]];
+
+    const check = spawnSync(bin, [args[0] as string, '--check-config', args[2] as string], { cwd: opt, env, encoding: 'utf8' });
+    expect(check.stdout.trim(), check.stderr).toBe(`${join(etc, 'edge.yaml')}: OK (1 number(s), 1 trunk(s), 0 device(s))`);
+
+    const edge = spawn(bin, args, { cwd: directive('WorkingDirectory')?.replace('/opt/wa-sip-edge', opt), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    edge.stdout.on('data', (d) => (out += d));
+    edge.stderr.on('data', (d) => (out += d));
+    try {
+      // Liveness needs nothing else; readiness waits for drachtio-server and Redis (not started here).
+      await expect.poll(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.status, { timeout: 20_000, interval: 200 }).toBe(200);
+      expect(out).toContain('wa-sip-edge started');
+    } finally {
+      const exited = new Promise((r) => edge.once('exit', r));
+      edge.kill('SIGTERM'); // KillSignal=SIGTERM: the edge drains (nothing to drain) and exits
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (edge.exitCode === null) edge.kill('SIGKILL');
+    }
+    expect(edge.exitCode, out.slice(-2000)).toBe(0);
+  }, 60_000);
+});
