@@ -75,7 +75,7 @@ describe.each(DOCS)('%s', (doc) => {
 
   it('every repository path it names exists', () => {
     const named = new Set<string>();
-    for (const m of text.matchAll(/(?<=^|[\s`(\[])((?:src|test|docs|config|docker|deploy|scripts|bench|\.ci)\/[A-Za-z0-9_./-]*[A-Za-z0-9_])/gm)) named.add(m[1] as string);
+    for (const m of text.matchAll(/(?<=^|[\s`([])((?:src|test|docs|config|docker|deploy|scripts|bench|\.ci)\/[A-Za-z0-9_./-]*[A-Za-z0-9_])/gm)) named.add(m[1] as string);
     for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
       const target = m[1] as string;
       if (/^[a-z]+:/.test(target)) continue; // a URL
