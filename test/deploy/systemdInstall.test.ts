@@ -4,11 +4,12 @@
 // config/example.yaml, as shipped) mapped to that copy, and EnvironmentFile= holding the quick
 // start's edge.env. Without systemd as PID 1, User=, the sandboxing and the capabilities are not
 // applied (systemd.test.ts has systemd-analyze verify for those).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describeWithDrachtio, drachtioBin, freeSipPort, tcpAccepts } from '../helpers/drachtio.js';
 import { freePort } from '../helpers/ports.js';
 import { quickStartEnv, read, ROOT } from './tools.js';
 
@@ -74,4 +75,55 @@ describe('deploy/systemd/wa-edge.service install recipe', () => {
     }
     expect(edge.exitCode, out.slice(-2000)).toBe(0);
   }, 60_000);
+});
+
+// drachtio-server.service's ExecStart (docker/drachtio-start.sh) with the unit's own Environment=
+// lines, paths mapped into a temporary directory. What a test cannot take as written: the SIP
+// contacts of docker/drachtio.conf.xml (5060/5061 on every address) and its fixed control and
+// metrics ports are moved to free loopback ports (the contacts rewritten in the copy, the ports by
+// drachtio-server's own DRACHTIO_ADMIN_TCP_PORT / DRACHTIO_PROMETHEUS_SCRAPE_PORT), and
+// SIP_PUBLIC_IP is left out (the script would add contacts on 5060).
+describeWithDrachtio('deploy/systemd/drachtio-server.service ExecStart', () => {
+  const unitText = read('deploy/systemd/drachtio-server.service');
+  const dir = mkdtempSync(join(tmpdir(), 'wa-edge-drachtio-unit-'));
+  const map = (v: string) => v.replace('/etc/drachtio', join(dir, 'etc/drachtio')).replace('/etc/wa-sip-edge', join(dir, 'etc/wa-sip-edge')).replace('/run/drachtio', join(dir, 'run/drachtio')).replace('/opt/wa-sip-edge', ROOT.replace(/\/$/, '')).replace('/opt/drachtio/bin', dirname(drachtioBin as string));
+  let proc: ChildProcess | undefined;
+  afterAll(async () => {
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((r) => proc!.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts drachtio-server with its control port on 127.0.0.1 only, a TLS transport, the chain file in its runtime directory and a self-signed pair when none is given', async () => {
+    const sipAddress = '127.0.0.6';
+    const [sipPort, tlsPort, adminPort, metricsPort] = [await freeSipPort(sipAddress), await freePort(sipAddress), await freePort('127.0.0.1'), await freePort('127.0.0.1')];
+    mkdirSync(join(dir, 'etc/drachtio'), { recursive: true });
+    mkdirSync(join(dir, 'run/drachtio'), { recursive: true }); // RuntimeDirectory=drachtio
+    const conf = read('docker/drachtio.conf.xml')
+      .replace('<contact>sip:*:5060;transport=udp,tcp</contact>', `<contact>sip:${sipAddress}:${sipPort};transport=udp,tcp</contact>`)
+      .replace('<contact>sips:*:5061;transport=tls</contact>', `<contact>sips:${sipAddress}:${tlsPort};transport=tls</contact>`);
+    writeFileSync(join(dir, 'etc/drachtio/drachtio.conf.xml'), conf);
+    const env: Record<string, string> = {};
+    for (const m of unitText.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)) env[m[1] as string] = map(m[2] as string);
+    expect(env.DRACHTIO_ADMIN_ADDRESS).toBe('127.0.0.1');
+    Object.assign(env, { DRACHTIO_SECRET: 'unit-test-secret', DRACHTIO_ADMIN_TCP_PORT: String(adminPort), DRACHTIO_PROMETHEUS_SCRAPE_PORT: `127.0.0.1:${metricsPort}` }); // EnvironmentFile + the test's ports
+    const [shell, script] = (/^ExecStart=(.*)$/m.exec(unitText)?.[1] as string).split(' ').map(map) as [string, string];
+    let out = '';
+    proc = spawn(shell, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    await vi.waitFor(async () => {
+      if (proc!.exitCode !== null) throw new Error(`drachtio-server exited ${proc!.exitCode}\n${out.slice(-3000)}`);
+      if (!(await tcpAccepts(sipAddress, tlsPort))) throw new Error('no TLS listener yet');
+    }, { timeout: 20_000, interval: 200 });
+    expect(await tcpAccepts('127.0.0.1', adminPort)).toBe(true);
+    expect(await tcpAccepts('127.0.0.3', adminPort)).toBe(false); // not 0.0.0.0 as drachtio.conf.xml says for compose
+    expect(existsSync(join(dir, 'run/drachtio/chain.pem'))).toBe(true);
+    expect(existsSync(join(dir, 'etc/wa-sip-edge/tls/privkey.pem'))).toBe(true);
+    expect(out).toContain('writing a SELF-SIGNED one');
+  }, 40_000);
 });
