@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { envFile, filledEnv, output, read, readYaml, referencedVars, requiredVars, run, tool } from './tools.js';
+import { envFile, filledEnv, output, quickStartEnv, read, readYaml, referencedVars, requiredVars, run, tool } from './tools.js';
 
 interface Service {
   image?: string;
@@ -188,6 +188,16 @@ describe('docker-compose config (Debian package docker-compose)', () => {
     expect(r.status, output(r)).toBe(0);
     expect(r.stdout).toContain('DRACHTIO_SECRET: test-drachtio-secret');
     expect(r.stdout).not.toMatch(/9022:9022/);
+  });
+
+  it.skipIf(dc.skip)('accepts .env.example with only its Required values filled in: no Meta values, every switch off', () => {
+    const vars = quickStartEnv();
+    expect(vars.META_APP_SECRET).toBe('');
+    const envFileName = writeEnv('quickstart.env', vars);
+    const r = run(dc, ['--env-file', envFileName, '-f', 'docker-compose.yml', 'config'], { env: cleanEnv() });
+    expect(r.status, output(r)).toBe(0);
+    expect(r.stdout).toMatch(/WA_EDGE_META_WEBHOOK: "?false"?/);
+    expect(r.stdout).toMatch(/WA_EDGE_HTTP_HOST: 0\.0\.0\.0/);
   });
 
   it.skipIf(dc.skip)('refuses to start without a required variable, naming it', () => {
