@@ -43,7 +43,7 @@ describe('deploy/systemd/wa-edge.service install recipe', () => {
     expect(existsSync(join(opt, 'node_modules/drachtio-srf'))).toBe(true);
   }, 420_000);
 
-  it('ExecStart, as written, validates and starts the built edge from the copied template and edge.env', async () => {
+  it('ExecStart, as written, validates and starts the built edge from the copied template and edge.env; ExecReload reloads it', async () => {
     const exec = directive('ExecStart') as string;
     expect(exec).toBe('/usr/bin/node /opt/wa-sip-edge/dist/main.js --config /etc/wa-sip-edge/edge.yaml');
     expect(directive('EnvironmentFile')).toBe('-/etc/wa-sip-edge/edge.env');
@@ -67,6 +67,12 @@ describe('deploy/systemd/wa-edge.service install recipe', () => {
       // Liveness needs nothing else; readiness waits for drachtio-server and Redis (not started here).
       await expect.poll(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.status, { timeout: 20_000, interval: 200 }).toBe(200);
       expect(out).toContain('wa-sip-edge started');
+      // ExecReload, as written, with systemd's $MAINPID: the edge reloads its file (SIGHUP).
+      const reload = directive('ExecReload') as string;
+      expect(reload).toBe('/bin/kill -HUP $MAINPID');
+      const r = spawnSync('sh', ['-c', reload], { env: { ...process.env, MAINPID: String(edge.pid) }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      await expect.poll(() => out, { timeout: 10_000 }).toContain('configuration reloaded');
     } finally {
       const exited = new Promise((r) => edge.once('exit', r));
       edge.kill('SIGTERM'); // KillSignal=SIGTERM: the edge drains (nothing to drain) and exits
