@@ -26,7 +26,9 @@ function blocks(markdown: string, lang: string): string[] {
 }
 
 const SECTIONS = new Set(['drachtio', 'redis', 'http', 'telnyx', 'whatsapp', 'media', 'sip', 'log', 'trunks', 'devices', 'numbers']);
-const ENV = { REDIS_PASSWORD: 'a-redis-password', TELNYX_SIP_USERNAME: 'wasipedge01', TELNYX_SIP_PASSWORD: 'a-telnyx-password' };
+// A snippet's ${VAR}: a placeholder for any variable (docs name secrets that way), a real value where the format matters.
+const KNOWN: Record<string, string> = { WA_BUSINESS_NUMBER: '+447418613982', PBX_SOURCE_CIDR: '203.0.113.10/32' };
+const ENV = new Proxy(KNOWN, { get: (known, name) => (typeof name === 'string' ? (known[name] ?? 'doc-placeholder-0123456789') : undefined) }) as NodeJS.ProcessEnv;
 
 /** Problems of an Asterisk-style INI text: every line a [section], key=value or key => value. */
 function iniProblems(text: string): string[] {
