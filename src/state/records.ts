@@ -1,6 +1,7 @@
 // Call records and permission changes as capped Redis streams (SPEC §6).
 import type { RedisClient } from './redis.js';
 import { STREAMS, STREAM_MAXLEN } from './keys.js';
+import type { EndReason } from '../domain/endReasons.js';
 
 export type PermissionEventKind = 'granted' | 'revoked' | 'nudged' | 'expired';
 
@@ -20,9 +21,11 @@ export interface CallRecord {
   direction: 'outbound' | 'inbound';
   number: string;
   user: string;
-  outcome: string;
+  /** `ended` only for a call closed before any answer by the edge itself (shutdown). */
+  outcome: 'connected' | 'unanswered' | 'failed' | 'ended';
   sipStatus: number;
-  reason: string;
+  /** Written from the end-reason table; records of older edges may hold other strings (readers stay tolerant). */
+  reason: EndReason;
   startedAt: number;
   answeredAt?: number;
   endedAt: number;

@@ -194,9 +194,9 @@ describe('GET /v1/calls', () => {
     direction: 'outbound' as const,
     number: BUSINESS,
     user: USER,
-    outcome: 'connected',
+    outcome: 'connected' as const,
     sipStatus: 200,
-    reason: '',
+    reason: 'bye_from_caller' as const,
     startedAt: T0 + i,
     endedAt: T0 + i + 1000,
   });
