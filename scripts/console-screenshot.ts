@@ -26,8 +26,11 @@ async function showLookup(page: Page, url: string): Promise<void> {
   await page.getByLabel('WhatsApp user').fill(USER);
   await page.getByRole('button', { name: 'Look up' }).click();
   await page.getByText('A call now would be refused').waitFor();
-  await page.getByRole('button', { name: 'Request permission' }).click();
-  await page.getByRole('status').filter({ hasText: 'Permission request' }).waitFor();
+  // No Cloud API on this edge: the agent sent the request from their WhatsApp tool and records it.
+  await page.getByRole('button', { name: 'Record a request sent from my WhatsApp tool' }).click();
+  await page.getByRole('status').filter({ hasText: 'Recorded' }).waitFor();
+  await page.getByText('the next request is allowed in').waitFor();
+  await page.getByRole('heading', { name: 'Recent calls with this customer' }).locator('..').getByRole('table').waitFor();
   await page.getByRole('cell', { name: 'Zoiper' }).or(page.getByText('Zoiper')).first().waitFor();
 }
 

@@ -16,7 +16,16 @@ export interface UserView {
   permission: { kind: 'none' | 'temporary' | 'permanent'; expiresAt?: string; source?: string; cause?: string };
   consecutiveUnanswered: number;
   connected24h: number;
-  permissionRequests: { last24h: number; last7d: number; remaining24h: number; remaining7d: number };
+  permissionRequests: {
+    last24h: number;
+    last7d: number;
+    remaining24h: number;
+    remaining7d: number;
+    /** Seconds until another request is allowed; 0: now. */
+    waitSeconds: number;
+    /** The edge sends requests through the Cloud API; false: they are sent elsewhere and recorded. */
+    viaCloudApi: boolean;
+  };
   limits: {
     connected24h: number | null;
     unanswered: { nudgeAt: number | null; revokeAt: number | null; stopAt: number | null };
