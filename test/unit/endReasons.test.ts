@@ -28,5 +28,6 @@ describe('call-end reasons (SPEC §6 records)', () => {
     expect(endReasonWords('telnyx_final')).toContain('older edge');
     expect(endReasonWords('declined')).toBe(END_REASONS.declined.words);
     expect(endReasonWords('<b>busy</b>')).toBeUndefined();
+    expect(isEndReason('telnyx_final')).toBe(false); // never written again
   });
 });
