@@ -1,5 +1,6 @@
 // The call-end table (src/domain/endReasons.ts): `CallSession.close()` takes only its reasons (the
 // type checker holds the SIP code to it); here, every one of them has words for the console.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { END_REASONS, endReasonWords, isEndReason, telnyxEndReason } from '../../src/domain/endReasons.js';
 
@@ -9,6 +10,11 @@ describe('call-end reasons (SPEC §6 records)', () => {
       expect(row.words, reason).toMatch(/^[a-z].* .*[a-z)]$/);
       expect(row.words, reason).not.toContain('_');
     }
+  });
+
+  it('docs/call-records.md lists every reason with its words', () => {
+    const doc = readFileSync(new URL('../../docs/call-records.md', import.meta.url), 'utf8');
+    for (const [reason, row] of Object.entries(END_REASONS)) expect(doc, reason).toContain(`| \`${reason}\` | ${row.words} |`);
   });
 
   it.each([
