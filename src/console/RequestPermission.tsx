@@ -48,6 +48,7 @@ export function RequestPermission({ view, api, report, onChanged }: { view: User
     <div class="request">
       <button type="button" onClick={() => void post(false)} disabled={busy || why !== null} aria-describedby="request-why">
         Request permission
+        {!permanent && waitSeconds > 0 && <span class="wait"> · in {formatWait(waitSeconds)}</span>}
       </button>
       {why !== null ? (
         <p id="request-why" class="muted">

@@ -185,6 +185,7 @@ describeWithChromium('operator console in Chromium', () => {
     // The wait shows before any click, and the button cannot be used while it runs.
     await page.locator('#request-why').filter({ hasText: /the next request is allowed in (24 h|23 h 59 min) \(/ }).waitFor();
     expect(await request.isDisabled()).toBe(true);
+    expect(await request.textContent()).toMatch(/^Request permission · in (24 h|23 h 59 min)$/);
     expect(await record.count()).toBe(0);
 
     await api('PUT', `/v1/numbers/${BUSINESS}/users/${USER}/permission`, { kind: 'permanent' });
