@@ -57,7 +57,7 @@ export function RequestPermission({ view, api, report, onChanged }: { view: User
       ) : (
         !viaCloudApi && (
           <p id="request-why" class="muted">
-            This edge has no WhatsApp Cloud API configured: it cannot send the request itself.
+            The edge cannot send requests from this number (no WhatsApp Cloud API configured for it): send one from your WhatsApp tool, then record it.
           </p>
         )
       )}

@@ -171,7 +171,7 @@ describeWithChromium('operator console in Chromium', () => {
     const request = page.getByRole('button', { name: 'Request permission' });
     const record = page.getByRole('button', { name: 'Record a request sent from my WhatsApp tool' });
     const answer = page.locator('.request [role=status]');
-    await page.getByText('This edge has no WhatsApp Cloud API configured').waitFor();
+    await page.getByText('The edge cannot send requests from this number (no WhatsApp Cloud API configured for it)').waitFor();
     await request.click();
     await answer.filter({ hasText: 'Not sent: no Cloud API configured; send it from your WhatsApp tool' }).waitFor();
     expect(await answer.getAttribute('class')).toBe('answer warn');
