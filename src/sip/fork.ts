@@ -90,8 +90,11 @@ export async function forkToBindings(
     if (req.canceled) throw new Error('canceled while rtpengine answered');
     const uas = await deps.srf.createUAS(req, res, { localSdp });
     return { answered: { uas, uac } };
-  } catch {
-    await uac.destroy().catch(() => {});
-    return { status: 487 };
+  } catch (err) {
+    // The softphone answered but the call could not be bridged: hang the phone up either way.
+    await uac.destroy().catch((e: unknown) => deps.logger.debug({ err: e }, 'answered softphone leg already gone'));
+    if (req.canceled) return { status: 487 };
+    deps.logger.warn({ err, callId: req.get('Call-ID') }, 'a softphone answered but the call could not be bridged to it');
+    return { status: 500 };
   }
 }

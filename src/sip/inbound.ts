@@ -58,7 +58,7 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
   } catch (err) {
     deps.metrics.redisErrorsTotal.inc();
     session = openSession(deps, 'inbound', business, user, callId, req, startedAt);
-    session.log.warn({ err: (err as Error).message }, 'Redis unavailable: inbound call routed unrecorded, counted once Redis is back');
+    session.log.warn({ err }, 'Redis unavailable: inbound call routed unrecorded, counted once Redis is back');
     deps.metrics.unrecordedCalls.inc();
     // Queued ahead of the call's settles, so they apply in order once Redis answers.
     void session.queue

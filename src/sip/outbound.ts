@@ -63,7 +63,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
       const reshape = answerToPbx;
       answerToPbx = async (telnyxAnswer) => reshape(await anchored.media.answer(telnyxAnswer));
     } catch (err) {
-      session.log.warn({ err: (err as Error).message }, 'no rtpengine took the call');
+      session.log.warn({ err }, 'no rtpengine took the call');
       reject(deps, res, refusal('media_unavailable', cfg.media.anchor?.pingSeconds), 'outbound', log);
       return session.close('failed', 503, 'media_unavailable');
     }
@@ -116,7 +116,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
     const err = e as SipError;
     if (!err.status) {
       if (!res.finalResponseSent) res.send(500);
-      session.log.error({ err: err.message }, 'bridge failed');
+      session.log.error({ err }, 'bridge failed');
       return session.close('failed', 500, 'telnyx_final');
     }
     // drachtio-server reports the remote address of a response; its own (Timer B, a refused
