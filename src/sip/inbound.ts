@@ -13,6 +13,7 @@ import type { CallSession } from './callSession.js';
 import { forkToBindings } from './fork.js';
 import { anchorInbound, type AnchoredSdp } from './anchoring.js';
 import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
+import { numberEntry } from '../config/derived.js';
 
 /**
  * Business number from the Request-URI, falling back to To (SPEC §1). A call through the Telnyx
@@ -27,7 +28,7 @@ function businessNumberOf(deps: SipDeps, req: SipRequest): string | undefined {
   const to = userPart(uriOf(req.get('To')));
   for (const candidate of viaRegistration ? [to] : [ruriUser, to]) {
     const n = parseBusinessNumber(candidate.replace(/^00/, ''))?.e164;
-    if (n && numbers.some((c) => c.number === n)) return n;
+    if (n && numberEntry(numbers, n)) return n;
   }
   return undefined;
 }
@@ -124,7 +125,7 @@ async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse
 
 async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, business: string, user: string): Promise<void> {
   const cfg = deps.config();
-  const targets = cfg.numbers.find((n) => n.number === business)?.inbound ?? [];
+  const targets = numberEntry(cfg.numbers, business)?.inbound ?? [];
   const headers = pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToPbx));
   const sdp = await anchorInbound(deps, req, session);
   let last = 480;

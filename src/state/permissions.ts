@@ -5,6 +5,7 @@ import type { Clock } from '../domain/clock.js';
 import { isBsuid } from '../domain/identity.js';
 import { numberKeys } from './keys.js';
 import type { CallState } from './calls.js';
+import { numberEntry } from '../config/derived.js';
 
 export type PermissionKind = 'none' | 'temporary' | 'permanent';
 
@@ -167,7 +168,7 @@ export class PermissionState {
   /** The shared toggle, or the config default when no operator has set it. */
   async calling(business: string): Promise<boolean> {
     const v = await this.redis.hget(numberKeys(business).number, 'calling');
-    if (v === null) return this.config().numbers.find((n) => n.number === business)?.calling ?? false;
+    if (v === null) return numberEntry(this.config().numbers, business)?.calling ?? false;
     return v === '1';
   }
 
