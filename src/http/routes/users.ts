@@ -9,7 +9,7 @@ import { configuredNumber, userParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
-const userView = z.object({
+export const userView = z.object({
   number: z.string(),
   user: z.string().meta({ description: 'The key the edge holds the user under: the phone number when known, else the business-scoped user id' }),
   phone: z.string().optional().meta({ description: 'E.164, when known' }),
@@ -78,7 +78,7 @@ const requestBody = z
   .strict()
   .nullish(); // fastify passes null for a POST without a body
 
-const requestAccepted = z.object({
+export const requestAccepted = z.object({
   sent: z.boolean().meta({ description: 'true when sent through whatsapp.cloudApi; false when only recorded' }),
   messageId: z.string().optional().meta({ description: "Meta's message id (wamid…)" }),
 });
