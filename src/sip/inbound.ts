@@ -11,8 +11,9 @@ import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { CallSession } from './callSession.js';
 import { forkToBindings } from './fork.js';
+import { ringWithTimeout } from './ringingLeg.js';
 import { anchorInbound, type AnchoredSdp } from './anchoring.js';
-import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
+import type { Dialog, SipRequest, SipResponse } from './srf.js';
 import { numberEntry } from '../config/derived.js';
 
 /**
@@ -82,32 +83,17 @@ type Attempt = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
 
 /** A `sip:` target: one B2BUA leg, cancelled when it rings past the per-target timeout. */
 async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, target: string, user: string, headers: Record<string, string>, sdp?: AnchoredSdp): Promise<Attempt> {
-  let uacReq: { cancel(opts?: object): void } | undefined;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    uacReq?.cancel();
-  }, deps.config().sip.inboundTargetTimeoutSeconds * 1000);
-  try {
-    const answered = await deps.srf.createB2BUA(
+  const leg = await ringWithTimeout(req, deps.config().sip.inboundTargetTimeoutSeconds * 1000, (onSent) =>
+    deps.srf.createB2BUA(
       req,
       res,
       target,
       { callingNumber: user, headers, passFailure: false, passProvisionalResponses: true, ...(sdp ? { localSdpB: sdp.offer, localSdpA: sdp.answer } : {}) },
-      {
-        cbRequest: (err, sent) => {
-          if (err) return;
-          uacReq = sent;
-          if (req.canceled) sent.cancel(); // CANCELed before this leg existed
-        },
-      },
-    );
-    return { answered };
-  } catch (e) {
-    return { status: timedOut ? 408 : ((e as SipError).status ?? 500) };
-  } finally {
-    clearTimeout(timer);
-  }
+      { cbRequest: onSent },
+    ),
+  );
+  if ('answered' in leg) return leg;
+  return { status: leg.timedOut ? 408 : (leg.error.status ?? 500) };
 }
 
 /** A `device:NAME` target: every registered contact at once; none registered counts as a 480. */
