@@ -1,17 +1,9 @@
 // Import permissions the edge has not seen (POST /v1/numbers/{number}/permissions): paste or pick
 // a CSV `user,kind,expiresAt,source`; the edge validates each row and says what it did with it.
 import { useState } from 'preact/hooks';
-import { ApiError, seg, type Api } from './api.js';
-import type { Report } from './App.js';
-import type { NumberView } from './types.js';
+import { ApiError, RawBody, seg, type Api, type Report } from './api.js';
+import type { NumberView, SeedAnswer } from './types.js';
 
-interface SeedAnswer {
-  granted: number;
-  kept: number;
-  invalid: number;
-  failed: number;
-  rows: { row: number; user?: string; result: string; error?: string }[];
-}
 
 export function SeedPermissions({ numbers, api, report }: { numbers: NumberView[]; api: Api; report: Report }) {
   const [number, setNumber] = useState(numbers[0]?.number ?? '');
@@ -30,7 +22,7 @@ export function SeedPermissions({ numbers, api, report }: { numbers: NumberView[
     setBusy(true);
     setProblem(null);
     try {
-      setAnswer(await api<SeedAnswer>('POST', `/v1/numbers/${seg(number)}/permissions`, csv, 'text/csv'));
+      setAnswer(await api<SeedAnswer>('POST', `/v1/numbers/${seg(number)}/permissions`, new RawBody(csv, 'text/csv')));
     } catch (e) {
       setAnswer(null);
       if (e instanceof ApiError && e.status < 500) setProblem(`Not imported: ${e.message}`);

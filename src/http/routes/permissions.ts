@@ -21,7 +21,7 @@ const rowResult = z.object({
   error: z.string().optional(),
 });
 
-const seedAnswer = z.object({
+export const seedAnswer = z.object({
   granted: z.number().int(),
   kept: z.number().int(),
   invalid: z.number().int(),
