@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isRegionBlocked, normaliseDialled } from '../../domain/numbers.js';
-import { REFUSALS, isRefusalReason, refusal as refusalOf, type Refusal } from '../../domain/reasons.js';
+import { isRefusalReason, refusal as refusalOf, type Refusal } from '../../domain/reasons.js';
 import type { Decision } from '../../state/calls.js';
 import type { MetaAnswer } from '../../permissionLookup.js';
 import { withErrors } from '../errors.js';
@@ -79,7 +79,7 @@ function withLookup(local: Refusal | undefined, a: MetaAnswer, d: Decision): Ref
   if (a.verdict.verdict === 'refused') return a.verdict.refusal;
   const next = d.checks.find((c) => c.result === 'fail' && c.check !== 'no_permission');
   if (!next) return undefined;
-  return isRefusalReason(next.check) ? { reason: next.check, code: REFUSALS[next.check].code } : refusalOf('no_permission');
+  return refusalOf(isRefusalReason(next.check) ? next.check : 'no_permission');
 }
 
 export function decisionsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {

@@ -1,14 +1,14 @@
 // GET/POST /v1/webhooks/whatsapp (SPEC §4): Meta's subscription check and its signed notifications;
 // POST /v1/webhooks/telnyx: Telnyx's signed webhooks. No bearer token here: the GET proves itself
 // with hub.verify_token, the POSTs with X-Hub-Signature-256 and telnyx-signature-ed25519.
+import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HttpError, withErrors } from '../errors.js';
-import type { KeyObject } from 'node:crypto';
 import { hubSignature, redactSecrets, sameSecret } from '../secrets.js';
 import { checkTelnyxSignature, parseTelnyxWebhook, telnyxPublicKey } from '../telnyxWebhook.js';
 import { stateCall } from '../state.js';
-import type { FastifyBaseLogger } from 'fastify';
 import { parseWebhook, type ParsedWebhook, type PermissionReply, type UnusableReason } from '../webhook.js';
 import type { HttpDeps } from '../server.js';
 
