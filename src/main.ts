@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     config: () => edge.config.current,
     calls: edge.calls,
     permissions: edge.permissions,
+    permissionLookup: edge.permissionLookup,
     metrics: edge.metrics,
     logger,
     clock: edge.clock,

@@ -174,15 +174,18 @@ describe('GET /openapi.json', () => {
         'PUT /v1/numbers/{number}/users/{user}/permission',
         'DELETE /v1/numbers/{number}/users/{user}/permission',
         'POST /v1/numbers/{number}/users/{user}/permission-requests',
+        'POST /v1/numbers/{number}/permissions',
         'GET /v1/decisions',
         'GET /v1/calls',
         'GET /v1/devices',
         'GET /v1/webhooks/whatsapp',
         'POST /v1/webhooks/whatsapp',
+        'POST /v1/webhooks/telnyx',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/v1/webhooks/whatsapp'].post.security).toEqual([]);
+    expect(doc.paths['/v1/webhooks/telnyx'].post.security).toEqual([]);
     const grant = doc.paths['/v1/numbers/{number}/users/{user}/permission'].put;
     expect(JSON.stringify(grant.requestBody)).toContain('epoch seconds');
   });
