@@ -36,6 +36,8 @@ export function createMetrics() {
     mediaPacketsLostTotal: new Counter({ name: `${p}media_packets_lost_total`, help: 'RTP packets lost as rtpengine reports them, by media direction', labelNames: ['direction'] as const, registers: [registry] }),
     mediaTimeoutsTotal: new Counter({ name: `${p}media_timeouts_total`, help: 'Calls ended because a side sent no RTP for noMediaSeconds', registers: [registry] }),
     mediaUnanchoredTotal: new Counter({ name: `${p}media_unanchored_calls_total`, help: 'Inbound calls routed without rtpengine because none answered', registers: [registry] }),
+    // Only exported while something goes to Telnyx over TLS (src/sip/telnyxTls.ts).
+    telnyxTlsVerified: new Gauge({ name: `${p}telnyx_tls_verified`, help: '1 while outgoing TLS to Telnyx (calls, registration) is verified by the engine (chain and name), 0 when it is not', registers: [] }),
     rtpengineUp: new Gauge({ name: `${p}rtpengine_up`, help: '1 while this rtpengine answers (media.anchor)', labelNames: ['rtpengine'] as const, registers: [registry] }),
   };
   // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
@@ -51,6 +53,7 @@ export function createMetrics() {
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
   const telnyxRegisteredName = `${p}telnyx_registered`;
+  const telnyxTlsName = `${p}telnyx_tls_verified`;
   return {
     ...metrics,
     /** Exports wa_edge_telnyx_registered while telnyx.register is set, withdraws it otherwise. */
@@ -58,6 +61,12 @@ export function createMetrics() {
       const exported = registry.getSingleMetric(telnyxRegisteredName) !== undefined;
       if (on && !exported) registry.registerMetric(metrics.telnyxRegistered);
       if (!on && exported) registry.removeSingleMetric(telnyxRegisteredName);
+    },
+    /** Exports wa_edge_telnyx_tls_verified while something goes to Telnyx over TLS, withdraws it otherwise. */
+    exportTelnyxTls(on: boolean): void {
+      const exported = registry.getSingleMetric(telnyxTlsName) !== undefined;
+      if (on && !exported) registry.registerMetric(metrics.telnyxTlsVerified);
+      if (!on && exported) registry.removeSingleMetric(telnyxTlsName);
     },
   };
 }

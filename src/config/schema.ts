@@ -182,6 +182,13 @@ export const configSchema = z
           })
           .strict()
           .optional(),
+        // Verify the certificate of whoever answers outgoing TLS (outboundProxy, register.registrar):
+        // chain, dates and name, before any SIP is sent (the patched engine, docs/tls.md). caFile:
+        // the CAs trusted for it instead of the system store; wildcard: `*.parent` for one label.
+        tls: z
+          .object({ verify: bool().default(true), wildcard: bool().default(true), caFile: nonEmpty('caFile').optional() })
+          .strict()
+          .default({ verify: true, wildcard: true }),
         sources: z.array(cidr).min(1),
       })
       .strict()

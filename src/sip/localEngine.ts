@@ -2,14 +2,14 @@
 // file it writes into a temporary directory, with the control port on 127.0.0.1 and a random
 // secret; restarts it with backoff when it dies; stops it on shutdown. The test helpers start
 // drachtio-server through this same code.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backoffDelay } from '../domain/backoff.js';
 import { contactListeners, engineConfigXml, type EngineSettings, type Listener } from './engineConfig.js';
-import { contactNeedsTls, prepareEngineTls, type EngineTlsOptions } from './engineTls.js';
+import { contactNeedsTls, prepareEngineTls, verificationEnv, type EngineTlsOptions, type OutgoingTlsVerification } from './engineTls.js';
 import { freeTcpPort, portInUse } from './ports.js';
 
 export type EngineLogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -24,6 +24,8 @@ export interface LocalEngineOptions {
   externalIp?: string;
   /** Certificate of the `sips:`/tls contacts; without one a self-signed pair is made (and logged loudly). */
   tls?: EngineTlsOptions;
+  /** Verify the far end of outgoing TLS connections (telnyx.tls; needs the patched engine). Absent: switched off. */
+  verifyOutgoing?: OutgoingTlsVerification;
   logLevel?: EngineSettings['logLevel'];
   sofiaLogLevel?: number;
   /** Start it again after an unexpected exit, with backoff (default true). */
@@ -60,6 +62,8 @@ export interface LocalEngine {
   readonly adminPort: number;
   readonly secret: string;
   readonly contacts: readonly string[];
+  /** What `bin --version` printed (undefined when it printed nothing). */
+  readonly version: string | undefined;
   readonly running: boolean;
   /** The process id while it runs. */
   readonly pid: number | undefined;
@@ -96,6 +100,16 @@ function withParentDeathSignal(bin: string, args: string[]): [string, string[]] 
   return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', bin, ...args]] : [bin, args];
 }
 
+/** The first line `bin --version` prints; undefined when it fails. */
+export function engineVersion(bin: string): string | undefined {
+  try {
+    const out = execFileSync(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString('utf8');
+    return out.split('\n')[0]?.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function describeListener(l: Listener): string {
   return `${l.address}:${l.port} (${l.transport})`;
 }
@@ -114,6 +128,7 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
   const backoff = opts.backoff ?? { minMs: 250, maxMs: 10_000, stableMs: 30_000 };
   const dir = mkdtempSync(join(tmpdir(), 'wa-edge-drachtio-'));
   const configFile = join(dir, 'drachtio.conf.xml');
+  const version = engineVersion(opts.bin);
   const settings: EngineSettings = {
     adminPort,
     secret,
@@ -199,10 +214,15 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
     mkdirSync(dir, { recursive: true });
     if (opts.contacts.some(contactNeedsTls)) {
       try {
-        settings.tls = prepareEngineTls(dir, opts.tls ?? {}, (text) => {
-          lines.push(`--- ${text}`);
-          opts.onLog?.('warn', text);
-        });
+        settings.tls = prepareEngineTls(
+          dir,
+          opts.tls ?? {},
+          (text) => {
+            lines.push(`--- ${text}`);
+            opts.onLog?.('warn', text);
+          },
+          opts.verifyOutgoing,
+        );
       } catch (e) {
         throw new EngineStartError(e instanceof Error ? e.message : String(e));
       }
@@ -211,7 +231,9 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
     lines.push(`--- spawn ${opts.bin} -f ${configFile}`);
     let p: ChildProcess;
     try {
-      p = spawn(...withParentDeathSignal(opts.bin, ['-f', configFile]), { stdio: ['ignore', 'pipe', 'pipe'] });
+      // The edge decides the verification switches: inherited ones are overridden.
+      const env = { ...process.env, ...verificationEnv(opts.verifyOutgoing) };
+      p = spawn(...withParentDeathSignal(opts.bin, ['-f', configFile]), { stdio: ['ignore', 'pipe', 'pipe'], env });
     } catch (e) {
       throw new EngineStartError(`cannot run ${opts.bin}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -282,6 +304,7 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
     adminPort,
     secret,
     contacts: opts.contacts,
+    version,
     get running() {
       return isRunning();
     },
