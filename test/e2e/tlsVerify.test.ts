@@ -113,15 +113,20 @@ describeWithVerifyingDrachtio('verified TLS to Telnyx (the patched engine)', () 
     }, 60_000);
 
     it.each([
-      ['self-signed (for the right name)', (p: TestPki) => p.selfSigned(NAME)],
-      ['from the trusted CA but for another name', (p: TestPki) => p.leaf('not-telnyx.example', { fullchain: true })],
-      ['from the trusted CA for the right name but expired', (p: TestPki) => p.leaf(NAME, { fullchain: true, expired: true })],
-      ['a wildcard two labels up (*.test)', (p: TestPki) => p.leaf('*.test', { fullchain: true })],
-      ['without the intermediate the chain needs', (p: TestPki) => p.leaf(NAME)],
-    ])('a peer whose certificate is %s gets no SIP at all; the PBX hears 503 telnyx_unreachable at once', async (_what, cert) => {
+      ['self-signed (for the right name)', (p: TestPki) => p.selfSigned(NAME), /self-signed certificate/],
+      ['from the trusted CA but for another name', (p: TestPki) => p.leaf('not-telnyx.example', { fullchain: true }), /Peer Subject Mismatch \(sip\.telnyx\.test\)/],
+      ['from the trusted CA for the right name but expired', (p: TestPki) => p.leaf(NAME, { fullchain: true, expired: true }), /certificate has expired/],
+      ['a wildcard two labels up (*.test)', (p: TestPki) => p.leaf('*.test', { fullchain: true }), /Peer Subject Mismatch \(sip\.telnyx\.test\)/],
+      ['without the intermediate the chain needs', (p: TestPki) => p.leaf(NAME), /unable to get local issuer certificate/],
+    ])('a peer whose certificate is %s gets no SIP at all; the PBX hears 503 telnyx_unreachable at once', async (_what, cert, reason) => {
       const peer = await peerWith(cert(pki));
+      const logged = fx.drachtio.logs().length;
       fx.reconfigure(telnyxVia(peer));
       await expectRefused(peer);
+      // The engine's log says why (sofia-sip's reason), and that the INVITE failed on it.
+      const engineLog = fx.drachtio.logs().slice(logged);
+      expect(engineLog).toMatch(reason);
+      expect(engineLog).toMatch(/nta: INVITE .*Protocol error/);
     }, 60_000);
 
     it('the registration is verified the same way: no REGISTER (no digest answer) to a wrong peer, registered through the right one', async () => {
