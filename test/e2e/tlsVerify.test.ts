@@ -5,7 +5,10 @@
 // and logging everything it receives; it relays to a SIPp playing Telnyx. The name the engine
 // checks is the URI's host, `sip.telnyx.test`; `maddr=127.0.0.2` sends there without DNS.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addrs, describeWithVerifyingDrachtio, drachtioVersion } from '../helpers/drachtio.js';
+import { startEngine } from '../../src/app.js';
+import { createLogger } from '../../src/log.js';
+import { addrs, describeWithVerifyingDrachtio, drachtioBin, drachtioVersion, freeSipPort } from '../helpers/drachtio.js';
+import { freePort } from '../helpers/ports.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { describeWithKamailio, startTlsPeer, type TlsPeer } from '../helpers/kamailio.js';
 import { makeTestPki, type CertFiles, type TestPki } from '../helpers/certs.js';
@@ -20,6 +23,32 @@ const USERNAME = 'wasipedge01';
 const PASSWORD = 'correct-horse-battery';
 
 describeWithVerifyingDrachtio('verified TLS to Telnyx (the patched engine)', () => {
+  describe('drachtio.spawn: the edge sets the engine\'s switches from telnyx.tls', () => {
+    const spawnWithTls = async (tls: { verify: boolean; wildcard: boolean }) => {
+      const contacts = [`sip:${addrs.edge}:${await freeSipPort(addrs.edge)};transport=udp,tcp`, `sips:${addrs.edge}:${await freePort(addrs.edge)};transport=tls`];
+      const engine = await startEngine({ bin: drachtioBin!, contacts, logLevel: 'info', sofiaLogLevel: 3 }, createLogger('silent'), tls);
+      const output = engine.output();
+      await engine.stop();
+      return { output, version: engine.version };
+    };
+    it.each([
+      [{ verify: true, wildcard: true }, /outgoing TLS connections verify the far end's certificate chain and name, wildcards allowed, system CA store trusted/],
+      [{ verify: true, wildcard: false }, /outgoing TLS connections verify the far end's certificate chain and name, system CA store trusted/],
+    ])('%j: the engine says what it verifies', async (tls, line) => {
+      const { output, version } = await spawnWithTls(tls);
+      expect(output).toMatch(line);
+      expect(version).toBe(drachtioVersion);
+    }, 30_000);
+    it('verify false: off, even when the edge\'s own environment has the switch on', async () => {
+      process.env.DRACHTIO_TLS_VERIFY_SERVER_CERT = '1';
+      try {
+        expect((await spawnWithTls({ verify: false, wildcard: true })).output).not.toMatch(/outgoing TLS connections verify/);
+      } finally {
+        delete process.env.DRACHTIO_TLS_VERIFY_SERVER_CERT;
+      }
+    }, 30_000);
+  });
+
   describeWithKamailio('edge → verified TLS → Telnyx', () => {
     let pki: TestPki;
     let fx: EdgeFixture;
