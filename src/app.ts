@@ -11,7 +11,7 @@ import { DeviceRegistry } from './state/devices.js';
 import { createRedis, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
 import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
-import { unverifiedTlsWarning } from './sip/engineTls.js';
+import { TelnyxTls, telnyxTlsState } from './sip/telnyxTls.js';
 import { LeaseKeeper } from './sip/leases.js';
 import { SipRouter } from './sip/router.js';
 import { createSrf, type Srf } from './sip/srf.js';
@@ -32,6 +32,8 @@ export interface Edge {
   devices: DeviceRegistry;
   srf: Srf;
   drachtio: DrachtioLink;
+  /** Whether TLS to Telnyx is verified (/readyz telnyxTls); undefined until an external engine connects. */
+  telnyxTls: TelnyxTls;
   /** The registration with Telnyx (`telnyx.register`); its state is undefined without one. */
   registration: TelnyxRegistration;
   router: SipRouter;
@@ -57,7 +59,7 @@ export interface EdgeOptions {
 }
 
 /** Starts the local drachtio-server of `drachtio.spawn`, supervised, its output in the edge's log. */
-export async function startEngine(spawn: EngineSpawnConfig, logger: Logger): Promise<LocalEngine> {
+export async function startEngine(spawn: EngineSpawnConfig, logger: Logger, telnyxTls?: Config['telnyx']['tls']): Promise<LocalEngine> {
   const log = logger.child({ component: 'drachtio-server' });
   // onEvent runs only after start-up, once `engine` is assigned.
   const engine: LocalEngine = await startLocalEngine({
@@ -66,6 +68,8 @@ export async function startEngine(spawn: EngineSpawnConfig, logger: Logger): Pro
     adminPort: spawn.adminPort,
     externalIp: spawn.externalIp,
     tls: spawn.tls,
+    // telnyx.tls: the engine verifies every outgoing TLS connection (Telnyx is the only TLS peer it dials).
+    ...(telnyxTls?.verify ? { verifyOutgoing: { wildcard: telnyxTls.wildcard, ...(telnyxTls.caFile ? { caFile: telnyxTls.caFile } : {}) } } : {}),
     logLevel: spawn.logLevel,
     sofiaLogLevel: spawn.sofiaLogLevel,
     onLog: (level, text) => log[level](text),
@@ -89,12 +93,11 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const config = { current: initial };
   const logger = opts.logger ?? createLogger(initial.log.level);
   const clock = opts.clock ?? systemClock;
-  const unverifiedCalls = unverifiedTlsWarning(initial.telnyx.outboundProxy);
-  if (unverifiedCalls) logger.warn({ outboundProxy: initial.telnyx.outboundProxy }, unverifiedCalls);
-  const registrar = initial.telnyx.register?.registrar;
-  const unverifiedRegistration = registrar && unverifiedTlsWarning(registrar, 'the registration (and its digest credentials)');
-  if (unverifiedRegistration) logger.warn({ registrar }, unverifiedRegistration);
   const metrics = createMetrics();
+  const telnyxTls = new TelnyxTls(() => config.current.telnyx, initial.telnyx.tls.verify, logger, metrics);
+  // A local engine's version is known now; an external one's on connect (below), unless it does not matter.
+  if (opts.engine) telnyxTls.update(opts.engine.version);
+  else if (telnyxTlsState(initial.telnyx, initial.telnyx.tls.verify, undefined) !== 'not_verified') telnyxTls.update(undefined);
   const redis = createRedis(initial.redis);
   redis.on('error', (err: Error) => {
     metrics.redisErrorsTotal.inc();
@@ -119,6 +122,9 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const router = new SipRouter(deps);
   router.attach();
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
+  drachtio.onChange((up) => {
+    if (up) telnyxTls.update(drachtio.serverVersion);
+  });
   const registration = new TelnyxRegistration({ srf, config: () => config.current, drachtio, logger, metrics });
   registration.start();
 
@@ -133,6 +139,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     devices,
     srf,
     drachtio,
+    telnyxTls,
     registration,
     router,
     leases,
@@ -143,6 +150,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     reload(next) {
       config.current = next;
       router.reload();
+      if (telnyxTls.state !== undefined) telnyxTls.update(drachtio.serverVersion ?? opts.engine?.version);
       void registration.reload();
       logger.info({ trunks: next.trunks.length, numbers: next.numbers.length }, 'configuration reloaded');
     },

@@ -44,6 +44,8 @@ export function createMetrics() {
     metaCallCap: new Gauge({ name: `${p}meta_call_cap_24h`, help: "Meta's connected-calls cap per business+user over 24 h, as the last call_permissions lookup named it", labelNames: ['number'] as const, registers: [registry] }),
     capAboveMeta: new Gauge({ name: `${p}cap_above_meta`, help: "1 when whatsapp.connectedCallsPer24h.perUser is above (or null, no cap) Meta's cap in force for the number", labelNames: ['number'] as const, registers: [registry] }),
     telnyxWebhooksTotal: new Counter({ name: `${p}telnyx_webhooks_total`, help: 'Verified Telnyx webhooks by event type (a permission reply is permission_reply; an event type Telnyx has not documented is other)', labelNames: ['event'] as const, registers: [registry] }),
+    // Only exported while something goes to Telnyx over TLS (src/sip/telnyxTls.ts).
+    telnyxTlsVerified: new Gauge({ name: `${p}telnyx_tls_verified`, help: '1 while outgoing TLS to Telnyx (calls, registration) is verified by the engine (chain and name), 0 when it is not', registers: [] }),
     rtpengineUp: new Gauge({ name: `${p}rtpengine_up`, help: '1 while this rtpengine answers (media.anchor)', labelNames: ['rtpengine'] as const, registers: [registry] }),
   };
   // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
@@ -61,6 +63,7 @@ export function createMetrics() {
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
   const telnyxRegisteredName = `${p}telnyx_registered`;
+  const telnyxTlsName = `${p}telnyx_tls_verified`;
   return {
     ...metrics,
     /** Exports wa_edge_telnyx_registered while telnyx.register is set, withdraws it otherwise. */
@@ -68,6 +71,12 @@ export function createMetrics() {
       const exported = registry.getSingleMetric(telnyxRegisteredName) !== undefined;
       if (on && !exported) registry.registerMetric(metrics.telnyxRegistered);
       if (!on && exported) registry.removeSingleMetric(telnyxRegisteredName);
+    },
+    /** Exports wa_edge_telnyx_tls_verified while something goes to Telnyx over TLS, withdraws it otherwise. */
+    exportTelnyxTls(on: boolean): void {
+      const exported = registry.getSingleMetric(telnyxTlsName) !== undefined;
+      if (on && !exported) registry.registerMetric(metrics.telnyxTlsVerified);
+      if (!on && exported) registry.removeSingleMetric(telnyxTlsName);
     },
   };
 }

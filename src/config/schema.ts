@@ -213,6 +213,13 @@ export const configSchema = z
             .strict()
             .transform(({ enabled: _on, ...webhook }) => webhook),
         ),
+        // Verify the certificate of whoever answers outgoing TLS (outboundProxy, register.registrar):
+        // chain, dates and name, before any SIP is sent (the patched engine, docs/tls.md). caFile:
+        // the CAs trusted for it instead of the system store; wildcard: `*.parent` for one label.
+        tls: z
+          .object({ verify: bool().default(true), wildcard: bool().default(true), caFile: nonEmpty('caFile').optional() })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .superRefine((t, ctx) => {

@@ -11,6 +11,7 @@ import type { CallState } from '../state/calls.js';
 import type { PermissionState } from '../state/permissions.js';
 import type { PermissionLookup } from '../permissionLookup.js';
 import type { RegistrationState } from '../sip/telnyxRegistration.js';
+import type { TelnyxTlsState } from '../sip/telnyxTls.js';
 import type { DeviceContacts } from '../state/devices.js';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.js';
 import { sameSecret } from './secrets.js';
@@ -38,6 +39,8 @@ export interface HttpDeps {
   drachtioConnected: () => boolean;
   /** State of the Telnyx registration; undefined (and absent from /readyz) without `telnyx.register`. */
   telnyxRegistration?: () => RegistrationState | undefined;
+  /** Whether TLS to Telnyx is verified (GET /readyz `telnyxTls`); undefined until known. */
+  telnyxTls?: () => TelnyxTlsState | undefined;
   /** With media.anchor: each rtpengine and whether it answers (GET /readyz). */
   rtpengines?: () => { rtpengine: string; state: 'up' | 'down' }[];
   /** Registered softphone contacts (GET /v1/devices); none when absent. */
