@@ -12,6 +12,7 @@ import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/c
 import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
 import { unverifiedTlsWarning } from './sip/engineTls.js';
 import { LeaseKeeper } from './sip/leases.js';
+import { OutboundAdmissions } from './sip/admission.js';
 import { SipRouter } from './sip/router.js';
 import { createSrf, type Srf } from './sip/srf.js';
 import { TelnyxRegistration } from './sip/telnyxRegistration.js';
@@ -109,7 +110,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const draining = { on: false };
   const media = initial.media.anchor ? new MediaRelays(initial.media.anchor, logger, metrics, clock) : undefined;
   void media?.start();
-  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media };
+  const admissions = new OutboundAdmissions({ calls, failoverWaitMs: () => config.current.redis.failoverWaitMs, metrics, logger });
+  const deps: SipDeps = { srf, config: () => config.current, calls, admissions, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media };
   const router = new SipRouter(deps);
   router.attach();
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);

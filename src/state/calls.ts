@@ -85,6 +85,8 @@ export class CallState {
 
   private static toAdmission(status: string, reason: string, retryMs: string): Admission {
     if (status === 'ok') return { admitted: true };
+    // The edge already released this id (it gave up on it): nothing is reserved under it.
+    if (status === 'released') return { admitted: false, refusal: refusal('state_unavailable', 5) };
     if (!isRefusalReason(reason)) throw new Error(`admit script returned unknown reason ${reason}`);
     return { admitted: false, refusal: refusal(reason, Number(retryMs) / 1000) };
   }
@@ -95,6 +97,15 @@ export class CallState {
     const [status, reason, retryMs, event] = (await this.run('admitOutbound', keys, args)) as string[];
     if (event === 'expired') await this.emit('expired', c.business, c.user, 'expired', { kind: 'none' });
     return CallState.toAdmission(status as string, reason as string, retryMs as string);
+  }
+
+  /**
+   * Gives back an outbound admission by its id, whether or not Redis applied it (idempotent; see
+   * release_admission.lua). `dropAttempt`: the call never reached Telnyx, so it is no attempt either.
+   */
+  async releaseAdmission(business: string, callId: string, dropAttempt: boolean): Promise<'released' | 'none'> {
+    const k = numberKeys(business);
+    return (await this.run('releaseAdmission', [k.call(callId), k.active, k.activeUser, k.inflight, k.attempts], [this.clock(), callId, this.callTtlMs(), b(dropAttempt)])) as 'released' | 'none';
   }
 
   /** What admitOutbound would answer now, with every check, reserving nothing. */

@@ -4,6 +4,7 @@ import type { RedisClient } from './redis.js';
 
 const SCRIPTS = {
   admitOutbound: 10,
+  releaseAdmission: 5,
   admitInbound: 5,
   settle: 9,
   renewLeases: 2,
