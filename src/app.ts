@@ -100,6 +100,9 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const calls = new CallState(redis, () => config.current, clock, (e) => {
     metrics.permissionEventsTotal.inc({ event: e.event });
     logger.info({ permissionEvent: e }, `permission ${e.event}`);
+  }, (writes, script, acknowledged) => {
+    const { waitReplicas, waitReplicasTimeoutMs } = config.current.redis;
+    logger.warn({ writes, script, acknowledged, waitReplicas, waitReplicasTimeoutMs }, 'writes acknowledged by fewer replicas than redis.waitReplicas: a master crash now could lose them');
   });
   const permissions = new PermissionState(calls, () => config.current, clock);
   const devices = new DeviceRegistry(calls, clock);

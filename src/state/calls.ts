@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import { refusal, isRefusalReason, type Refusal } from '../domain/reasons.js';
 import { numberKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { defineScripts } from './scripts.js';
+import { defineScripts, type ReplicaWait, type RunScript, type ScriptName } from './scripts.js';
 import { appendPermissionEvent, type PermissionEvent, type PermissionEventKind } from './records.js';
 
 export type Outcome = 'connected' | 'unanswered' | 'failed' | 'ended';
@@ -36,7 +36,8 @@ const b = (v: boolean) => (v ? '1' : '0');
 const cap = (v: number | null) => (v === null ? 0 : v);
 
 export class CallState {
-  private readonly run: ReturnType<typeof defineScripts>;
+  private readonly run: RunScript;
+  private shortWaits = { count: 0, loggedAt: 0 };
 
   constructor(
     readonly redis: RedisClient,
@@ -44,12 +45,39 @@ export class CallState {
     private readonly clock: Clock,
     /** Told of every permission change (metrics); the stream append happens here. */
     private readonly onPermissionEvent: (e: PermissionEvent) => void = () => {},
+    /** Told, at most every 10 s, how many writes fewer replicas than redis.waitReplicas acknowledged. */
+    private readonly onShortWait: (writes: number, lastScript: ScriptName, acknowledged: number) => void = () => {},
   ) {
     this.run = defineScripts(redis);
   }
 
-  get scripts() {
+  get scripts(): RunScript {
     return this.run;
+  }
+
+  /**
+   * Runs a script whose write a master crash must not lose (a permission granted or revoked, a
+   * connected count, an unanswered streak): with redis.waitReplicas > 0 it returns only once that
+   * many replicas have it, or after redis.waitReplicasTimeoutMs (then the write stands on the
+   * master alone, and is reported).
+   */
+  kept(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const r = this.config().redis;
+    return this.run(name, keys, args, r.waitReplicas > 0 ? this.replicaWait(r.waitReplicas, r.waitReplicasTimeoutMs) : undefined);
+  }
+
+  private replicaWait(replicas: number, timeoutMs: number): ReplicaWait {
+    return {
+      replicas,
+      timeoutMs,
+      onShort: (script, acknowledged) => {
+        this.shortWaits.count++;
+        const now = Date.now();
+        if (now - this.shortWaits.loggedAt < 10_000) return;
+        this.onShortWait(this.shortWaits.count, script, acknowledged);
+        this.shortWaits = { count: 0, loggedAt: now };
+      },
+    };
   }
 
   private leaseMs() {
@@ -126,7 +154,9 @@ export class CallState {
   async admitInbound(business: string, user: string, callId: string, kind: 'phone' | 'bsuid' | 'unkeyed' = 'phone'): Promise<Admission & { grantedUntil?: number; user: string }> {
     const w = this.config().whatsapp;
     const k = numberKeys(business);
-    const [status, reason, retryMs, granted] = (await this.run(
+    // With callbackPermission the admission may grant a permission: kept.
+    const run = w.callbackPermission ? this.kept.bind(this) : this.run;
+    const [status, reason, retryMs, granted] = (await run(
       'admitInbound',
       [k.active, k.activeUser, k.call(callId), k.perm(user), k.userIds],
       [this.clock(), user, callId, w.maxConcurrentCalls, this.leaseMs(), this.callTtlMs(), b(w.callbackPermission), w.temporaryPermissionHours * 3_600_000, business, kind],
@@ -143,7 +173,10 @@ export class CallState {
   async settle(business: string, user: string, callId: string, outcome: Outcome): Promise<SettleResult> {
     const w = this.config().whatsapp;
     const k = numberKeys(business);
-    const [status, count, event] = (await this.run(
+    // `connected` adds to the 24 h counts and `unanswered` to the streak: kept. The others only
+    // release a lease, which expires by itself if a crash loses the release.
+    const run = outcome === 'connected' || outcome === 'unanswered' ? this.kept.bind(this) : this.run;
+    const [status, count, event] = (await run(
       'settle',
       [k.call(callId), k.active, k.activeUser, k.inflight, k.connected, k.userConnected(user), k.unanswered, k.perm(user), k.permissionRequests(user)],
       [this.clock(), callId, outcome, cap(w.unanswered.nudgeAt), cap(w.unanswered.revokeAt), this.leaseMs(), DAY_MS],

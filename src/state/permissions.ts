@@ -97,7 +97,7 @@ export class PermissionState {
     const now = this.clock();
     const until = kind === 'temporary' ? (expiresAt ?? now + this.config().whatsapp.temporaryPermissionHours * 3_600_000) : undefined;
     const k = numberKeys(business);
-    const [status, phone] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], [now, kind, until ?? '', source, isBsuid(user) ? user : ''])) as string[];
+    const [status, phone] = (await this.calls.kept('grantPermission', [k.perm(user), k.userIds], [now, kind, until ?? '', source, isBsuid(user) ? user : ''])) as string[];
     if (status === 'linked') return this.grant(business, phone as string, kind, source, until);
     await this.calls.emit('granted', business, user, source, { kind, expiresAt: until });
     return kind === 'temporary' ? { kind, expiresAt: until, source } : { kind, source };
@@ -106,7 +106,7 @@ export class PermissionState {
   /** As grant: a BSUID known to be a phone number is revoked under the number. */
   async revoke(business: string, user: string, cause: string): Promise<PermissionKind> {
     const k = numberKeys(business);
-    const [status, prev] = (await this.calls.scripts('revokePermission', [k.perm(user), k.userIds], [this.clock(), cause, isBsuid(user) ? user : ''])) as string[];
+    const [status, prev] = (await this.calls.kept('revokePermission', [k.perm(user), k.userIds], [this.clock(), cause, isBsuid(user) ? user : ''])) as string[];
     if (status === 'linked') return this.revoke(business, prev as string, cause);
     await this.calls.emit('revoked', business, user, cause, { kind: 'none' });
     return prev as PermissionKind;
