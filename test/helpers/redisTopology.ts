@@ -58,6 +58,32 @@ function sigkill(p: Proc): Promise<void> {
 
 const redisArgs = (port: number, dir: string) => ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir];
 
+export interface ReplicatedRedis {
+  url: string;
+  replicaPort: number;
+  stop(): Promise<void>;
+}
+
+/** A master and one replica in sync, no sentinel: what `WAIT 1` needs. */
+export async function startReplicated(): Promise<ReplicatedRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'wa-edge-replicated-'));
+  const masterPort = await freePort();
+  const replicaPort = await freePort();
+  const procs = [
+    startServer(masterPort, dir, redisArgs(masterPort, dir).concat(['--dbfilename', 'm.rdb'])),
+    startServer(replicaPort, dir, redisArgs(replicaPort, dir).concat(['--dbfilename', 'r.rdb', '--replicaof', HOST, String(masterPort)])),
+  ];
+  await until('replica in sync', 10_000, async () => (String(await ask(replicaPort, 'INFO', 'replication')).includes('master_link_status:up') ? true : undefined));
+  return {
+    url: `redis://${HOST}:${masterPort}`,
+    replicaPort,
+    async stop() {
+      await Promise.all(procs.map(sigkill));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface SentinelTopology {
   name: string;
   sentinels: { host: string; port: number }[];
