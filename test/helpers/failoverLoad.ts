@@ -139,7 +139,15 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       }
       work.push(oneCall(i), oneGrant(i));
     }
-    await Promise.all(work);
+    // Every call ends within the bound plus its ring and hold once Redis is back; a run that does
+    // not has found a hang: say where, and still stop every process (finally).
+    let hung: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(work),
+      new Promise((_, reject) => {
+        hung = setTimeout(() => reject(new Error(`calls still running 30 s after the load: client ${redis!.status}, admitted ${admittedIds.length}, refused ${JSON.stringify(refused)}`)), 30_000);
+      }),
+    ]).finally(() => clearTimeout(hung));
     const failoverMs = promotedAt ? (await promotedAt) - killedAt : 0;
     // Releases by id run in the background (their own durable queues): wait for them to land.
     const deadline = Date.now() + 20_000;
