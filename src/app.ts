@@ -161,6 +161,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       media?.stop();
       drachtio.close();
       await opts.engine?.stop();
+      calls.disconnect();
       redis.disconnect();
     },
   };

@@ -3,7 +3,9 @@
 // outbound admissions run at a steady rate; prints refused calls, the added setup time of the
 // calls that waited, what Redis holds afterwards (phantoms) and what the crash lost.
 //   npx tsx bench/failover/run.ts [--rate 50] [--seconds 10] [--kill-after 3] [--wait-ms 5000]
-//                                  [--only sentinel|cluster] [--wait-replicas 0,1]
+//                                  [--only sentinel|cluster] [--wait-replicas 0,1] [--grant-writers N]
+// --grant-writers N: besides the calls, N loops granting permissions back to back until the kill:
+// the acknowledged grants the crash lost are the `lost.grants` figure.
 import { parseArgs } from 'node:util';
 import { runFailoverLoad } from '../../test/helpers/failoverLoad.js';
 
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     'wait-ms': { type: 'string', default: '5000' },
     only: { type: 'string' },
     'wait-replicas': { type: 'string', default: '0' },
+    'grant-writers': { type: 'string', default: '0' },
   },
 });
 
@@ -30,6 +33,7 @@ for (const topology of topologies) {
       holdMs: 500,
       failoverWaitMs: Number(values['wait-ms']),
       waitReplicas,
+      grantWriters: Number(values['grant-writers']),
     });
     console.log(JSON.stringify({ waitReplicas, ...r }));
   }

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
 import { refusal, isRefusalReason, type Refusal } from '../domain/reasons.js';
 import { numberKeys } from './keys.js';
-import type { RedisClient } from './redis.js';
+import { COMMAND_TIMEOUT_MS, redisReady, type RedisClient } from './redis.js';
 import { defineScripts, type ReplicaWait, type RunScript, type ScriptName } from './scripts.js';
 import { appendPermissionEvent, type PermissionEvent, type PermissionEventKind } from './records.js';
 
@@ -32,12 +32,23 @@ export interface SettleResult {
 }
 
 const DAY_MS = 86_400_000;
+/** How long kept writes skip WAIT after one came back short. */
+const SHORT_REPLICAS_BACKOFF_MS = 1000;
 const b = (v: boolean) => (v ? '1' : '0');
 const cap = (v: number | null) => (v === null ? 0 : v);
 
 export class CallState {
   private readonly run: RunScript;
   private shortWaits = { count: 0, loggedAt: 0 };
+  /**
+   * The connection of the writes that WAIT for replicas (made on first use). WAIT blocks the
+   * connection it runs on until the replicas answer or the timeout passes: on the shared one it
+   * would hold every admission behind it.
+   */
+  private keptConnection: { redis: RedisClient; run: RunScript } | undefined;
+  private keptReady: Promise<void> | undefined;
+  /** After a WAIT came back short (no replica to answer), kept writes skip WAIT until then. */
+  private replicasShortUntil = 0;
 
   constructor(
     readonly redis: RedisClient,
@@ -63,7 +74,39 @@ export class CallState {
    */
   kept(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
     const r = this.config().redis;
-    return this.run(name, keys, args, r.waitReplicas > 0 ? this.replicaWait(r.waitReplicas, r.waitReplicasTimeoutMs) : undefined);
+    if (r.waitReplicas <= 0) return this.run(name, keys, args);
+    const wait = this.replicaWait(r.waitReplicas, r.waitReplicasTimeoutMs);
+    // No replica answered a moment ago (it is down, or being replaced after a failover): every
+    // WAIT would cost the whole timeout, one after another on its connection. Write without it
+    // for a while, reported as short, then try again.
+    if (Date.now() < this.replicasShortUntil) {
+      return this.run(name, keys, args).then((result) => {
+        wait.onShort(name, 0);
+        return result;
+      });
+    }
+    return this.keptRunner().then((kept) => kept.run(name, keys, args, wait));
+  }
+
+  private async keptRunner() {
+    if (!this.keptConnection) {
+      const redis = this.redis.duplicate() as RedisClient;
+      redis.on('error', () => {}); // the shared connection's handler counts and logs Redis errors
+      this.keptConnection = { redis, run: defineScripts(redis) };
+    }
+    // Its offline queue is off too: the first write waits for it to connect (a connection error
+    // past the command timeout, retried like any other).
+    if (this.keptConnection.redis.status !== 'ready') {
+      // One wait shared by every write that finds it down (one 'ready' listener, not one each).
+      this.keptReady ??= redisReady(this.keptConnection.redis, COMMAND_TIMEOUT_MS).finally(() => (this.keptReady = undefined));
+      await this.keptReady;
+    }
+    return this.keptConnection;
+  }
+
+  /** Closes the connection of the kept writes, if one was made (the shared one is the caller's). */
+  disconnect(): void {
+    this.keptConnection?.redis.disconnect();
   }
 
   private replicaWait(replicas: number, timeoutMs: number): ReplicaWait {
@@ -71,8 +114,9 @@ export class CallState {
       replicas,
       timeoutMs,
       onShort: (script, acknowledged) => {
-        this.shortWaits.count++;
         const now = Date.now();
+        this.replicasShortUntil = Math.max(this.replicasShortUntil, now + SHORT_REPLICAS_BACKOFF_MS);
+        this.shortWaits.count++;
         if (now - this.shortWaits.loggedAt < 10_000) return;
         this.onShortWait(this.shortWaits.count, script, acknowledged);
         this.shortWaits = { count: 0, loggedAt: now };

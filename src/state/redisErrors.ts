@@ -18,6 +18,7 @@ const CLIENT_MESSAGES = [
   'Reached the max retries per request limit',
   'All sentinels are unreachable',
   'Cluster is disconnected',
+  'not ready after', // redisReady: a connection that did not come up in time
 ];
 
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);

@@ -29,6 +29,8 @@ export interface FailoverLoadOptions {
   holdMs: number;
   failoverWaitMs: number;
   waitReplicas?: number;
+  /** Besides the calls: this many writers granting permissions back to back until the kill (the widest window a crash can lose). */
+  grantWriters?: number;
 }
 
 export interface FailoverLoadResult {
@@ -77,13 +79,15 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
   const logger = createLogger('info', sink);
   const metrics = createMetrics();
   let redis: RedisClient | undefined;
+  let calls: CallState | undefined;
   try {
     redis = createRedis(config.redis);
     redis.on('error', () => metrics.redisErrorsTotal.inc());
     await redisReady(redis, 10_000);
-    const calls = new CallState(redis, () => config, Date.now);
-    const permissions = new PermissionState(calls, () => config, Date.now);
-    const admissions = new OutboundAdmissions({ calls, failoverWaitMs: () => config.redis.failoverWaitMs, metrics, logger });
+    calls = new CallState(redis, () => config, Date.now);
+    const state = calls;
+    const permissions = new PermissionState(state, () => config, Date.now);
+    const admissions = new OutboundAdmissions({ calls: state, failoverWaitMs: () => config.redis.failoverWaitMs, metrics, logger });
     const total = Math.round((o.rate * o.totalMs) / 1000);
     for (let i = 0; i < total; i++) await permissions.grant(BUSINESS, userOf(i), 'permanent', 'test');
 
@@ -112,17 +116,33 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       admittedIds.push(callId);
       const queue = new DurableQueue(logger, () => metrics.redisErrorsTotal.inc());
       await sleep(o.ringMs);
-      const c = await queue.run('settle connected', () => calls.settle(BUSINESS, user, callId, 'connected'));
+      const c = await queue.run('settle connected', () => state.settle(BUSINESS, user, callId, 'connected'));
       // Answered (a retry of one applied unseen answers `duplicate`): Redis acknowledged it.
       if (c && c.status !== 'unknown') connectedAcks++;
       await sleep(o.holdMs);
-      await queue.run('settle ended', () => calls.settle(BUSINESS, user, callId, 'ended'));
+      await queue.run('settle ended', () => state.settle(BUSINESS, user, callId, 'ended'));
     };
     const oneGrant = async (i: number) => {
       const user = grantUserOf(i);
       const queue = new DurableQueue(logger, () => {});
       if (await queue.run('grant', () => permissions.grant(BUSINESS, user, 'permanent', 'load'))) grantAcks.push(user);
     };
+
+    // Back-to-back grants from `grantWriters` loops until the master dies: each acknowledged one
+    // must still be there after the failover.
+    let writersStop = false;
+    let writerSeq = 0;
+    const writers = Array.from({ length: o.grantWriters ?? 0 }, async () => {
+      while (!writersStop) {
+        const user = `+4477${String(10_000_000 + writerSeq++)}`;
+        try {
+          await permissions.grant(BUSINESS, user, 'permanent', 'load');
+          grantAcks.push(user);
+        } catch {
+          await sleep(20); // Redis away: the loop is over once the kill is seen
+        }
+      }
+    });
 
     const start = performance.now();
     let killedAt = 0;
@@ -136,6 +156,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
         killedAtPerf = performance.now();
         killedAt = 'sentinels' in topo ? await topo.killMaster() : await topo.killNode(oldMaster);
         promotedAt = 'sentinels' in topo ? topo.promoted(oldMaster) : topo.promoted(k.active, oldMaster);
+        writersStop = true;
       }
       work.push(oneCall(i), oneGrant(i));
     }
@@ -143,7 +164,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
     // not has found a hang: say where, and still stop every process (finally).
     let hung: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(work),
+      Promise.all([...work, ...writers]),
       new Promise((_, reject) => {
         hung = setTimeout(() => reject(new Error(`calls still running 30 s after the load: client ${redis!.status}, admitted ${admittedIds.length}, refused ${JSON.stringify(refused)}`)), 30_000);
       }),
@@ -195,6 +216,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       },
     };
   } finally {
+    calls?.disconnect();
     redis?.disconnect();
     await topo.stop();
   }

@@ -49,6 +49,7 @@ describe('a master with one replica, waitReplicas 1', () => {
       expect(s.short).toEqual([]);
     } finally {
       replica.disconnect();
+      s.calls.disconnect();
       s.redis.disconnect();
     }
   });
@@ -70,6 +71,7 @@ describe('a lone master, waitReplicas 1', () => {
       expect(await s.redis.hget(numberKeys(BUSINESS).perm(USER), 'kind')).toBe('permanent');
       expect(s.short).toEqual([{ writes: 1, acknowledged: 0 }]);
     } finally {
+      s.calls.disconnect();
       s.redis.disconnect();
     }
   });
@@ -91,6 +93,7 @@ describe('Redis Cluster, waitReplicas 1', () => {
       expect((await s.calls.settle(BUSINESS, USER, callId, 'connected')).status).toBe('applied');
       expect(s.short).toEqual([]);
     } finally {
+      s.calls.disconnect();
       s.redis.disconnect();
     }
   }, 30_000);

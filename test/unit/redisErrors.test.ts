@@ -13,6 +13,7 @@ describe('isConnectionError: retry what the connection caused, not what Redis an
     ['cluster redirections exhausted', new Error('Too many Cluster redirections. Last error: Error: Connection is closed.')],
     ['refused', sock('ECONNREFUSED')],
     ['reset', sock('ECONNRESET')],
+    ['a connection not up in time', new Error('Redis not ready after 1000 ms')],
     ['CLUSTERDOWN', new ReplyError('CLUSTERDOWN The cluster is down')],
     ['TRYAGAIN', new ReplyError('TRYAGAIN Multiple keys request during rehashing of slot')],
     ['READONLY (a demoted master)', new ReplyError("READONLY You can't write against a read only replica.")],
