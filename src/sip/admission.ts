@@ -52,7 +52,9 @@ export class OutboundAdmissions {
     const deadline = startedAt + boundMs;
     let unanswered = false; // a try failed: Redis may have applied it without telling us
     for (let retry = 0; ; retry++) {
-      const t = await this.tryOnce(call, canceled, deadline);
+      // The first try is bounded by the command timeout alone (with failoverWaitMs 0 a healthy
+      // Redis still admits); a retry, by what is left of the wait.
+      const t = await this.tryOnce(call, canceled, retry === 0 ? undefined : deadline);
       if (t.ok) {
         if (retry > 0) this.waited(call, t.admission.admitted ? 'admitted' : 'refused', startedAt, retry);
         if (!t.admission.admitted && unanswered) this.release(call);
@@ -85,10 +87,10 @@ export class OutboundAdmissions {
   }
 
   /** One try, given up early when the caller cancels or the bound passes while it is in flight. */
-  private tryOnce(call: OutboundCall, canceled: AbortSignal, deadline: number): Promise<Try> {
+  private tryOnce(call: OutboundCall, canceled: AbortSignal, deadline: number | undefined): Promise<Try> {
     if (canceled.aborted) return Promise.resolve({ ok: false, stop: 'canceled', inFlight: false });
     return new Promise<Try>((resolve) => {
-      const timer = setTimeout(() => done({ ok: false, stop: 'bound', inFlight: true }), Math.max(0, deadline - Date.now()));
+      const timer = deadline === undefined ? undefined : setTimeout(() => done({ ok: false, stop: 'bound', inFlight: true }), Math.max(0, deadline - Date.now()));
       const onCancel = () => done({ ok: false, stop: 'canceled', inFlight: true });
       canceled.addEventListener('abort', onCancel, { once: true });
       let settled = false;

@@ -129,3 +129,21 @@ describe('CANCEL during the wait', () => {
     await expect.poll(leftover, { timeout: 10_000 }).toEqual({ active: 0, busy: 0, attempts: 0 });
   });
 });
+
+describe('redis.failoverWaitMs 0', () => {
+  beforeEach(() => setup(0));
+
+  it('a healthy Redis still admits; an unreachable one refuses at once', async () => {
+    expect((await admissions.admit(call(), new AbortController().signal)).admitted).toBe(true);
+    await server.kill();
+    try {
+      const started = Date.now();
+      const a = await admissions.admit({ ...call(), user: '+447911000777' }, new AbortController().signal);
+      expect(a).toMatchObject({ admitted: false, refusal: { reason: 'state_unavailable' } });
+      expect(Date.now() - started).toBeLessThan(500);
+    } finally {
+      await server.start();
+      await redisReady(f.redis, 10_000);
+    }
+  });
+});
