@@ -87,7 +87,7 @@ describe('a call whose settle Redis refuses (a script error)', () => {
     const session = new CallSession('outbound', BUSINESS, USER, callId, 'sip-call-id', Date.now(), {
       calls: f.calls, leases, metrics, logger, clock: () => f.clock.now, onClosed: (s) => closed.push(s),
     });
-    session.close('unanswered', 480, 'telnyx_final');
+    session.close('unanswered', 480, 'unanswered');
     await expect.poll(() => closed.length, { timeout: 5000 }).toBe(1);
     expect(await f.redis.zcard(k.active)).toBe(0);
     expect(await f.redis.hget(k.activeUser, USER)).toBeNull();
