@@ -2,7 +2,7 @@
 // steady rate through the edge (compiled, as in production) while the master of a real Redis
 // Sentinel (master, replica, three sentinels) or Cluster (3 masters with replicas,
 // cluster-node-timeout 1000) is killed with kill -9. Prints the calls that failed at the PBX, the
-// INVITE → 200 time buckets (SIPp's ResponseTimeRepartition), and what Redis holds afterwards.
+// INVITE → 200 time, calls per bucket (SIPp's ResponseTimeRepartition), and what Redis holds afterwards.
 //   npx tsx bench/sip/failover.ts [--rate 50] [--seconds 10] [--kill-after 3] [--topology sentinel|cluster]
 import {
   addrs, edgeConfig, freeSipPort, grantPermanent, numArg, runSipp, sleep, startApp, startInfra, strArg, users, writeUsersCsv,
@@ -51,7 +51,7 @@ try {
   const leftover = { active: await state.redis.zcard(k.active), userLocks: await state.redis.hlen(k.activeUser), inflight: await state.redis.zcard(k.inflight) };
   console.log(`bench/sip/failover  ${topology}  rate=${rate}/s calls=${calls} kill -9 at ${killAfter} s, new master after ${promotedAt - killedAt} ms, redis.failoverWaitMs 5000`);
   console.log(`  PBX: successful ${r.stats?.successful} failed ${r.stats?.failed} (sipp exit ${r.code})${r.errors ? `\n  errors: ${r.errors.slice(0, 600)}` : ''}`);
-  console.log(`  INVITE → 200 (ms, cumulative buckets): ${JSON.stringify(r.stats?.repartition1)}  mean ${r.stats?.responseTime1Ms} ms`);
+  console.log(`  INVITE → 200, calls per bucket (ms): ${JSON.stringify(r.stats?.repartition1)}  mean ${r.stats?.responseTime1Ms} ms`);
   console.log(`  edge calls left ${left}; Redis afterwards: ${JSON.stringify(leftover)}`);
 } finally {
   await app?.stop();

@@ -335,7 +335,7 @@ function parseStats(csv: string): SippStats | undefined {
     failedUnexpected: n('FailedUnexpectedMessage(C)'),
     failedMaxUdpRetrans: n('FailedMaxUDPRetrans(C)'),
     responseTime1Ms: timeToMs(col('ResponseTime1(C)')),
-    // The scenario's <ResponseTimeRepartition> buckets of ResponseTime1, cumulative counts by column name.
+    // The scenario's <ResponseTimeRepartition> buckets of ResponseTime1: calls per bucket, by column name.
     repartition1: Object.fromEntries(head.map((h, i) => [h, Number(last[i])] as const).filter(([h]) => /ResponseTimeRepartition1/.test(h))),
   };
 }
