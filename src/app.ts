@@ -13,6 +13,7 @@ import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/c
 import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
 import { TelnyxTls, telnyxTlsState } from './sip/telnyxTls.js';
 import { LeaseKeeper } from './sip/leases.js';
+import { OutboundAdmissions } from './sip/admission.js';
 import { SipRouter } from './sip/router.js';
 import { createSrf, type Srf } from './sip/srf.js';
 import { TelnyxRegistration } from './sip/telnyxRegistration.js';
@@ -107,6 +108,9 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const calls = new CallState(redis, () => config.current, clock, (e) => {
     metrics.permissionEventsTotal.inc({ event: e.event });
     logger.info({ permissionEvent: e }, `permission ${e.event}`);
+  }, (writes, script, acknowledged) => {
+    const { waitReplicas, waitReplicasTimeoutMs } = config.current.redis;
+    logger.warn({ writes, script, acknowledged, waitReplicas, waitReplicasTimeoutMs }, 'writes acknowledged by fewer replicas than redis.waitReplicas: a master crash now could lose them');
   });
   const permissions = new PermissionState(calls, () => config.current, clock);
   const devices = new DeviceRegistry(calls, clock);
@@ -118,7 +122,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const media = initial.media.anchor ? new MediaRelays(initial.media.anchor, logger, metrics, clock) : undefined;
   void media?.start();
   const permissionLookup = new PermissionLookup({ config: () => config.current, calls, permissions, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
-  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup };
+  const admissions = new OutboundAdmissions({ calls, failoverWaitMs: () => config.current.redis.failoverWaitMs, metrics, logger });
+  const deps: SipDeps = { srf, config: () => config.current, calls, admissions, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup };
   const router = new SipRouter(deps);
   router.attach();
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
@@ -171,6 +176,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       media?.stop();
       drachtio.close();
       await opts.engine?.stop();
+      calls.disconnect();
       redis.disconnect();
     },
   };

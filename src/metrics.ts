@@ -25,6 +25,7 @@ export function createMetrics() {
     permissionEventsTotal: new Counter({ name: `${p}permission_events_total`, help: 'Permission changes by event', labelNames: ['event'] as const, registers: [registry] }),
     policyDecisionSeconds: new Histogram({ name: `${p}policy_decision_seconds`, help: 'Time to decide an outbound admission (policy + state)', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }),
     callSetupSeconds: new Histogram({ name: `${p}call_setup_seconds`, help: 'INVITE received to answer', labelNames: ['direction'] as const, buckets: [0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60], registers: [registry] }),
+    admissionWaitsTotal: new Counter({ name: `${p}admission_waits_total`, help: 'Outbound admissions that waited for an unreachable Redis, by how the wait ended (admitted, refused, canceled)', labelNames: ['result'] as const, registers: [registry] }),
     redisErrorsTotal: new Counter({ name: `${p}redis_errors_total`, help: 'Redis command or connection errors', registers: [registry] }),
     drachtioConnected: new Gauge({ name: `${p}drachtio_connected`, help: '1 while connected to drachtio-server', registers: [registry] }),
     registeredContacts: new Gauge({ name: `${p}registered_contacts`, help: 'Registered softphone contacts per device', labelNames: ['device'] as const, registers: [registry] }),

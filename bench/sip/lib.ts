@@ -270,6 +270,7 @@ export interface SippStats {
   failedMaxUdpRetrans: number;
   /** Mean of rtd 1 over the run, ms (SIPp's resolution is 1 ms). */
   responseTime1Ms: number;
+  repartition1: Record<string, number>;
 }
 
 export interface SippRunResult {
@@ -334,6 +335,8 @@ function parseStats(csv: string): SippStats | undefined {
     failedUnexpected: n('FailedUnexpectedMessage(C)'),
     failedMaxUdpRetrans: n('FailedMaxUDPRetrans(C)'),
     responseTime1Ms: timeToMs(col('ResponseTime1(C)')),
+    // The scenario's <ResponseTimeRepartition> buckets of ResponseTime1: calls per bucket, by column name.
+    repartition1: Object.fromEntries(head.map((h, i) => [h, Number(last[i])] as const).filter(([h]) => /ResponseTimeRepartition1/.test(h))),
   };
 }
 

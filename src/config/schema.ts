@@ -109,6 +109,12 @@ const redisSchema = z
     password: z.string().optional(),
     username: z.string().optional(),
     tls: bool().optional(),
+    /** An outbound admission waits this long for an unreachable Redis (failover) before 503 state_unavailable. */
+    failoverWaitMs: z.number().int().min(0).max(60_000).default(5000),
+    /** >0: after the writes that must not be lost (permission grant/revoke, a call's settle), WAIT for that many replicas. */
+    waitReplicas: z.number().int().min(0).max(16).default(0),
+    /** The bound of that WAIT, ms: past it the write stands on the master alone (logged). */
+    waitReplicasTimeoutMs: z.number().int().min(1).max(10_000).default(200),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -5,3 +5,10 @@
 export function backoffDelay(retry: number, min: number, max: number): number {
   return Math.min(max, min * 2 ** Math.max(0, retry - 1));
 }
+
+/** The next try of an operation that waits at most `boundMs` in all for Redis; `undefined` once the bound is spent. */
+export function nextTryWithin(retry: number, waitedMs: number, boundMs: number, min: number, max: number): number | undefined {
+  const left = boundMs - waitedMs;
+  if (left <= 0) return undefined;
+  return Math.min(left, backoffDelay(retry, min, max));
+}

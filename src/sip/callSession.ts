@@ -107,6 +107,9 @@ export class CallSession {
     const figures = this.media?.finish();
     void this.settle(final)
       .then(async (r) => {
+        // The settle was refused (a script error) or abandoned: at least free the lease and the
+        // user's user_busy lock now, rather than hold them until the lease expires.
+        if (!r) await this.queue.run('release after failed settle', () => this.deps.calls.releaseAdmission(this.business, this.callId, false));
         if (r?.event) this.log.info({ event: r.event, consecutiveUnanswered: r.consecutiveUnanswered }, `permission ${r.event}`);
         const media = await figures;
         return this.queue.run('call record', () =>

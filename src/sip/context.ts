@@ -11,12 +11,15 @@ import type { MediaRelays } from '../media/anchor.js';
 import type { PermissionLookup } from '../permissionLookup.js';
 import { CallSession } from './callSession.js';
 import type { LeaseKeeper } from './leases.js';
+import type { OutboundAdmissions } from './admission.js';
 import type { SipRequest, SipResponse, Srf } from './srf.js';
 
 export interface SipDeps {
   srf: Srf;
   config: () => Readonly<Config>;
   calls: CallState;
+  /** Outbound admission that waits out a Redis failover (src/sip/admission.ts). */
+  admissions: OutboundAdmissions;
   devices: DeviceRegistry;
   leases: LeaseKeeper;
   metrics: Metrics;
@@ -62,6 +65,14 @@ export function trackCancel(req: SipRequest): void {
   req.on('cancel', () => {
     req.canceled = true;
   });
+}
+
+/** Aborted when the caller CANCELs the request (after trackCancel has seen it, or later). */
+export function cancelSignal(req: SipRequest): AbortSignal {
+  const ac = new AbortController();
+  if (req.canceled) ac.abort();
+  else req.on('cancel', () => ac.abort());
+  return ac.signal;
 }
 
 /** The user part of a URI header value such as `"Bob" <sip:+44...@host>;tag=1`. */

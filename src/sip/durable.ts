@@ -1,38 +1,58 @@
 // Runs one call's state operations in order, retrying while Redis is unreachable. Every operation
 // is idempotent (settle applies once, admitInbound is keyed by call id), so a retry never counts twice.
+// Only a connection error is retried: any other error is Redis's answer (a script error, a wrong
+// type) and a retry would repeat it, so it is logged, counted, and the operation is given up at once.
 import type { LineLogger } from '../log.js';
+import { backoffDelay } from '../domain/backoff.js';
+import { isConnectionError } from '../state/redisErrors.js';
+
+export interface DurableOptions {
+  /** First and longest pause between two tries, ms (the one back-off rule, src/domain/backoff.ts). */
+  retryMinMs: number;
+  retryMaxMs: number;
+  giveUpMs: number;
+}
+
+const DEFAULTS: DurableOptions = { retryMinMs: 250, retryMaxMs: 10_000, giveUpMs: 15 * 60_000 };
 
 export class DurableQueue {
   private tail: Promise<void> = Promise.resolve();
   private pendingCount = 0;
+  private readonly opts: DurableOptions;
 
   constructor(
     private readonly logger: LineLogger,
+    /** Told of every failed try (redis_errors_total). */
     private readonly onError: () => void,
-    private readonly retryMs = 1000,
-    private readonly giveUpMs = 15 * 60_000,
-  ) {}
+    opts: Partial<DurableOptions> = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
 
   get pending(): number {
     return this.pendingCount;
   }
 
-  /** Queues `op` after the previous ones; resolves with its result or undefined when it gave up. */
+  /** Queues `op` after the previous ones; resolves with its result, or undefined when it gave up. */
   run<T>(what: string, op: () => Promise<T>): Promise<T | undefined> {
     this.pendingCount++;
     const result = this.tail.then(async () => {
-      const deadline = Date.now() + this.giveUpMs;
+      const deadline = Date.now() + this.opts.giveUpMs;
       for (let attempt = 1; ; attempt++) {
         try {
           return await op();
         } catch (err) {
           this.onError();
-          if (Date.now() > deadline) {
-            this.logger.error({ err: (err as Error).message, op: what, attempt }, 'state operation abandoned');
+          if (!isConnectionError(err)) {
+            this.logger.error({ err, op: what, attempt }, 'state operation failed: Redis refused it, not retried');
             return undefined;
           }
-          if (attempt === 1) this.logger.warn({ err: (err as Error).message, op: what }, 'state operation failed; retrying until Redis answers');
-          await new Promise((r) => setTimeout(r, Math.min(this.retryMs * attempt, 10_000)));
+          if (Date.now() > deadline) {
+            this.logger.error({ err, op: what, attempt }, 'state operation abandoned');
+            return undefined;
+          }
+          if (attempt === 1) this.logger.warn({ err, op: what }, 'state operation failed; retrying until Redis answers');
+          await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.opts.retryMinMs, this.opts.retryMaxMs)));
         }
       }
     });

@@ -6,7 +6,7 @@ import { userPart } from '../domain/numbers.js';
 import { EDGE_FAILURE, classifyUnconnected } from '../domain/outcome.js';
 import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
-import { openSession, reject, uriOf, type SipDeps } from './context.js';
+import { cancelSignal, openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
 import type { CallSession } from './callSession.js';
 import { ringWithTimeout } from './ringingLeg.js';
@@ -39,13 +39,17 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   const timer = deps.metrics.policyDecisionSeconds.startTimer();
   let admission;
   try {
-    admission = await deps.calls.admitOutbound({ business, user, callId, regionBlocked: plan.regionBlocked });
+    admission = await deps.admissions.admit({ business, user, callId, regionBlocked: plan.regionBlocked }, cancelSignal(req));
   } catch (err) {
-    deps.metrics.redisErrorsTotal.inc();
-    deps.logger.warn({ ...log, err: (err as Error).message }, 'Redis unavailable: outbound fails closed');
+    deps.logger.warn({ ...log, err }, 'Redis refused the admission: outbound fails closed');
     return reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
   } finally {
     timer();
+  }
+  if ('canceled' in admission) {
+    deps.logger.info(log, 'canceled while the admission waited for Redis: nothing admitted');
+    if (!res.finalResponseSent) res.send(487);
+    return;
   }
   if (!admission.admitted && admission.refusal.reason === 'no_permission' && deps.permissionLookup) {
     // Meta may hold a permission the edge has not seen (src/permissionLookup.ts); its errors leave the local answer.
@@ -53,7 +57,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
       admission = (await deps.permissionLookup.admitAfterNoPermission({ business, user, callId, regionBlocked: plan.regionBlocked }, log)) ?? admission;
     } catch (err) {
       deps.metrics.redisErrorsTotal.inc();
-      deps.logger.warn({ ...log, err: (err as Error).message }, 'Redis unavailable after the permission lookup: outbound fails closed');
+      deps.logger.warn({ ...log, err }, 'Redis unavailable after the permission lookup: outbound fails closed');
       return reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
     }
   }

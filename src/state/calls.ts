@@ -3,8 +3,8 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
 import { refusal, isRefusalReason, type Refusal } from '../domain/reasons.js';
 import { numberKeys } from './keys.js';
-import type { RedisClient } from './redis.js';
-import { defineScripts } from './scripts.js';
+import { COMMAND_TIMEOUT_MS, redisReady, type RedisClient } from './redis.js';
+import { defineScripts, type ReplicaWait, type RunScript, type ScriptName } from './scripts.js';
 import { appendPermissionEvent, type PermissionEvent, type PermissionEventKind } from './records.js';
 import { numberEntry } from '../config/derived.js';
 
@@ -33,11 +33,23 @@ export interface SettleResult {
 }
 
 const DAY_MS = 86_400_000;
+/** How long kept writes skip WAIT after one came back short. */
+const SHORT_REPLICAS_BACKOFF_MS = 1000;
 const b = (v: boolean) => (v ? '1' : '0');
 const cap = (v: number | null) => (v === null ? 0 : v);
 
 export class CallState {
-  private readonly run: ReturnType<typeof defineScripts>;
+  private readonly run: RunScript;
+  private shortWaits = { count: 0, loggedAt: 0 };
+  /**
+   * The connection of the writes that WAIT for replicas (made on first use). WAIT blocks the
+   * connection it runs on until the replicas answer or the timeout passes: on the shared one it
+   * would hold every admission behind it.
+   */
+  private keptConnection: { redis: RedisClient; run: RunScript } | undefined;
+  private keptReady: Promise<void> | undefined;
+  /** After a WAIT came back short (no replica to answer), kept writes skip WAIT until then. */
+  private replicasShortUntil = 0;
 
   constructor(
     readonly redis: RedisClient,
@@ -45,12 +57,72 @@ export class CallState {
     private readonly clock: Clock,
     /** Told of every permission change (metrics); the stream append happens here. */
     private readonly onPermissionEvent: (e: PermissionEvent) => void = () => {},
+    /** Told, at most every 10 s, how many writes fewer replicas than redis.waitReplicas acknowledged. */
+    private readonly onShortWait: (writes: number, lastScript: ScriptName, acknowledged: number) => void = () => {},
   ) {
     this.run = defineScripts(redis);
   }
 
-  get scripts() {
+  get scripts(): RunScript {
     return this.run;
+  }
+
+  /**
+   * Runs a script whose write a master crash must not lose (a permission granted or revoked, a
+   * connected count, an unanswered streak): with redis.waitReplicas > 0 it returns only once that
+   * many replicas have it, or after redis.waitReplicasTimeoutMs (then the write stands on the
+   * master alone, and is reported).
+   */
+  kept(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const r = this.config().redis;
+    if (r.waitReplicas <= 0) return this.run(name, keys, args);
+    const wait = this.replicaWait(r.waitReplicas, r.waitReplicasTimeoutMs);
+    // No replica answered a moment ago (it is down, or being replaced after a failover): every
+    // WAIT would cost the whole timeout, one after another on its connection. Write without it
+    // for a while, reported as short, then try again.
+    if (Date.now() < this.replicasShortUntil) {
+      return this.run(name, keys, args).then((result) => {
+        wait.onShort(name, 0);
+        return result;
+      });
+    }
+    return this.keptRunner().then((kept) => kept.run(name, keys, args, wait));
+  }
+
+  private async keptRunner() {
+    if (!this.keptConnection) {
+      const redis = this.redis.duplicate() as RedisClient;
+      redis.on('error', () => {}); // the shared connection's handler counts and logs Redis errors
+      this.keptConnection = { redis, run: defineScripts(redis) };
+    }
+    // Its offline queue is off too: the first write waits for it to connect (a connection error
+    // past the command timeout, retried like any other).
+    if (this.keptConnection.redis.status !== 'ready') {
+      // One wait shared by every write that finds it down (one 'ready' listener, not one each).
+      this.keptReady ??= redisReady(this.keptConnection.redis, COMMAND_TIMEOUT_MS).finally(() => (this.keptReady = undefined));
+      await this.keptReady;
+    }
+    return this.keptConnection;
+  }
+
+  /** Closes the connection of the kept writes, if one was made (the shared one is the caller's). */
+  disconnect(): void {
+    this.keptConnection?.redis.disconnect();
+  }
+
+  private replicaWait(replicas: number, timeoutMs: number): ReplicaWait {
+    return {
+      replicas,
+      timeoutMs,
+      onShort: (script, acknowledged) => {
+        const now = Date.now();
+        this.replicasShortUntil = Math.max(this.replicasShortUntil, now + SHORT_REPLICAS_BACKOFF_MS);
+        this.shortWaits.count++;
+        if (now - this.shortWaits.loggedAt < 10_000) return;
+        this.onShortWait(this.shortWaits.count, script, acknowledged);
+        this.shortWaits = { count: 0, loggedAt: now };
+      },
+    };
   }
 
   private leaseMs() {
@@ -86,6 +158,8 @@ export class CallState {
 
   private static toAdmission(status: string, reason: string, retryMs: string): Admission {
     if (status === 'ok') return { admitted: true };
+    // The edge already released this id (it gave up on it): nothing is reserved under it.
+    if (status === 'released') return { admitted: false, refusal: refusal('state_unavailable', 5) };
     if (!isRefusalReason(reason)) throw new Error(`admit script returned unknown reason ${reason}`);
     return { admitted: false, refusal: refusal(reason, Number(retryMs) / 1000) };
   }
@@ -96,6 +170,15 @@ export class CallState {
     const [status, reason, retryMs, event] = (await this.run('admitOutbound', keys, args)) as string[];
     if (event === 'expired') await this.emit('expired', c.business, c.user, 'expired', { kind: 'none' });
     return CallState.toAdmission(status as string, reason as string, retryMs as string);
+  }
+
+  /**
+   * Gives back an outbound admission by its id, whether or not Redis applied it (idempotent; see
+   * release_admission.lua). `dropAttempt`: the call never reached Telnyx, so it is no attempt either.
+   */
+  async releaseAdmission(business: string, callId: string, dropAttempt: boolean): Promise<'released' | 'none'> {
+    const k = numberKeys(business);
+    return (await this.run('releaseAdmission', [k.call(callId), k.active, k.activeUser, k.inflight, k.attempts], [this.clock(), callId, this.callTtlMs(), b(dropAttempt)])) as 'released' | 'none';
   }
 
   /** What admitOutbound would answer now, with every check, reserving nothing. */
@@ -116,7 +199,9 @@ export class CallState {
   async admitInbound(business: string, user: string, callId: string, kind: 'phone' | 'bsuid' | 'unkeyed' = 'phone'): Promise<Admission & { grantedUntil?: number; user: string }> {
     const w = this.config().whatsapp;
     const k = numberKeys(business);
-    const [status, reason, retryMs, granted] = (await this.run(
+    // With callbackPermission the admission may grant a permission: kept.
+    const run = w.callbackPermission ? this.kept.bind(this) : this.run;
+    const [status, reason, retryMs, granted] = (await run(
       'admitInbound',
       [k.active, k.activeUser, k.call(callId), k.perm(user), k.userIds],
       [this.clock(), user, callId, w.maxConcurrentCalls, this.leaseMs(), this.callTtlMs(), b(w.callbackPermission), w.temporaryPermissionHours * 3_600_000, business, kind],
@@ -133,7 +218,10 @@ export class CallState {
   async settle(business: string, user: string, callId: string, outcome: Outcome): Promise<SettleResult> {
     const w = this.config().whatsapp;
     const k = numberKeys(business);
-    const [status, count, event] = (await this.run(
+    // `connected` adds to the 24 h counts and `unanswered` to the streak: kept. The others only
+    // release a lease, which expires by itself if a crash loses the release.
+    const run = outcome === 'connected' || outcome === 'unanswered' ? this.kept.bind(this) : this.run;
+    const [status, count, event] = (await run(
       'settle',
       [k.call(callId), k.active, k.activeUser, k.inflight, k.connected, k.userConnected(user), k.unanswered, k.perm(user), k.permissionRequests(user)],
       [this.clock(), callId, outcome, cap(w.unanswered.nudgeAt), cap(w.unanswered.revokeAt), this.leaseMs(), DAY_MS],

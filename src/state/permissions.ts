@@ -129,7 +129,7 @@ export class PermissionState {
     const until = kind === 'temporary' ? (expiresAt ?? now + this.config().whatsapp.temporaryPermissionHours * 3_600_000) : undefined;
     const k = numberKeys(business);
     const args = [now, kind, until ?? '', source, isBsuid(user) ? user : '', keepStronger ? '1' : '', expiresAt === undefined ? '1' : ''];
-    const [status, detail, heldExpiry, heldSource] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], args)) as string[];
+    const [status, detail, heldExpiry, heldSource] = (await this.calls.kept('grantPermission', [k.perm(user), k.userIds], args)) as string[];
     if (status === 'linked') return this.write(business, detail as string, kind, source, expiresAt, keepStronger);
     if (status === 'kept') {
       const held: Permission = { kind: detail as 'temporary' | 'permanent', ...(heldExpiry ? { expiresAt: Number(heldExpiry) } : {}), ...(heldSource ? { source: heldSource } : {}) };
@@ -142,7 +142,7 @@ export class PermissionState {
   /** As grant: a BSUID known to be a phone number is revoked under the number. */
   async revoke(business: string, user: string, cause: string): Promise<PermissionKind> {
     const k = numberKeys(business);
-    const [status, prev] = (await this.calls.scripts('revokePermission', [k.perm(user), k.userIds], [this.clock(), cause, isBsuid(user) ? user : ''])) as string[];
+    const [status, prev] = (await this.calls.kept('revokePermission', [k.perm(user), k.userIds], [this.clock(), cause, isBsuid(user) ? user : ''])) as string[];
     if (status === 'linked') return this.revoke(business, prev as string, cause);
     await this.calls.emit('revoked', business, user, cause, { kind: 'none' });
     return prev as PermissionKind;

@@ -107,17 +107,18 @@ describeWithDrachtio('Redis stopped with a call up', () => {
   let redis: RedisServer;
   let fx: EdgeFixture;
   const OTHER = '+447911000005';
+  const WAIT_MS = 600;
 
   beforeAll(async () => {
     redis = await startRedis({ appendOnly: true });
-    fx = await startEdgeFixture(() => ({}), { redis });
+    fx = await startEdgeFixture(() => ({ redis: { url: redis.url, failoverWaitMs: WAIT_MS } }), { redis });
   }, 60_000);
   afterAll(async () => {
     await fx?.stop();
     await redis?.stop();
   });
 
-  it('the call up goes on, a new outbound call gets 503 state_unavailable within 200 ms, and once Redis is back admissions resume with every count right', async () => {
+  it('the call up goes on, a new outbound call gets 503 state_unavailable once redis.failoverWaitMs is spent, and once Redis is back admissions resume with every count right', async () => {
     await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
     await fx.edge.permissions.grant(BUSINESS, OTHER, 'permanent', 'test');
     const telnyx = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: fx.telnyxPort, timeoutSec: 30 });
@@ -135,7 +136,9 @@ describeWithDrachtio('Redis stopped with a call up', () => {
       vars: { code: '503', reason: 'state_unavailable', retry_after: 'yes' }, timeoutSec: 10,
     }).done;
     expectOk(refused, fx);
-    expect(timeOf(refused, 'received', /^SIP\/2\.0 503/) - timeOf(refused, 'sent', /^INVITE /)).toBeLessThan(200);
+    const refusedAfter = timeOf(refused, 'received', /^SIP\/2\.0 503/) - timeOf(refused, 'sent', /^INVITE /);
+    expect(refusedAfter).toBeGreaterThanOrEqual(WAIT_MS - 20); // SIPp's clock is ms, the edge's too
+    expect(refusedAfter).toBeLessThan(WAIT_MS + 1000);
 
     // The call up ends normally while Redis is still away: its outcome waits in the edge.
     const [p, t] = await Promise.all([pbx.done, telnyx.done]);
@@ -156,4 +159,50 @@ describeWithDrachtio('Redis stopped with a call up', () => {
     expect(await fx.edge.calls.connected24h(BUSINESS)).toBe(2);
     expect(await fx.edge.redis.xlen('wa:calls')).toBe(2);
   }, 60_000);
+});
+
+describeWithDrachtio('Redis away for less than redis.failoverWaitMs (issue #26)', () => {
+  let redis: RedisServer;
+  let fx: EdgeFixture;
+
+  beforeAll(async () => {
+    redis = await startRedis({ appendOnly: true });
+    fx = await startEdgeFixture(() => ({ redis: { url: redis.url, failoverWaitMs: 5000 } }), { redis });
+    await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+  }, 60_000);
+  afterAll(async () => {
+    await fx?.stop();
+    await redis?.stop();
+  });
+
+  it('an outbound call placed while Redis is down waits (100 Trying) and connects once Redis is back: no refusal', async () => {
+    await redis.kill();
+    const call = outboundCall(fx, { scenario: 'pbx_call.xml', vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
+    await new Promise((r) => setTimeout(r, 1000));
+    await redis.start();
+    const { pbx, telnyx } = await call;
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    const setup = timeOf(pbx!, 'received', /^SIP\/2\.0 200/) - timeOf(pbx!, 'sent', /^INVITE /);
+    expect(setup).toBeGreaterThanOrEqual(900);
+    await fx.expectIdle(10_000);
+    expect(await fx.edge.calls.connected24h(BUSINESS)).toBe(1);
+    expect(await fx.edge.metrics.admissionWaitsTotal.get()).toMatchObject({ values: [{ labels: { result: 'admitted' }, value: 1 }] });
+  }, 40_000);
+
+  it('a CANCEL during the wait ends it cleanly: 487, nothing sent to Telnyx, nothing admitted once Redis is back', async () => {
+    const attemptsBefore = await fx.edge.redis.zcard(numberKeys(BUSINESS).attempts);
+    await redis.kill();
+    try {
+      const { pbx } = await outboundCall(fx, { scenario: 'pbx_call_cancel_trying.xml', vars: { ring: 500 } });
+      expectOk(pbx, fx);
+    } finally {
+      await redis.start();
+      await redisReady(fx.edge.redis, 10_000);
+    }
+    await fx.expectIdle(10_000);
+    expect(await fx.edge.redis.zcard(numberKeys(BUSINESS).attempts)).toBe(attemptsBefore);
+    expect(await fx.edge.redis.hget(numberKeys(BUSINESS).activeUser, USER)).toBeNull();
+    expect((await fx.edge.metrics.admissionWaitsTotal.get()).values.find((v) => v.labels.result === 'canceled')?.value).toBe(1);
+  }, 40_000);
 });

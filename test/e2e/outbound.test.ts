@@ -107,11 +107,13 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
       await fx.edge.redis.zadd(numberKeys(BUSINESS).attempts, Date.now(), 'earlier');
       await expectRefused(fx, 480, 'attempt_limit', { retryAfter: true });
     });
-    it('state_unavailable 503 with Retry-After when Redis is down', async () => {
+    it('state_unavailable 503 with Retry-After when Redis stays down past redis.failoverWaitMs', async () => {
+      reconfigure({ redis: { url: fx.redis.url, failoverWaitMs: 500 } });
       await fx.redis.kill();
       try {
         const started = Date.now();
         await expectRefused(fx, 503, 'state_unavailable', { retryAfter: true });
+        expect(Date.now() - started).toBeGreaterThanOrEqual(500);
         expect(Date.now() - started).toBeLessThan(5000);
       } finally {
         await fx.redis.start();

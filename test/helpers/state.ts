@@ -30,7 +30,10 @@ export async function stateFixture(url: string, overrides: Record<string, unknow
   const calls = new CallState(redis, () => config.current, () => clock.now, (e) => events.push(e));
   const permissions = new PermissionState(calls, () => config.current, () => clock.now);
   await redisReady(redis);
-  return { redis, calls, permissions, config, clock, events, close: async () => void redis.disconnect() };
+  return { redis, calls, permissions, config, clock, events, close: async () => {
+    calls.disconnect();
+    redis.disconnect();
+  } };
 }
 
 export const newCallId = () => randomUUID();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { stateFixture, newCallId, T0, DAY, HOUR, type StateFixture } from '../helpers/state.js';
 import { BUSINESS, USER } from '../helpers/config.js';
+import { numberKeys } from '../../src/state/keys.js';
 
 let server: RedisServer;
 let f: StateFixture;
@@ -375,5 +376,48 @@ describe('permission requests (SPEC §7: 1 per 24 h, 2 per 7 days, reset by a co
     await f.calls.settle(BUSINESS, USER, a.callId, 'connected');
     await f.calls.settle(BUSINESS, USER, a.callId, 'ended');
     expect((await f.permissions.reservePermissionRequest(BUSINESS, USER)).status).toBe('reserved');
+  });
+});
+
+describe('an admission id: one reservation whatever the retries, released by its id (issue #26)', () => {
+  const live = async () => ({
+    active: await f.calls.activeCalls(BUSINESS),
+    busy: await f.redis.hget(numberKeys(BUSINESS).activeUser, USER),
+    attempts: await f.redis.zcard(numberKeys(BUSINESS).attempts),
+  });
+
+  it('a retry of an admitted id answers admitted again and reserves nothing more (not user_busy against itself)', async () => {
+    await permit();
+    const a = await admit();
+    const again = await admit(USER, { callId: a.callId });
+    expect(again.admitted).toBe(true);
+    expect(await live()).toEqual({ active: 1, busy: a.callId, attempts: 1 });
+    // Another id for the same user is still refused: the lock is the call's, not the id's.
+    expect((await admit()).reason).toBe('user_busy');
+  });
+
+  it('releasing an admitted id frees its lease, its user_busy lock and its attempt; twice changes nothing more', async () => {
+    await permit();
+    const a = await admit();
+    expect(await f.calls.releaseAdmission(BUSINESS, a.callId, true)).toBe('released');
+    expect(await live()).toEqual({ active: 0, busy: null, attempts: 0 });
+    expect(await f.calls.releaseAdmission(BUSINESS, a.callId, true)).toBe('none');
+    expect((await admit()).admitted).toBe(true);
+  });
+
+  it('an id released before Redis ever saw it stays refused: a late copy of the admission reserves nothing', async () => {
+    await permit();
+    const callId = newCallId();
+    expect(await f.calls.releaseAdmission(BUSINESS, callId, true)).toBe('none');
+    expect((await admit(USER, { callId })).reason).toBe('state_unavailable');
+    expect(await live()).toEqual({ active: 0, busy: null, attempts: 0 });
+  });
+
+  it('a settle after a release finds nothing to settle twice', async () => {
+    await permit();
+    const a = await admit();
+    await f.calls.releaseAdmission(BUSINESS, a.callId, false);
+    expect((await f.calls.settle(BUSINESS, USER, a.callId, 'connected')).status).toBe('duplicate');
+    expect(await f.calls.connected24h(BUSINESS)).toBe(0);
   });
 });

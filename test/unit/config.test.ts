@@ -106,6 +106,13 @@ describe('configuration (SPEC §2)', () => {
     expect(problems(baseConfigObject({ redis: { sentinels: sentinel.sentinels } }))).toContain('redis.name: sentinels need the master name');
   });
 
+  it('redis.failoverWaitMs (default 5000) and redis.waitReplicas (default 0, off) with its timeout (default 200)', () => {
+    const c = parseConfig(stringify(baseConfigObject()), 'x.yaml', {});
+    expect(c.redis).toMatchObject({ failoverWaitMs: 5000, waitReplicas: 0, waitReplicasTimeoutMs: 200 });
+    expect(problems(baseConfigObject({ redis: { url: 'redis://x', failoverWaitMs: -1 } }))[0]).toMatch(/^redis\.failoverWaitMs: /);
+    expect(problems(baseConfigObject({ redis: { url: 'redis://x', waitReplicas: 1, waitReplicasTimeoutMs: 0 } }))[0]).toMatch(/^redis\.waitReplicasTimeoutMs: /);
+  });
+
   it('telnyx.register: a SIP URI registrar, telnyx.auth to register with, defaults from SPEC §2', () => {
     const telnyx = { dialDomain: 'sip.telnyx.com', outboundProxy: 'sip:127.0.0.2:5060', sources: ['127.0.0.2/32'] };
     const auth = { username: 'wasipedge01', password: 'a-password' };

@@ -3,6 +3,9 @@
 --   reservation and the active-call lease.
 -- mode "explain": runs every check, writes nothing (GET /v1/decisions).
 -- All keys share the business number's {hash tag}.
+-- Idempotent per callId (the admission id, made by the edge before the first try): a retry of an
+-- id Redis already answered returns that answer's reservation instead of reserving again, and an
+-- id the edge released (release_admission.lua) stays refused.
 -- KEYS: 1 number  2 perm  3 unanswered  4 active  5 activeUser  6 inflight  7 connected
 --       8 userConnected  9 attempts  10 call
 -- ARGV: 1 nowMs  2 user  3 callId  4 regionBlocked(0/1)  5 callingDefault(0/1)  6 stopAt(0=off)
@@ -17,6 +20,12 @@ local explain = ARGV[14] == 'explain'
 local since = '(' .. (now - window)
 local live = '(' .. now
 local event = ''
+
+if not explain then
+  local earlier = redis.call('HGET', KEYS[10], 'state')
+  if earlier == 'admitted' or earlier == 'connected' then return { 'ok', '', '0', '' } end
+  if earlier then return { 'released', '', '0', '' } end
+end
 
 -- Seconds until the `need`-th oldest entry of a rolling window leaves it.
 local function untilFreed(key, need)
