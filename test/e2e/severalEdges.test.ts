@@ -178,6 +178,22 @@ describeWithDrachtio('several edges: a digest challenge from one instance verifi
       const t = { host: h.edges[0]!.drachtio.sipAddress, port: h.edges[0]!.drachtio.sipPort };
       return { challenger: t, answerer: t };
     },
+    (hosts) => {
+      it('one edge stopped (a deploy): the other takes every new call on the same drachtio-server', async () => {
+        const h = hosts();
+        await h.edges.pop()!.stop(); // drains and disconnects; the shared drachtio-server stays
+        const telnyx = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: h.telnyxPort, calls: 10, timeoutSec: 60 });
+        await telnyx.ready;
+        const r = await sipp({
+          scenario: 'pbx_call_auth.xml', localAddress: addrs.pbx, remote: h.edges[0]!.sip, service: USER, calls: 10, rate: 5, limit: 1,
+          vars: { hold: 100 }, extraArgs: ['-au', TRUNK.username, '-ap', TRUNK.password], timeoutSec: 60,
+        }).done;
+        if (r.code !== 0) telnyx.kill();
+        await telnyx.done;
+        expectAll(r, h, 10, 'INVITE');
+        console.log('[one drachtio-server] after one edge stopped: 10/10 trunk calls connected through the other');
+      }, 60_000);
+    },
   );
 
   digestSuite(
