@@ -257,3 +257,41 @@ describeWithDrachtio('several edges without sip.digestSecret: the failure the se
     expect(edges.map((e) => e.logs()).join('')).toMatch(/digest answered with a nonce another instance issued.*sip\.digestSecret is not set: set the same value on every instance/);
   }, 60_000);
 });
+
+describeWithDrachtio('several edges on one drachtio-server with telnyx.register: each keeps its own registration (docs/scaling.md §1)', () => {
+  let redis: RedisServer;
+  const edges: EdgeFixture[] = [];
+  afterAll(async () => {
+    for (const e of [...edges].reverse()) await e.stop();
+    await redis?.stop();
+  });
+
+  it('two registrations with the same contact (the server\'s address), each with its own Call-ID, each edge seeing only its own', async () => {
+    redis = await startRedis();
+    const registrarPort = await freeSipPort(addrs.telnyx);
+    // Two SIPp calls: SIPp tells calls apart by Call-ID, so two means two registrations.
+    const registrar = sipp({ scenario: 'telnyx_registrar_accept.xml', localAddress: addrs.telnyx, localPort: registrarPort, calls: 2, vars: { rounds: 1 }, timeoutSec: 30 });
+    await registrar.ready;
+    const telnyx = ({ telnyxPort }: { telnyxPort: number }) => ({
+      telnyx: {
+        dialDomain: 'sip.telnyx.com', outboundProxy: `sip:${addrs.telnyx}:${telnyxPort}`, sources: [`${addrs.telnyx}/32`],
+        auth: { username: 'wasipedge01', password: 'correct-horse-battery' },
+        register: { registrar: `sip:${addrs.telnyx}:${registrarPort}`, expires: 600 },
+      },
+    });
+    edges.push(await startEdgeFixture(telnyx, { redis }));
+    edges.push(await startEdgeFixture(telnyx, { redis, sharedDrachtio: edges[0]!.drachtio, telnyxPort: edges[0]!.telnyxPort, pbxPorts: edges[0]! }));
+    const deadline = Date.now() + 20_000;
+    while (!edges.every((e) => e.edge.registration.state === 'registered') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(edges.map((e) => e.edge.registration.state)).toEqual(['registered', 'registered']);
+    const r = await registrar.done;
+    expect(r.code, describeSipp(r)).toBe(0);
+    const registers = messagesOf(r).filter((m) => /message received/.test(m) && /^REGISTER /m.test(m) && /^Authorization:/im.test(m));
+    const callIds = new Set(registers.map((m) => /^Call-ID:\s*(.*)$/im.exec(m)?.[1]?.trim()));
+    const contacts = new Set(registers.map((m) => /^Contact:\s*<([^>;]+)/im.exec(m)?.[1]?.replace(/^sips?:[^@]*@/, '')));
+    console.log(`[telnyx.register on two edges] ${registers.length} registrations, Call-IDs ${callIds.size}, contacts ${[...contacts].join(', ')}`);
+    expect(registers).toHaveLength(2);
+    expect(callIds.size).toBe(2);
+    expect([...contacts]).toEqual([edges[0]!.sip]);
+  }, 60_000);
+});
