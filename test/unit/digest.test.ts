@@ -90,10 +90,20 @@ describe('digest authentication, several instances sharing sip.digestSecret and 
     expect(await a.verify('INVITE', clientAuth(nonce, '00000002'), 'secret')).toBe('ok');
   });
 
+  it('tolerates an issuing instance whose clock is up to 5 s ahead (NTP), not more', async () => {
+    const ahead = authority({ uses: redisNonceUses(redis), clock: () => 1_000_000 + 4_000 });
+    const further = authority({ uses: redisNonceUses(redis), clock: () => 1_000_000 + 6_000 });
+    const here = authority({ uses: redisNonceUses(redis), clock: () => 1_000_000 });
+    expect(await here.verify('INVITE', clientAuth(nonceOf(ahead.challenge()), '00000001'), 'secret')).toBe('ok');
+    expect(await here.verify('INVITE', clientAuth(nonceOf(further.challenge()), '00000001'), 'secret')).toBe('stale');
+  });
+
   it('a different secret, or a different realm, does not verify', async () => {
     const a = authority({ uses: redisNonceUses(redis) });
     const other = authority({ uses: redisNonceUses(redis), secret: () => 'another-secret-of-enough-length' });
     expect(await other.verify('INVITE', clientAuth(nonceOf(a.challenge()), '00000001'), 'secret')).toBe('unknown');
+    const otherRealm = authority({ uses: redisNonceUses(redis), realm: () => 'another-realm' });
+    expect(await a.verify('INVITE', clientAuth(nonceOf(otherRealm.challenge()), '00000001'), 'secret')).toBe('unknown');
   });
 
   it('the used nonce-count expires in Redis with the nonce', async () => {
