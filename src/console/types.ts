@@ -1,45 +1,23 @@
-// The /v1 answers the console reads (SPEC §4), as src/http/routes/* declare them.
+// The /v1 answers the console reads (SPEC §4): derived from the routes' own zod schemas, so the
+// page cannot drift from what the edge sends. Type-only imports: nothing of the server (nor zod)
+// reaches the browser bundle.
+import type { z } from 'zod';
+import type { numberView } from '../http/routes/numbers.js';
+import type { userView, requestAccepted } from '../http/routes/users.js';
+import type { decision } from '../http/routes/decisions.js';
+import type { device } from '../http/routes/devices.js';
 
-export interface NumberView {
-  number: string;
-  calling: boolean;
-  region: string | null;
-  businessInitiatedEligible: boolean;
-  activeCalls: number;
-  connected24h: number;
-  limits: { activeCalls: number; connected24h: number | null };
-}
+export type NumberView = z.output<typeof numberView>;
+export type UserView = z.output<typeof userView>;
+export type Decision = z.output<typeof decision>;
+export type Check = Decision['checks'][number];
+export type Device = z.output<typeof device>;
+export type PermissionRequestSent = z.output<typeof requestAccepted>;
 
-export interface UserView {
-  number: string;
-  user: string;
-  permission: { kind: 'none' | 'temporary' | 'permanent'; expiresAt?: string; source?: string; cause?: string };
-  consecutiveUnanswered: number;
-  connected24h: number;
-  permissionRequests: { last24h: number; last7d: number; remaining24h: number; remaining7d: number };
-  limits: {
-    connected24h: number | null;
-    unanswered: { nudgeAt: number | null; revokeAt: number | null; stopAt: number | null };
-    permissionRequests: { per24h: number; per7d: number };
-  };
-}
-
-export interface Check {
-  check: string;
-  result: 'pass' | 'fail';
-}
-
-export interface Decision {
-  from: string;
-  to: string;
-  admitted: boolean;
-  reason: string | null;
-  code: number | null;
-  retryAfter?: number;
-  checks: Check[];
-}
-
-/** A `wa:calls` record (SPEC §6); times in epoch ms. */
+/**
+ * A `wa:calls` record (SPEC §6); times in epoch ms. The route declares records as loose string and
+ * number fields (older edges wrote other ones), so the fields the page reads are named here, all optional.
+ */
 export interface CallRecord {
   id: string;
   callId?: string;
@@ -48,19 +26,9 @@ export interface CallRecord {
   user?: string;
   outcome?: string;
   sipStatus?: number;
+  /** From the end-reason table (src/domain/endReasons.ts), or an older edge's free string. */
   reason?: string;
   startedAt?: number;
   answeredAt?: number;
   endedAt?: number;
-}
-
-export interface Device {
-  username: string;
-  numbers: string[];
-  contacts: { uri: string; source: { address: string; port: number; transport: string }; userAgent?: string; expiresAt: number }[];
-}
-
-export interface PermissionRequestSent {
-  sent: boolean;
-  messageId?: string;
 }

@@ -12,6 +12,10 @@ export const HTTP_ERRORS = {
   webhook_not_configured: { status: 404, message: 'whatsapp.webhook is not configured' },
   permanent_permission: { status: 409, message: 'the user has granted a permanent permission: no request is needed' },
   phone_number_id_missing: { status: 409, message: 'the number has no phoneNumberId, so the Cloud API cannot send from it' },
+  cloud_api_not_configured: {
+    status: 409,
+    message: 'not sent: the edge has no WhatsApp Cloud API configured (whatsapp.cloudApi); send the request from your WhatsApp tool, then record it with {"sentElsewhere": true}',
+  },
   payload_too_large: { status: 413, message: 'the body is too large' },
   unsupported_media_type: { status: 415, message: 'unsupported Content-Type' },
   permission_request_limited: { status: 429, message: 'permission request limit reached for this business number and user' },

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { planOutbound, isRefusal, softphoneCallingNumber, type OutboundCaller } from '../domain/policy.js';
 import { refusal } from '../domain/reasons.js';
 import { userPart } from '../domain/numbers.js';
-import { classifyUnconnected } from '../domain/outcome.js';
+import { EDGE_FAILURE, classifyUnconnected } from '../domain/outcome.js';
 import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
@@ -117,7 +117,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
     if (!err.status) {
       if (!res.finalResponseSent) res.send(500);
       session.log.error({ err: err.message }, 'bridge failed');
-      return session.close('failed', 500, 'telnyx_final');
+      return session.close(EDGE_FAILURE.outcome, EDGE_FAILURE.status, EDGE_FAILURE.reason);
     }
     // drachtio-server reports the remote address of a response; its own (Timer B, a refused
     // connection) come with none.

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
 import { isBsuid } from '../domain/identity.js';
+import { permissionRequestWaitMs } from '../domain/permissionRequests.js';
 import { numberKeys } from './keys.js';
 import type { CallState } from './calls.js';
 
@@ -29,7 +30,14 @@ export interface UserState {
   permission: Permission;
   consecutiveUnanswered: number;
   connected24h: number;
-  permissionRequests: { last24h: number; last7d: number; remaining24h: number; remaining7d: number };
+  permissionRequests: {
+    last24h: number;
+    last7d: number;
+    remaining24h: number;
+    remaining7d: number;
+    /** Seconds until another request is allowed; 0 when one is allowed now. */
+    waitSeconds: number;
+  };
 }
 
 export type PermissionRequestReservation =
@@ -136,16 +144,17 @@ export class PermissionState {
       .hgetall(k.perm(user))
       .hget(k.unanswered, user)
       .zcount(k.userConnected(user), `(${now - DAY_MS}`, '+inf')
-      .zcount(k.permissionRequests(user), `(${now - DAY_MS}`, '+inf')
-      .zcount(k.permissionRequests(user), `(${now - 7 * DAY_MS}`, '+inf')
+      .zrangebyscore(k.permissionRequests(user), `(${now - 7 * DAY_MS}`, '+inf', 'WITHSCORES')
       .exec();
     if (!res) throw new Error('read of user state was aborted');
-    const [perm, unans, conn, r24, r7] = res.map(([err, v]) => {
+    const [perm, unans, conn, requests] = res.map(([err, v]) => {
       if (err) throw err;
       return v;
     });
-    const last24h = Number(r24);
-    const last7d = Number(r7);
+    // [member, score, member, score, ...]: the times the requests were made.
+    const times = (requests as string[]).filter((_, i) => i % 2 === 1).map(Number);
+    const last24h = times.filter((t) => t > now - DAY_MS).length;
+    const last7d = times.length;
     return {
       identity,
       permission: PermissionState.live(perm as Record<string, string>, now),
@@ -156,6 +165,7 @@ export class PermissionState {
         last7d,
         remaining24h: Math.max(0, limits.per24h - last24h),
         remaining7d: Math.max(0, limits.per7d - last7d),
+        waitSeconds: Math.ceil(permissionRequestWaitMs(times, now, limits) / 1000),
       },
     };
   }

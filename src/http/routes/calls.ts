@@ -1,7 +1,8 @@
-// GET /v1/calls?limit=: the newest call records of the `wa:calls` stream (SPEC §6).
+// GET /v1/calls?limit=&user=&number=: the newest call records of the `wa:calls` stream (SPEC §6).
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { recentCalls } from '../../state/records.js';
+import { CALL_FILTER_SCAN, recentCalls } from '../../state/records.js';
+import { e164Param, userParam } from '../params.js';
 import { withErrors } from '../errors.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
@@ -18,11 +19,19 @@ export function callsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary: 'Recent call records, newest first',
-          querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }),
+          description: `With user= or number=, the matching records among the newest ${CALL_FILTER_SCAN.toLocaleString('en')}.`,
+          querystring: z.object({
+            limit: z.coerce.number().int().min(1).max(1000).default(50),
+            user: userParam.optional(),
+            number: e164Param.optional(),
+          }),
           response: withErrors({ 200: z.object({ calls: z.array(callRecord) }) }),
         },
       },
-      async (req) => ({ calls: await state(() => recentCalls(deps.calls.redis, req.query.limit)) }),
+      async (req) => {
+        const { limit, user, number } = req.query;
+        return { calls: await state(() => recentCalls(deps.calls.redis, limit, { user: user?.key, number: number?.e164 })) };
+      },
     );
   };
 }

@@ -12,7 +12,7 @@ const dialled = phoneNumberParam((s) => normaliseDialled(s), 'not a valid phone 
   example: '+447911123456',
 });
 
-const decision = z.object({
+export const decision = z.object({
   from: z.string(),
   to: z.string(),
   admitted: z.boolean(),

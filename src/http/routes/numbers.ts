@@ -7,7 +7,7 @@ import { configuredNumber, numberParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
-const numberView = z.object({
+export const numberView = z.object({
   number: z.string().meta({ description: 'E.164 with +' }),
   calling: z.boolean().meta({ description: 'The calling toggle shared by all instances (config default until an operator sets it)' }),
   region: z.string().nullable().meta({ description: 'ISO 3166 region of the number (libphonenumber)' }),
