@@ -13,6 +13,7 @@ import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { describeSipp, messagesOf, scenarioPath, sipp, type SippResult } from '../helpers/sipp.js';
 import { challengeOf, digestAuthorization, rawClient, type Target } from '../helpers/digestClient.js';
+import { describeWithBaresip, startBaresip, type Baresip } from '../helpers/baresip.js';
 
 const SECRET = 'several-edges-share-this-digest-secret';
 const REALM = 'edge.wa-test';
@@ -294,4 +295,43 @@ describeWithDrachtio('several edges on one drachtio-server with telnyx.register:
     expect(callIds.size).toBe(2);
     expect([...contacts]).toEqual([edges[0]!.sip]);
   }, 60_000);
+});
+
+describeWithBaresip('several edges: baresip, a real softphone, registers and calls through two edges on one drachtio-server', () => {
+  let redis: RedisServer;
+  const edges: EdgeFixture[] = [];
+  let phone: Baresip | undefined;
+  afterAll(async () => {
+    await phone?.stop();
+    for (const e of [...edges].reverse()) await e.stop();
+    await redis?.stop();
+  });
+
+  it('registers, then 3 of 3 calls to a WhatsApp user connect, whichever edge challenges and whichever verifies', async () => {
+    redis = await startRedis();
+    edges.push(await startEdgeFixture(overrides, { redis }));
+    edges.push(await startEdgeFixture(overrides, { redis, sharedDrachtio: edges[0]!.drachtio, telnyxPort: edges[0]!.telnyxPort, pbxPorts: edges[0]! }));
+    await edges[0]!.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    phone = await startBaresip({ address: addrs.softphone, edge: edges[0]!.sip, username: ALICE.user, password: ALICE.password });
+    await phone.waitForRegistration();
+    for (let i = 0; i < 3; i++) {
+      const telnyx = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: edges[0]!.telnyxPort, timeoutSec: 30 });
+      await telnyx.ready;
+      const before = phone.events.length;
+      expect((await phone.command('dial', `sip:${USER}@${edges[0]!.sip}`)).ok).toBe(true);
+      try {
+        await phone.waitForEvent('CALL_ESTABLISHED', 15_000, (e) => phone!.events.indexOf(e) >= before);
+      } catch (e) {
+        telnyx.kill();
+        throw new Error(`${(e as Error).message}\n${phone.logs().slice(-3000)}\n${allLogs({ redis, edges, telnyxPort: 0 })}`);
+      }
+      expect((await phone.command('hangup')).ok).toBe(true);
+      await phone.waitForEvent('CALL_CLOSED', 15_000, (e) => phone!.events.indexOf(e) >= before);
+      const t = await telnyx.done;
+      expect(t.code, describeSipp(t)).toBe(0);
+    }
+    const verdicts = await nonceCounts({ redis, edges, telnyxPort: 0 });
+    console.log(`[baresip on two edges] registered; 3/3 calls connected; digest verdicts per edge ${JSON.stringify(verdicts.perEdge)}`);
+    for (const e of edges) await e.expectIdle(10_000);
+  }, 90_000);
 });
