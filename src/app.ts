@@ -93,7 +93,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const redis = createRedis(initial.redis);
   redis.on('error', (err: Error) => {
     metrics.redisErrorsTotal.inc();
-    logger.warn({ err: err.message }, 'Redis connection error');
+    logger.warn({ err }, 'Redis connection error');
   });
   redis.on('ready', () => logger.info('Redis ready'));
   const calls = new CallState(redis, () => config.current, clock, (e) => {

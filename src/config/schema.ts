@@ -1,5 +1,6 @@
 // The configuration contract of SPEC §2, as one zod schema. Every number is a default here,
-// never a constant in the code that uses it.
+// never a constant in the code that uses it, and written once: an absent block is parsed from `{}`
+// (`.prefault({})`), so its fields' own defaults fill it.
 import { z } from 'zod';
 import { isValidCidr } from '../domain/sources.js';
 import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
@@ -196,7 +197,7 @@ export const configSchema = z
               retry: z
                 .object({ minSeconds: int(1).default(5), maxSeconds: int(1).default(300) })
                 .strict()
-                .default({ minSeconds: 5, maxSeconds: 300 }),
+                .prefault({}),
             })
             .strict()
             .transform(({ enabled: _on, ...register }) => register),
@@ -218,7 +219,7 @@ export const configSchema = z
         connectedCallsPer24h: z
           .object({ perNumber: nullableCap.default(100), perUser: nullableCap.default(100) })
           .strict()
-          .default({ perNumber: 100, perUser: 100 }),
+          .prefault({}),
         callAttemptsPer24h: nullableCap.default(10000),
         maxConcurrentCalls: int(1).default(1000),
         unanswered: z
@@ -229,11 +230,11 @@ export const configSchema = z
             stopAt: nullableCap.default(null),
           })
           .strict()
-          .default({ codes: [408, 480, 486, 487, 603], nudgeAt: 2, revokeAt: 4, stopAt: null }),
+          .prefault({}),
         permissionRequests: z
           .object({ per24h: int(0).default(1), per7d: int(0).default(2) })
           .strict()
-          .default({ per24h: 1, per7d: 2 }),
+          .prefault({}),
         ringTimeoutSeconds: int(1, 600).default(60),
         // How long an active-call lease lives without renewal: a dead instance's calls stop counting after it.
         leaseSeconds: int(10, 90).default(90),
@@ -257,7 +258,7 @@ export const configSchema = z
         anchor: switchable(anchorSchema),
       })
       .strict()
-      .default({ codecs: ['opus', 'PCMU', 'PCMA', 'telephone-event'] }),
+      .prefault({}),
     sip: z
       .object({
         realm: nonEmpty('realm').default('wa-sip-edge'),
@@ -273,7 +274,7 @@ export const configSchema = z
         registration: z
           .object({ minExpires: int(30).default(60), maxExpires: int(60).default(3600) })
           .strict()
-          .default({ minExpires: 60, maxExpires: 3600 }),
+          .prefault({}),
         scannerBan: z
           .object({
             requestsPer10s: int(1).default(50),
@@ -281,22 +282,14 @@ export const configSchema = z
             banSeconds: int(1).default(600),
           })
           .strict()
-          .default({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 }),
+          .prefault({}),
       })
       .strict()
-      .default({
-        realm: 'wa-sip-edge',
-        forwardHeadersToTelnyx: [],
-        forwardHeadersToPbx: ['X-Wa-Meta-*'],
-        inboundTargetTimeoutSeconds: 30,
-        drainSeconds: 30,
-        registration: { minExpires: 60, maxExpires: 3600 },
-        scannerBan: { requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 },
-      }),
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
-      .default({ level: 'info' }),
+      .prefault({}),
     trunks: z.array(trunkSchema).default([]),
     devices: z.array(deviceSchema).default([]),
     numbers: z.array(numberSchema).min(1),

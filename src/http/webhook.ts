@@ -14,6 +14,7 @@ import type { NumberConfig } from '../config/schema.js';
 import { isBsuid } from '../domain/identity.js';
 import { normaliseDialled, parseBusinessNumber } from '../domain/numbers.js';
 import type { UNUSABLE_REPLY_REASONS } from '../metrics.js';
+import { numberEntry } from '../config/derived.js';
 
 export type PermissionDecision = { kind: 'permanent' } | { kind: 'temporary'; expiresAt: number } | { kind: 'revoke' };
 
@@ -93,7 +94,7 @@ function businessNumberOf(metadata: Metadata | undefined, numbers: readonly Numb
   const byId = metadata.phone_number_id ? numbers.find((n) => n.phoneNumberId === metadata.phone_number_id) : undefined;
   if (byId) return byId.number;
   const shown = metadata.display_phone_number ? normaliseDialled(metadata.display_phone_number) : undefined;
-  return shown && numbers.some((n) => n.number === shown.e164) ? shown.e164 : undefined;
+  return shown && numberEntry(numbers, shown.e164) !== undefined ? shown.e164 : undefined;
 }
 
 function decisionOf(reply: z.output<typeof replyBody>): PermissionDecision {

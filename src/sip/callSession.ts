@@ -55,6 +55,11 @@ export class CallSession {
     return this.phase !== 'closed';
   }
 
+  /** Answered and not yet ended. */
+  get isConnected(): boolean {
+    return this.phase === 'connected';
+  }
+
   private settle(outcome: Outcome) {
     return this.queue.run(`settle ${outcome}`, () => this.deps.calls.settle(this.business, this.user, this.callId, outcome));
   }

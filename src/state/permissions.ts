@@ -6,6 +6,7 @@ import { isBsuid } from '../domain/identity.js';
 import { permissionRequestWaitMs } from '../domain/permissionRequests.js';
 import { numberKeys } from './keys.js';
 import type { CallState } from './calls.js';
+import { numberEntry } from '../config/derived.js';
 
 export type PermissionKind = 'none' | 'temporary' | 'permanent';
 
@@ -177,7 +178,7 @@ export class PermissionState {
   /** The shared toggle, or the config default when no operator has set it. */
   async calling(business: string): Promise<boolean> {
     const v = await this.redis.hget(numberKeys(business).number, 'calling');
-    if (v === null) return this.config().numbers.find((n) => n.number === business)?.calling ?? false;
+    if (v === null) return numberEntry(this.config().numbers, business)?.calling ?? false;
     return v === '1';
   }
 

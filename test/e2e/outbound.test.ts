@@ -7,6 +7,7 @@ import { BUSINESS, USER } from '../helpers/config.js';
 import { numberKeys } from '../../src/state/keys.js';
 import { recentCalls } from '../../src/state/records.js';
 import { expectOk, expectRefused, outboundCall } from './call.js';
+import { until } from '../helpers/until.js';
 
 const DIAL_STRING = 'sip:+447911123456@whatsapp-447418613982.sip.telnyx.com';
 const US_NUMBER = '+12025550123';
@@ -265,9 +266,5 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
 });
 
 async function waitReady(fx: EdgeFixture) {
-  const deadline = Date.now() + 10_000;
-  while (fx.edge.redis.status !== 'ready') {
-    if (Date.now() > deadline) throw new Error('Redis did not come back');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(() => fx.edge.redis.status === 'ready', 10_000, 'Redis to come back', () => fx.logs());
 }

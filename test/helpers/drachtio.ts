@@ -135,6 +135,8 @@ export interface DrachtioServer {
   logs(): string;
   /** The process is running. */
   running(): boolean;
+  /** drachtio-server's own pid while it runs (setpriv execs it, so the spawned pid is the engine's). */
+  pid(): number | undefined;
 }
 
 export async function startDrachtio(opts: DrachtioOptions = {}): Promise<DrachtioServer> {
@@ -170,5 +172,6 @@ export async function startDrachtio(opts: DrachtioOptions = {}): Promise<Drachti
     },
     logs: () => engine.output(),
     running: () => engine.running,
+    pid: () => engine.pid,
   };
 }

@@ -38,6 +38,18 @@ describe('configuration (SPEC §2)', () => {
     expect(problems(baseConfigObject({ sip: { digestSecret: 'short' } }))).toEqual(['sip.digestSecret: at least 16 characters (e.g. openssl rand -hex 32)']);
   });
 
+  it('an absent block gets the same defaults as an empty one (each default written once)', () => {
+    const absent = parseConfig(stringify(baseConfigObject()), 'x', {});
+    const empty = parseConfig(stringify(baseConfigObject({ sip: {}, log: {}, media: {} })), 'x', {});
+    expect(absent.sip).toEqual(empty.sip);
+    expect(absent.sip.scannerBan).toEqual({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 });
+    expect(absent.sip.registration).toEqual({ minExpires: 60, maxExpires: 3600 });
+    expect(absent.log).toEqual({ level: 'info' });
+    expect(absent.media).toEqual(empty.media);
+    const partial = parseConfig(stringify(baseConfigObject({ sip: { scannerBan: { banSeconds: 5 } } })), 'x', {});
+    expect(partial.sip.scannerBan).toEqual({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 5 });
+  });
+
   it('is frozen', () => {
     const c = parseConfig(stringify(baseConfigObject()), 'x', {});
     expect(Object.isFrozen(c.whatsapp.unanswered.codes)).toBe(true);

@@ -7,8 +7,22 @@ import { withErrors } from '../errors.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
-const callRecord = z
-  .record(z.string(), z.union([z.string(), z.number()]))
+const recordValue = z.union([z.string(), z.number()]);
+export const callRecord = z
+  .object({
+    id: z.string(),
+    callId: z.string().optional(),
+    direction: z.string().optional(),
+    number: z.string().optional(),
+    user: z.string().optional(),
+    outcome: z.string().optional(),
+    sipStatus: z.number().optional(),
+    reason: z.string().optional(),
+    startedAt: z.number().optional(),
+    answeredAt: z.number().optional(),
+    endedAt: z.number().optional(),
+  })
+  .catchall(recordValue)
   .meta({ description: 'id (stream id), callId, direction, number, user, outcome, sipStatus, reason, startedAt, answeredAt?, endedAt (epoch ms); with media.anchor: media, rtpPacketsFromPbx, rtpBytesFromPbx, rtpPacketsFromTelnyx, rtpBytesFromTelnyx, and packetsLost/jitterMs From Pbx/Telnyx when rtpengine has them' });
 
 export function callsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
@@ -30,7 +44,8 @@ export function callsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       },
       async (req) => {
         const { limit, user, number } = req.query;
-        return { calls: await state(() => recentCalls(deps.calls.redis, limit, { user: user?.key, number: number?.e164 })) };
+        // Parsed, not cast: the stream's flat fields become the declared record (the answer is checked against it anyway).
+        return { calls: z.array(callRecord).parse(await state(() => recentCalls(deps.calls.redis, limit, { user: user?.key, number: number?.e164 }))) };
       },
     );
   };
