@@ -14,6 +14,7 @@ import { BUSINESS, USER } from '../helpers/config.js';
 import { describeSipp, messagesOf, scenarioPath, sipp, type SippResult } from '../helpers/sipp.js';
 import { challengeOf, digestAuthorization, rawClient, type Target } from '../helpers/digestClient.js';
 import { describeWithBaresip, startBaresip, type Baresip } from '../helpers/baresip.js';
+import { until } from '../helpers/until.js';
 
 const SECRET = 'several-edges-share-this-digest-secret';
 const REALM = 'edge.wa-test';
@@ -219,8 +220,7 @@ describeWithDrachtio('several edges: a digest challenge from one instance verifi
           vars: { ...ALICE, realm: REALM, expected_ruri: `sip:alice@${addrs.softphone}:${port};transport=UDP`, expected_from: USER }, timeoutSec: 30,
           extraArgs: ['-oocsf', scenarioPath('phone_ooc_answer.xml')],
         });
-        const deadline = Date.now() + 10_000;
-        while ((await h.edges[1]!.edge.devices.list(ALICE.user)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await until(async () => (await h.edges[1]!.edge.devices.list(ALICE.user)).length > 0, 10_000, 'alice registered, as host B sees it', () => allLogs(h));
         const telnyx = await sipp({ scenario: 'telnyx_call.xml', localAddress: addrs.telnyx, remote: h.edges[1]!.sip, service: BUSINESS, vars: { hold: 300 }, timeoutSec: 20 }).done;
         if (telnyx.code !== 0) softphone.kill();
         const phone = await softphone.done;
@@ -282,9 +282,7 @@ describeWithDrachtio('several edges on one drachtio-server with telnyx.register:
     });
     edges.push(await startEdgeFixture(telnyx, { redis }));
     edges.push(await startEdgeFixture(telnyx, { redis, sharedDrachtio: edges[0]!.drachtio, telnyxPort: edges[0]!.telnyxPort, pbxPorts: edges[0]! }));
-    const deadline = Date.now() + 20_000;
-    while (!edges.every((e) => e.edge.registration.state === 'registered') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(edges.map((e) => e.edge.registration.state)).toEqual(['registered', 'registered']);
+    await until(() => edges.every((e) => e.edge.registration.state === 'registered'), 20_000, 'both edges registered', () => edges.map((e) => e.logs()).join('\n'));
     const r = await registrar.done;
     expect(r.code, describeSipp(r)).toBe(0);
     const registers = messagesOf(r).filter((m) => /message received/.test(m) && /^REGISTER /m.test(m) && /^Authorization:/im.test(m));
