@@ -1,7 +1,8 @@
 // The two-host recipe of docs/scaling.md, on loopback (issue 26 item 6): two "hosts", each a
 // drachtio-server (127.0.0.3 and 127.0.0.8) with an edge in its own process, one shared Redis
-// (a single redis-server: Sentinel failover is the subject of its own tests), the PBX (SIPp) with
-// both addresses, Telnyx (SIPp) answering. Under 20 calls/s, host B's edge is killed with
+// behind Sentinel as the recipe has it (a master, a replica, three sentinels; the edges find the
+// master through the sentinels; Sentinel failover itself is the subject of its own tests), the PBX
+// (SIPp) with both addresses, Telnyx (SIPp) answering. Under 20 calls/s, host B's edge is killed with
 // SIGKILL. What the operator gets, measured:
 //
 // * calls lost: only those in progress on host B (their BYE finds no edge);
@@ -12,8 +13,10 @@
 //
 // The edges run as separate processes (bench/sip/edgeChild.ts, compiled as in production) so that
 // SIGKILL kills exactly what a crash kills.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeWithDrachtio, addrs, freeSipPort, startDrachtio, type DrachtioServer } from '../helpers/drachtio.js';
@@ -23,6 +26,7 @@ import { numberKeys } from '../../src/state/keys.js';
 import { grantPermanent, runSipp, startApp, stateClient, users, writeUsersCsv, type AppProcess, type Infra, type SippRunResult } from '../../bench/sip/lib.js';
 import type { StateFixture } from '../helpers/state.js';
 import { until } from '../helpers/until.js';
+import { freePort } from '../helpers/ports.js';
 
 const HOST_B = '127.0.0.8';
 const LEASE_SECONDS = 10;
@@ -30,8 +34,53 @@ const RATE_PER_HOST = 10; // 20 calls/s in all while both hosts take calls
 const HOLD_MS = 4000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A replica and three sentinels in front of `master` (docs/scaling.md §2). Small on purpose: the
+ * failover tests have their own topology helper; here Sentinel is only how the edges find Redis.
+ */
+async function sentinelsFor(master: RedisServer, dir: string) {
+  const name = 'wa-edge';
+  const procs: ChildProcess[] = [];
+  const replicaPort = await freePort();
+  procs.push(spawn('redis-server', ['--port', String(replicaPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--replicaof', '127.0.0.1', String(master.port)], { stdio: 'ignore' }));
+  const sentinels: { host: string; port: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const file = join(dir, `sentinel-${i}.conf`);
+    writeFileSync(file, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`, `sentinel down-after-milliseconds ${name} 1000`, ''].join('\n'));
+    procs.push(spawn('redis-sentinel', [file], { stdio: 'ignore' }));
+    sentinels.push({ host: '127.0.0.1', port });
+  }
+  const ask = async (port: number, ...args: string[]) => {
+    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      return (await c.call(args[0]!, ...args.slice(1))) as string[];
+    } catch {
+      return undefined;
+    } finally {
+      c.disconnect();
+    }
+  };
+  // Every sentinel knows the replica and the two other sentinels.
+  await until(async () => {
+    for (const s of sentinels) {
+      const m = await ask(s.port, 'SENTINEL', 'master', name);
+      const field = (f: string) => Number(m?.[m.indexOf(f) + 1]);
+      if (!m || field('num-slaves') < 1 || field('num-other-sentinels') < 2) return false;
+    }
+    return true;
+  }, 20_000, 'three sentinels watching the master and its replica');
+  return {
+    redis: { sentinels, name },
+    stop: () => Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => (p.once('exit', () => r()), p.kill('SIGKILL')))))),
+  };
+}
+
 describeWithDrachtio('two hosts, one service: an edge killed with SIGKILL under load (docs/scaling.md)', () => {
   let redis: RedisServer;
+  let sentinel: Awaited<ReturnType<typeof sentinelsFor>> | undefined;
   let drachtio: DrachtioServer[] = [];
   const edges: AppProcess[] = [];
   let state: StateFixture;
@@ -41,11 +90,12 @@ describeWithDrachtio('two hosts, one service: an edge killed with SIGKILL under 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'wa-edge-two-hosts-'));
     redis = await startRedis();
+    sentinel = await sentinelsFor(redis, tmp);
     drachtio = [await startDrachtio({ sipAddress: addrs.edge, logLevel: 'error', sofiaLogLevel: 0 }), await startDrachtio({ sipAddress: HOST_B, logLevel: 'error', sofiaLogLevel: 0 })];
     telnyxPort = await freeSipPort(addrs.telnyx);
     const config = (d: DrachtioServer) => ({
       drachtio: { host: d.adminHost, port: d.adminPort, secret: d.secret },
-      redis: { url: redis.url },
+      redis: sentinel!.redis,
       telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: `sip:${addrs.telnyx}:${telnyxPort}`, sources: [`${addrs.telnyx}/32`] },
       trunks: [{ name: 'pbx', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }],
       numbers: [{ number: BUSINESS, calling: true, inbound: [] }],
@@ -64,6 +114,7 @@ describeWithDrachtio('two hosts, one service: an edge killed with SIGKILL under 
     for (const e of edges) await e.stop().catch(() => {});
     await state?.close();
     for (const d of drachtio) await d.stop();
+    await sentinel?.stop();
     await redis?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
