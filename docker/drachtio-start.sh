@@ -7,7 +7,12 @@
 #  2. when SIP_PUBLIC_IP is set (the host is behind NAT, or Docker's bridge is), repeats the
 #     contacts of drachtio.conf.xml on the command line with --external-ip, so Via/Contact/SDP
 #     o-lines towards Telnyx and the PBX carry the public address instead of the container's;
-#  3. execs drachtio -f /etc/drachtio/drachtio.conf.xml.
+#  3. switches on the verification of outgoing TLS (calls and the registration to Telnyx): chain,
+#     dates and name, wildcards for one left-most label, the system CA store, unless
+#     TELNYX_TLS_VERIFY / TELNYX_TLS_WILDCARD say false (keep them equal to the edge's telnyx.tls);
+#     it takes the patched engine (docker/Dockerfile.drachtio, scripts/install-drachtio-server.sh,
+#     docs/tls.md): an engine without the patch ignores these variables and the edge says so;
+#  4. execs drachtio -f /etc/drachtio/drachtio.conf.xml.
 set -eu
 
 CONF=${DRACHTIO_CONF:-/etc/drachtio/drachtio.conf.xml}
@@ -45,6 +50,17 @@ if [ ! -s "$CHAIN" ] || [ "$(head -n 1 "$CHAIN")" = "$CHAIN_MARK" ]; then
   mv "$CHAIN.tmp" "$CHAIN"
 fi
 export DRACHTIO_TLS_CHAIN_FILE="$CHAIN"
+
+# Outgoing TLS verification (docs/tls.md); DRACHTIO_TLS_* set in the environment win.
+flag() { case "$1" in true|1|yes|on) echo 1 ;; false|0|no|off) echo 0 ;; *) echo "drachtio-start: $2=$1 is not true or false" >&2; exit 1 ;; esac; }
+verify=$(flag "${TELNYX_TLS_VERIFY:-true}" TELNYX_TLS_VERIFY)
+wildcard=$(flag "${TELNYX_TLS_WILDCARD:-true}" TELNYX_TLS_WILDCARD)
+export DRACHTIO_TLS_VERIFY_SERVER_CERT="${DRACHTIO_TLS_VERIFY_SERVER_CERT:-$verify}"
+export DRACHTIO_TLS_VERIFY_WILDCARD="${DRACHTIO_TLS_VERIFY_WILDCARD:-$wildcard}"
+export DRACHTIO_TLS_SYSTEM_CA="${DRACHTIO_TLS_SYSTEM_CA:-1}"
+if [ "$DRACHTIO_TLS_VERIFY_SERVER_CERT" != 1 ]; then
+  echo "drachtio-start: WARNING: outgoing TLS is NOT VERIFIED (TELNYX_TLS_VERIFY=false): calls and the registration go to whoever answers." >&2
+fi
 
 set -- -f "$CONF"
 if [ -n "${SIP_PUBLIC_IP:-}" ]; then

@@ -2,7 +2,10 @@
 # Installs drachtio-server, the SIP engine the edge drives, on Debian 12 (as root):
 #   sudo scripts/install-drachtio-server.sh
 # builds the version docker-compose.yml pins with the upstream steps (bootstrap, configure with
-# the upstream Dockerfile's flags, make) and installs the one binary as $PREFIX/bin/drachtio.
+# the upstream Dockerfile's flags, make) plus the project's patches (deploy/drachtio/patches/*.patch,
+# in name order: verified outgoing TLS, docs/tls.md) and installs the one binary as
+# $PREFIX/bin/drachtio. Its --version is the pinned one with PATCH_SUFFIX appended
+# (v0.9.10-1-g9c2dd4cb6a+tlsverify.1); the edge reads that suffix to know the engine verifies.
 #
 #   DRACHTIO_SOURCE  a .tar.gz of the source tree (submodules included) or such a directory;
 #                    unset: a shallow clone of the public repository at the pinned commit
@@ -10,7 +13,9 @@
 #   DRACHTIO_BUILD_LOG  where the full build log goes (default: a new file under /tmp)
 #   DRACHTIO_FORCE=1 rebuild even when the pinned version is already installed
 #
-# Safe to run again: with the pinned version installed it says so and exits. It builds in a
+# Safe to run again: with the pinned, patched version installed it says so and exits; an
+# installed binary without PATCH_SUFFIX (unpatched, or an older patch level) is rebuilt. A patch
+# that does not apply stops the build before anything is compiled. It builds in a
 # temporary directory and replaces the installed binary only with one that ran --version, so a
 # failed or interrupted build leaves the previous install as it was.
 set -euo pipefail
@@ -19,13 +24,16 @@ PINNED_TAG=v0.9.10
 PINNED_COMMIT=9c2dd4cb6ae7c86fc494f028d35ea3381e311e38
 # What `git describe` says of that commit; the binary reports it as its version.
 PINNED_DESCRIBE=v0.9.10-1-g9c2dd4cb6a
+# Appended to the version the binary reports; bump the number whenever a patch changes.
+PATCH_SUFFIX=+tlsverify.1
+PATCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/deploy/drachtio/patches
 REPO_URL=https://github.com/drachtio/drachtio-server.git
 PREFIX=${PREFIX:-/opt/drachtio}
 BIN="$PREFIX/bin/drachtio"
 # The upstream Dockerfile's build dependencies, with Boost narrowed to the four libraries the
 # binary links (thread, system, log, filesystem) instead of libboost-all-dev.
 BUILD_DEPS=(ca-certificates gcc g++ make build-essential cmake autoconf automake libtool libtool-bin
-  libssl-dev libcurl4-openssl-dev zlib1g-dev libgoogle-perftools-dev
+  libssl-dev libcurl4-openssl-dev zlib1g-dev libgoogle-perftools-dev patch
   libboost-dev libboost-thread-dev libboost-system-dev libboost-log-dev libboost-filesystem-dev)
 
 die() { echo "install-drachtio-server: $*" >&2; exit 1; }
@@ -34,10 +42,12 @@ installed_version() { [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | head -n 1 
 
 # --- checks that touch nothing -------------------------------------------------------------
 current=$(installed_version)
-if [ -z "${DRACHTIO_FORCE:-}" ] && [[ "$current" == *"$PINNED_TAG"* ]]; then
-  echo "install-drachtio-server: $BIN already reports $current (pinned $PINNED_TAG); nothing to do."
+if [ -z "${DRACHTIO_FORCE:-}" ] && [[ "$current" == *"$PINNED_TAG"*"$PATCH_SUFFIX" ]]; then
+  echo "install-drachtio-server: $BIN already reports $current (pinned $PINNED_TAG, patches $PATCH_SUFFIX); nothing to do."
   exit 0
 fi
+patches=("$PATCH_DIR"/*.patch)
+[ -r "${patches[0]}" ] || die "no patches in $PATCH_DIR (run the script from its place in the repository)."
 [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1 || die "needs Debian (12) with apt-get; build by hand elsewhere (see drachtio-server's README)."
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages with apt-get and writes $PREFIX)."
 if [ -n "${DRACHTIO_SOURCE:-}" ]; then
@@ -72,7 +82,7 @@ step() {
   echo "===== $phase" >>"$LOG"
 }
 
-echo "install-drachtio-server: building drachtio-server $PINNED_DESCRIBE into $BIN; full log: $LOG"
+echo "install-drachtio-server: building drachtio-server $PINNED_DESCRIBE$PATCH_SUFFIX into $BIN; full log: $LOG"
 [ -n "$current" ] && echo "install-drachtio-server: replacing $current"
 
 step deps
@@ -103,6 +113,16 @@ else
   mv "$top" "$src"
 fi
 
+step patch
+# Each patch is tried (--dry-run) before it is applied: one that does not apply stops the build
+# with its name and patch's output in the log, nothing half patched is compiled.
+for p in "${patches[@]}"; do
+  echo "applying $p" >>"$LOG"
+  (cd "$src" && patch -p1 --forward --batch --dry-run <"$p") >>"$LOG" 2>&1 ||
+    { echo "the patch $p does not apply to this source tree; refusing to build without it" >>"$LOG"; false; }
+  (cd "$src" && patch -p1 --forward --batch <"$p") >>"$LOG" 2>&1
+done
+
 step bootstrap
 (cd "$src" && ./bootstrap.sh) >>"$LOG" 2>&1
 
@@ -111,12 +131,12 @@ mkdir -p "$src/build"
 (cd "$src/build" && ../configure --enable-tcmalloc=yes CPPFLAGS='-DNDEBUG' CXXFLAGS='-O2') >>"$LOG" 2>&1
 
 step make
-(cd "$src/build" && make -j"$(nproc)" MYVERSION="$PINNED_DESCRIBE") >>"$LOG" 2>&1
+(cd "$src/build" && make -j"$(nproc)" MYVERSION="$PINNED_DESCRIBE$PATCH_SUFFIX") >>"$LOG" 2>&1
 
 step install
 built="$src/build/drachtio"
 version=$("$built" --version 2>>"$LOG" | head -n 1)
-[[ "$version" == *"$PINNED_TAG"* ]] || { echo "the built binary reports '$version', not $PINNED_TAG" >>"$LOG"; false; }
+[[ "$version" == *"$PINNED_TAG"*"$PATCH_SUFFIX" ]] || { echo "the built binary reports '$version', not $PINNED_TAG...$PATCH_SUFFIX" >>"$LOG"; false; }
 mkdir -p "$PREFIX/bin"
 install -m 0755 "$built" "$BIN.new"
 mv -f "$BIN.new" "$BIN"

@@ -6,11 +6,12 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallState } from './state/calls.js';
 import { PermissionState } from './state/permissions.js';
+import { PermissionLookup } from './permissionLookup.js';
 import { DeviceRegistry } from './state/devices.js';
 import { createRedis, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
 import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
-import { unverifiedTlsWarning } from './sip/engineTls.js';
+import { TelnyxTls, telnyxTlsState } from './sip/telnyxTls.js';
 import { LeaseKeeper } from './sip/leases.js';
 import { SipRouter } from './sip/router.js';
 import { createSrf, type Srf } from './sip/srf.js';
@@ -26,9 +27,13 @@ export interface Edge {
   redis: RedisClient;
   calls: CallState;
   permissions: PermissionState;
+  /** Meta's call_permissions after a local no_permission (whatsapp.cloudApi.permissionLookup). */
+  permissionLookup: PermissionLookup;
   devices: DeviceRegistry;
   srf: Srf;
   drachtio: DrachtioLink;
+  /** Whether TLS to Telnyx is verified (/readyz telnyxTls); undefined until an external engine connects. */
+  telnyxTls: TelnyxTls;
   /** The registration with Telnyx (`telnyx.register`); its state is undefined without one. */
   registration: TelnyxRegistration;
   router: SipRouter;
@@ -49,10 +54,12 @@ export interface EdgeOptions {
   clock?: Clock;
   /** The local drachtio-server of `drachtio.spawn` (startEngine): the edge connects to it and stops it last. */
   engine?: LocalEngine;
+  /** The Cloud API client's fetch (tests point it at a local stand-in by baseUrl; this replaces it). */
+  fetch?: typeof fetch;
 }
 
 /** Starts the local drachtio-server of `drachtio.spawn`, supervised, its output in the edge's log. */
-export async function startEngine(spawn: EngineSpawnConfig, logger: Logger): Promise<LocalEngine> {
+export async function startEngine(spawn: EngineSpawnConfig, logger: Logger, telnyxTls?: Config['telnyx']['tls']): Promise<LocalEngine> {
   const log = logger.child({ component: 'drachtio-server' });
   // onEvent runs only after start-up, once `engine` is assigned.
   const engine: LocalEngine = await startLocalEngine({
@@ -61,6 +68,8 @@ export async function startEngine(spawn: EngineSpawnConfig, logger: Logger): Pro
     adminPort: spawn.adminPort,
     externalIp: spawn.externalIp,
     tls: spawn.tls,
+    // telnyx.tls: the engine verifies every outgoing TLS connection (Telnyx is the only TLS peer it dials).
+    ...(telnyxTls?.verify ? { verifyOutgoing: { wildcard: telnyxTls.wildcard, ...(telnyxTls.caFile ? { caFile: telnyxTls.caFile } : {}) } } : {}),
     logLevel: spawn.logLevel,
     sofiaLogLevel: spawn.sofiaLogLevel,
     onLog: (level, text) => log[level](text),
@@ -84,12 +93,11 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const config = { current: initial };
   const logger = opts.logger ?? createLogger(initial.log.level);
   const clock = opts.clock ?? systemClock;
-  const unverifiedCalls = unverifiedTlsWarning(initial.telnyx.outboundProxy);
-  if (unverifiedCalls) logger.warn({ outboundProxy: initial.telnyx.outboundProxy }, unverifiedCalls);
-  const registrar = initial.telnyx.register?.registrar;
-  const unverifiedRegistration = registrar && unverifiedTlsWarning(registrar, 'the registration (and its digest credentials)');
-  if (unverifiedRegistration) logger.warn({ registrar }, unverifiedRegistration);
   const metrics = createMetrics();
+  const telnyxTls = new TelnyxTls(() => config.current.telnyx, initial.telnyx.tls.verify, logger, metrics);
+  // A local engine's version is known now; an external one's on connect (below), unless it does not matter.
+  if (opts.engine) telnyxTls.update(opts.engine.version);
+  else if (telnyxTlsState(initial.telnyx, initial.telnyx.tls.verify, undefined) !== 'not_verified') telnyxTls.update(undefined);
   const redis = createRedis(initial.redis);
   redis.on('error', (err: Error) => {
     metrics.redisErrorsTotal.inc();
@@ -109,10 +117,14 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const draining = { on: false };
   const media = initial.media.anchor ? new MediaRelays(initial.media.anchor, logger, metrics, clock) : undefined;
   void media?.start();
-  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media };
+  const permissionLookup = new PermissionLookup({ config: () => config.current, calls, permissions, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup };
   const router = new SipRouter(deps);
   router.attach();
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
+  drachtio.onChange((up) => {
+    if (up) telnyxTls.update(drachtio.serverVersion);
+  });
   const registration = new TelnyxRegistration({ srf, config: () => config.current, drachtio, logger, metrics });
   registration.start();
 
@@ -123,9 +135,11 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     redis,
     calls,
     permissions,
+    permissionLookup,
     devices,
     srf,
     drachtio,
+    telnyxTls,
     registration,
     router,
     leases,
@@ -136,6 +150,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     reload(next) {
       config.current = next;
       router.reload();
+      if (telnyxTls.state !== undefined) telnyxTls.update(drachtio.serverVersion ?? opts.engine?.version);
       void registration.reload();
       logger.info({ trunks: next.trunks.length, numbers: next.numbers.length }, 'configuration reloaded');
     },

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   let engine;
   if ('spawn' in config.drachtio) {
     try {
-      engine = await startEngine(config.drachtio.spawn, logger);
+      engine = await startEngine(config.drachtio.spawn, logger, config.telnyx.tls);
     } catch (e) {
       process.stderr.write(`wa-edge: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
       if (e instanceof EngineStartError && e.output) logger.error({ output: e.output }, 'drachtio-server output');
@@ -51,11 +51,13 @@ async function main(): Promise<void> {
     config: () => edge.config.current,
     calls: edge.calls,
     permissions: edge.permissions,
+    permissionLookup: edge.permissionLookup,
     metrics: edge.metrics,
     logger,
     clock: edge.clock,
     drachtioConnected: () => edge.drachtio.connected,
     telnyxRegistration: () => edge.registration.state,
+    telnyxTls: () => edge.telnyxTls.state,
     ...(edge.media ? { rtpengines: () => edge.media!.state() } : {}),
     devices: () => listDevices(edge.config.current.devices, edge.devices),
   });
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
       // Connections and listeners are set up once; only trunks, numbers, devices and limits reload.
       const fixed: string[] = (['drachtio', 'redis', 'http'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(edge.config.current[k]));
       if (JSON.stringify(next.media.anchor) !== JSON.stringify(edge.config.current.media.anchor)) fixed.push('media.anchor');
+      if (JSON.stringify(next.telnyx.tls) !== JSON.stringify(edge.config.current.telnyx.tls)) fixed.push('telnyx.tls');
       if (fixed.length > 0) logger.warn({ sections: fixed }, 'these sections change only with a restart');
       edge.reload(next);
     } catch (e) {

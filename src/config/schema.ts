@@ -203,6 +203,23 @@ export const configSchema = z
             .transform(({ enabled: _on, ...register }) => register),
         ),
         sources: cidrList,
+        // POST /v1/webhooks/telnyx: the account's public key as Telnyx's portal shows it (base64, Ed25519).
+        webhook: switchable(
+          z
+            .object({
+              enabled: enabledFlag(),
+              publicKey: nonEmpty('publicKey').refine((k) => Buffer.from(k.trim(), 'base64').length === 32, 'not a base64 Ed25519 public key (32 bytes)'),
+            })
+            .strict()
+            .transform(({ enabled: _on, ...webhook }) => webhook),
+        ),
+        // Verify the certificate of whoever answers outgoing TLS (outboundProxy, register.registrar):
+        // chain, dates and name, before any SIP is sent (the patched engine, docs/tls.md). caFile:
+        // the CAs trusted for it instead of the system store; wildcard: `*.parent` for one label.
+        tls: z
+          .object({ verify: bool().default(true), wildcard: bool().default(true), caFile: nonEmpty('caFile').optional() })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .superRefine((t, ctx) => {
@@ -246,7 +263,28 @@ export const configSchema = z
         ),
         cloudApi: switchable(
           z
-            .object({ enabled: enabledFlag(), baseUrl: z.url(), token: nonEmpty('token'), timeoutMs: int(100, 60000).default(5000) })
+            .object({
+              enabled: enabledFlag(),
+              baseUrl: z.url(),
+              token: nonEmpty('token'),
+              timeoutMs: int(100, 60000).default(5000),
+              // On a local no_permission, ask Meta's call_permissions before refusing (SPEC §2): false,
+              // true (the defaults below), or the settings themselves. Each number needs a phoneNumberId.
+              permissionLookup: z
+                .union([
+                  bool(),
+                  z
+                    .object({
+                      // The call waits this long for Meta at most, then the local answer stands.
+                      timeoutMs: int(50, 10000).default(800),
+                      // A "no" (and an error) from Meta is reused this long per (number, user), per instance.
+                      negativeCacheSeconds: int(0, 86400).default(60),
+                    })
+                    .strict(),
+                ])
+                .default(false)
+                .transform((v) => (v === true ? { timeoutMs: 800, negativeCacheSeconds: 60 } : v)),
+            })
             .strict()
             .transform(({ enabled: _on, ...cloudApi }) => cloudApi),
         ),

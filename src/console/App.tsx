@@ -6,6 +6,7 @@ import { REFRESH_MS, usePoll } from './poll.js';
 import type { Device, NumberView } from './types.js';
 import { Numbers } from './Numbers.js';
 import { Lookup } from './Lookup.js';
+import { SeedPermissions } from './SeedPermissions.js';
 import { Calls, Softphones } from './Activity.js';
 
 /** Kept for the browser tab only (SPEC §4a): gone when the tab closes. */
@@ -169,6 +170,7 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
         <>
           <Numbers numbers={data.numbers} api={api} report={report} onChanged={refresh} />
           <Lookup numbers={data.numbers} api={api} report={report} />
+          <SeedPermissions numbers={data.numbers} api={api} report={report} />
           <Calls api={api} report={report} />
           <Softphones devices={data.devices} />
         </>

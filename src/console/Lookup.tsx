@@ -4,6 +4,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { ApiError, seg, type Api, type Report } from './api.js';
 import { CustomerCalls } from './Activity.js';
 import { CapBar } from './Numbers.js';
+import { MetaView } from './MetaView.js';
 import { usePoll, type Load } from './poll.js';
 import { RequestPermission } from './RequestPermission.js';
 import { formatDateTime, formatRelative, formatWait } from './format.js';
@@ -118,6 +119,7 @@ function UserResult({ result, api, report, onChanged }: { result: Result; api: A
         {view.user} <span class="muted">on</span> {view.number}
       </h3>
       <DecisionBox decision={decision} />
+      <MetaView meta={decision.meta} />
       <div class="facts">
         <dl>
           <dt>Permission</dt>

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { seg, type Api, type Report } from './api.js';
 import { formatCount, formatRegion } from './format.js';
 import type { NumberView } from './types.js';
+import { MetaCapLine } from './MetaView.js';
 
 export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberView[]; api: Api; report: Report; onChanged: () => void }) {
   const [asking, setAsking] = useState<NumberView | null>(null);
@@ -45,6 +46,7 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
                   </td>
                   <td data-label="Connected in 24 h">
                     <CapBar value={n.connected24h} cap={n.limits.connected24h} label={`Connected calls in 24 h for ${n.number}`} />
+                    <MetaCapLine n={n} />
                   </td>
                 </tr>
               ))}

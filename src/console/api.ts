@@ -25,18 +25,26 @@ export type Report = (e: unknown) => void;
 /** The request was cancelled by the page (a newer one replaced it): nothing to show or report. */
 export class Aborted extends Error {}
 
+/** A body sent as is with its own content type (CSV); any other body is sent as JSON. */
+export class RawBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+}
+
 export type Api = <T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal) => Promise<T>;
 
 export function createApi(token: string): Api {
   return async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = body instanceof RawBody ? body.contentType : 'application/json';
     let res: Response;
     try {
       res = await fetch(path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
         cache: 'no-store',
         signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS),
       });

@@ -5,6 +5,7 @@ import type { callRecord } from '../http/routes/calls.js';
 import type { decision } from '../http/routes/decisions.js';
 import type { device } from '../http/routes/devices.js';
 import type { numberView } from '../http/routes/numbers.js';
+import type { seedAnswer } from '../http/routes/permissions.js';
 import type { requestAccepted, userView } from '../http/routes/users.js';
 
 export type NumberView = z.output<typeof numberView>;
@@ -15,3 +16,6 @@ export type Check = Decision['checks'][number];
 export type CallRecord = z.output<typeof callRecord>;
 export type Device = z.output<typeof device>;
 export type PermissionRequestSent = z.output<typeof requestAccepted>;
+/** Meta's call_permissions beside the edge's checks (whatsapp.cloudApi.permissionLookup). */
+export type MetaDecisionView = Decision['meta'];
+export type SeedAnswer = z.output<typeof seedAnswer>;

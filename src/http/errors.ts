@@ -6,10 +6,12 @@ export const HTTP_ERRORS = {
   invalid_request: { status: 400, message: 'the request does not match the schema' },
   unauthorized: { status: 401, message: 'missing or wrong bearer token' },
   invalid_signature: { status: 401, message: 'X-Hub-Signature-256 is missing or does not match the body' },
+  invalid_telnyx_signature: { status: 401, message: 'telnyx-signature-ed25519 is missing, does not match the body, or telnyx-timestamp is more than 300 s away' },
   verification_failed: { status: 403, message: 'hub.mode or hub.verify_token is wrong' },
   not_found: { status: 404, message: 'no such route' },
   unknown_number: { status: 404, message: 'not a configured business number' },
   webhook_not_configured: { status: 404, message: 'whatsapp.webhook is not configured' },
+  telnyx_webhook_not_configured: { status: 404, message: 'telnyx.webhook is not configured' },
   permanent_permission: { status: 409, message: 'the user has granted a permanent permission: no request is needed' },
   phone_number_id_missing: { status: 409, message: 'the number has no phoneNumberId, so the Cloud API cannot send from it' },
   cloud_api_not_configured: {

@@ -52,3 +52,13 @@ export function configuredNumber(config: Readonly<Config>, number: PhoneNumber):
   if (!entry) throw new HttpError('unknown_number', `${number.e164} is not a configured business number`);
   return entry;
 }
+
+/** Epoch seconds past this are surely milliseconds (year 5138): refuse rather than guess. */
+const MAX_EPOCH_SECONDS = 99_999_999_999;
+
+/** A permission's expiry as the API takes it (grant and seed rows), in epoch ms. */
+export const expiresAtSchema = z
+  .union([z.iso.datetime({ offset: true }), z.number().int().positive().max(MAX_EPOCH_SECONDS, 'epoch seconds, not milliseconds')])
+  .transform((v) => (typeof v === 'number' ? v * 1000 : Date.parse(v)))
+  .meta({ description: 'ISO 8601 instant with offset, or epoch seconds; must be in the future. Default: now + whatsapp.temporaryPermissionHours' });
+

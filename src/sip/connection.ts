@@ -15,13 +15,15 @@ export interface DrachtioLink {
   readonly connected: boolean;
   /** The SIP endpoints drachtio-server reported on the last connect (`udp/203.0.113.7:5060,tls/…`, its external-ip when set). */
   readonly hostports: string | undefined;
+  /** The version drachtio-server reported on the last connect (src/sip/telnyxTls.ts reads its patch suffix). */
+  readonly serverVersion: string | undefined;
   /** Called after every (re)connect and every loss of the connection: the Telnyx registration follows them. */
   onChange(fn: (connected: boolean) => void): void;
   close(): void;
 }
 
 export function connectDrachtio(srf: Srf, cfg: DrachtioTarget, logger: Logger, metrics: Metrics): DrachtioLink {
-  const state = { connected: false, closing: false, hostports: undefined as string | undefined };
+  const state = { connected: false, closing: false, hostports: undefined as string | undefined, serverVersion: undefined as string | undefined };
   const listeners: ((connected: boolean) => void)[] = [];
   const log = logger.child({ component: 'drachtio', host: cfg.host, port: cfg.port });
   const down = (why: string, err?: Error) => {
@@ -38,6 +40,7 @@ export function connectDrachtio(srf: Srf, cfg: DrachtioTarget, logger: Logger, m
     }
     state.connected = true;
     state.hostports = hostport;
+    state.serverVersion = serverVersion;
     metrics.drachtioConnected.set(1);
     log.info({ sip: hostport, serverVersion }, 'drachtio connected');
     for (const fn of listeners) fn(true);
@@ -63,6 +66,9 @@ export function connectDrachtio(srf: Srf, cfg: DrachtioTarget, logger: Logger, m
     },
     get hostports() {
       return state.hostports;
+    },
+    get serverVersion() {
+      return state.serverVersion;
     },
     onChange(fn) {
       listeners.push(fn);

@@ -5,6 +5,8 @@
 // certificate file contributes the leaf alone. So the engine always hands it a chain file: the
 // certificate file (leaf and intermediates) followed by the system CA bundle, written next to
 // its config on every start, so a renewed certificate is picked up by a restart.
+// The chain file's certificates are also what the patched engine trusts when it verifies
+// outgoing TLS (telnyx.tls, docs/tls.md): telnyx.tls.caFile takes the system bundle's place.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,39 @@ export interface EngineTlsOptions {
   caFile?: string;
   /** Common name of the self-signed fallback (default wa-edge.local). */
   selfSignedName?: string;
+}
+
+/**
+ * `telnyx.tls` as the engine applies it: verify the far end of outgoing TLS connections (chain,
+ * dates, name) with the project's patch (deploy/drachtio/patches). `caFile` replaces the system
+ * CA store as the roots trusted for it; `wildcard` accepts `*.parent` for one left-most label.
+ */
+export interface OutgoingTlsVerification {
+  wildcard: boolean;
+  caFile?: string;
+}
+
+/** The version suffix of a drachtio-server built with the patch (scripts/install-drachtio-server.sh). */
+export const VERIFYING_ENGINE = /\+tlsverify\.\d+$/;
+
+/** True when drachtio-server's version string says it carries the outgoing-verification patch. */
+export function engineCanVerify(version: string | undefined): boolean {
+  return !!version && VERIFYING_ENGINE.test(version.trim());
+}
+
+/** The patched engine's switches (environment variables, as drachtio-server's own TLS switches are). */
+export function verificationEnv(v: OutgoingTlsVerification | undefined): Record<string, string> {
+  return {
+    DRACHTIO_TLS_VERIFY_SERVER_CERT: v ? '1' : '0',
+    DRACHTIO_TLS_VERIFY_WILDCARD: v?.wildcard ? '1' : '0',
+    // With caFile only its CAs (written into the chain file) are trusted, not the system's.
+    DRACHTIO_TLS_SYSTEM_CA: v && !v.caFile ? '1' : '0',
+  };
+}
+
+/** True when a URI sends over TLS (`sips:` or `;transport=tls`). */
+export function usesTls(uri: string): boolean {
+  return /^sips:|;transport=tls\b/i.test(uri.trim());
 }
 
 export interface EngineTlsFiles {
@@ -72,7 +107,7 @@ function writeSelfSigned(dir: string, name: string): { keyFile: string; certFile
  * a message naming the file that is missing or holds no certificate. `warn` hears the one line
  * an operator must see when the certificate is self-signed.
  */
-export function prepareEngineTls(dir: string, opts: EngineTlsOptions, warn: (text: string) => void): EngineTlsFiles {
+export function prepareEngineTls(dir: string, opts: EngineTlsOptions, warn: (text: string) => void, verify?: OutgoingTlsVerification): EngineTlsFiles {
   if (!!opts.keyFile !== !!opts.certFile) throw new Error('drachtio.spawn.tls: set both keyFile and certFile, or neither');
   let keyFile = opts.keyFile;
   let certFile = opts.certFile;
@@ -90,26 +125,32 @@ export function prepareEngineTls(dir: string, opts: EngineTlsOptions, warn: (tex
     throw new Error(`TLS key file ${keyFile}: not found`);
   }
   const cert = readPem(certFile, 'TLS certificate file');
-  if (opts.chainFile) {
-    readPem(opts.chainFile, 'TLS chain file');
-    return { keyFile, certFile, chainFile: opts.chainFile, selfSigned };
-  }
-  const bundle = opts.caFile ?? systemCaBundle();
+  // sofia-sip trusts every certificate of the chain file: with telnyx.tls.caFile those CAs are
+  // added (to the operator's chain file, or instead of the system bundle in the written one).
+  const trusted = verify?.caFile ? readPem(verify.caFile, 'telnyx.tls.caFile') : undefined;
   const chainFile = join(dir, 'chain.pem');
-  writeFileSync(chainFile, cert + (bundle ? readPem(bundle, 'CA bundle') : ''), { mode: 0o600 });
+  if (opts.chainFile) {
+    const chain = readPem(opts.chainFile, 'TLS chain file');
+    if (!trusted) return { keyFile, certFile, chainFile: opts.chainFile, selfSigned };
+    writeFileSync(chainFile, chain + trusted, { mode: 0o600 });
+    return { keyFile, certFile, chainFile, selfSigned };
+  }
+  const bundleFile = opts.caFile ?? systemCaBundle();
+  const bundle = trusted ?? (bundleFile ? readPem(bundleFile, 'CA bundle') : '');
+  writeFileSync(chainFile, cert + bundle, { mode: 0o600 });
   return { keyFile, certFile, chainFile, selfSigned };
 }
 
 /**
- * The warning an operator must see when something goes to Telnyx over TLS straight from
- * drachtio-server, which never checks the certificate of whoever answers (docs/operations.md
- * "TLS to Telnyx"): `what` is "calls" (telnyx.outboundProxy) or "the registration" (telnyx.register).
+ * The warning an operator must see when something goes to Telnyx over TLS from a drachtio-server
+ * without the project's patch (its version says so), which never checks the certificate of
+ * whoever answers (docs/tls.md): `what` is "calls" (telnyx.outboundProxy) or "the registration".
  */
-export function unverifiedTlsWarning(uri: string, what = 'calls'): string | undefined {
-  if (!/^sips:|;transport=tls\b/i.test(uri.trim())) return undefined;
+export function unverifiedTlsWarning(uri: string, what = 'calls', version = 'v0.9.10'): string | undefined {
+  if (!usesTls(uri)) return undefined;
   return (
-    `TLS to Telnyx is NOT VERIFIED: drachtio-server v0.9.10 sends ${what} to ${uri} without checking the ` +
-    'certificate of whoever answers. To verify it, route them through deploy/kamailio/telnyx-tls-hop.cfg ' +
-    '(docs/operations.md "TLS to Telnyx").'
+    `TLS to Telnyx is NOT VERIFIED: drachtio-server ${version} (without the patch of deploy/drachtio/patches) sends ${what} to ${uri} ` +
+    'without checking the certificate of whoever answers. Install the patched engine (scripts/install-drachtio-server.sh, ' +
+    'docker/Dockerfile.drachtio) or route them through deploy/kamailio/telnyx-tls-hop.cfg (docs/tls.md).'
   );
 }

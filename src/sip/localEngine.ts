@@ -2,7 +2,7 @@
 // file it writes into a temporary directory, with the control port on 127.0.0.1 and a random
 // secret; restarts it with backoff when it dies; stops it on shutdown. The test helpers start
 // drachtio-server through this same code.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { backoffDelay } from '../domain/backoff.js';
 import { contactListeners, engineConfigXml, type EngineSettings, type Listener } from './engineConfig.js';
 import { EngineOutput, type EngineLogLevel } from './engineOutput.js';
-import { contactNeedsTls, prepareEngineTls, type EngineTlsOptions } from './engineTls.js';
+import { contactNeedsTls, prepareEngineTls, verificationEnv, type EngineTlsOptions, type OutgoingTlsVerification } from './engineTls.js';
 import { freeTcpPort, portInUse } from './ports.js';
 
 export type { EngineLogLevel };
@@ -25,6 +25,8 @@ export interface LocalEngineOptions {
   externalIp?: string;
   /** Certificate of the `sips:`/tls contacts; without one a self-signed pair is made (and logged loudly). */
   tls?: EngineTlsOptions;
+  /** Verify the far end of outgoing TLS connections (telnyx.tls; needs the patched engine). Absent: switched off. */
+  verifyOutgoing?: OutgoingTlsVerification;
   logLevel?: EngineSettings['logLevel'];
   sofiaLogLevel?: number;
   /** Start it again after an unexpected exit, with backoff (default true). */
@@ -61,6 +63,8 @@ export interface LocalEngine {
   readonly adminPort: number;
   readonly secret: string;
   readonly contacts: readonly string[];
+  /** What `bin --version` printed (undefined when it printed nothing). */
+  readonly version: string | undefined;
   readonly running: boolean;
   /** The process id while it runs. */
   readonly pid: number | undefined;
@@ -89,6 +93,16 @@ function withParentDeathSignal(bin: string, args: string[]): [string, string[]] 
   return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', bin, ...args]] : [bin, args];
 }
 
+/** The first line `bin --version` prints; undefined when it fails. */
+export function engineVersion(bin: string): string | undefined {
+  try {
+    const out = execFileSync(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString('utf8');
+    return out.split('\n')[0]?.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function describeListener(l: Listener): string {
   return `${l.address}:${l.port} (${l.transport})`;
 }
@@ -97,6 +111,7 @@ function describeListener(l: Listener): string {
 class SupervisedEngine implements LocalEngine {
   readonly adminHost = ADMIN_HOST;
   readonly contacts: readonly string[];
+  readonly version: string | undefined;
   private readonly out: EngineOutput;
   private readonly supervise: boolean;
   private readonly backoff: NonNullable<LocalEngineOptions['backoff']>;
@@ -115,6 +130,7 @@ class SupervisedEngine implements LocalEngine {
     private readonly dir: string,
   ) {
     this.contacts = opts.contacts;
+    this.version = engineVersion(opts.bin);
     this.out = new EngineOutput(opts.onLog);
     this.supervise = opts.supervise ?? true;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -217,10 +233,15 @@ class SupervisedEngine implements LocalEngine {
     mkdirSync(this.dir, { recursive: true });
     if (this.opts.contacts.some(contactNeedsTls)) {
       try {
-        this.settings.tls = prepareEngineTls(this.dir, this.opts.tls ?? {}, (text) => {
-          this.out.note(text);
-          this.opts.onLog?.('warn', text);
-        });
+        this.settings.tls = prepareEngineTls(
+          this.dir,
+          this.opts.tls ?? {},
+          (text) => {
+            this.out.note(text);
+            this.opts.onLog?.('warn', text);
+          },
+          this.opts.verifyOutgoing,
+        );
       } catch (e) {
         throw new EngineStartError(e instanceof Error ? e.message : String(e));
       }
@@ -232,7 +253,9 @@ class SupervisedEngine implements LocalEngine {
     this.out.note(`spawn ${this.opts.bin} -f ${this.configFile}`);
     let p: ChildProcess;
     try {
-      p = spawn(...withParentDeathSignal(this.opts.bin, ['-f', this.configFile]), { stdio: ['ignore', 'pipe', 'pipe'] });
+      // The edge decides the verification switches: inherited ones are overridden.
+      const env = { ...process.env, ...verificationEnv(this.opts.verifyOutgoing) };
+      p = spawn(...withParentDeathSignal(this.opts.bin, ['-f', this.configFile]), { stdio: ['ignore', 'pipe', 'pipe'], env });
     } catch (e) {
       throw new EngineStartError(`cannot run ${this.opts.bin}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -47,6 +47,16 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   } finally {
     timer();
   }
+  if (!admission.admitted && admission.refusal.reason === 'no_permission' && deps.permissionLookup) {
+    // Meta may hold a permission the edge has not seen (src/permissionLookup.ts); its errors leave the local answer.
+    try {
+      admission = (await deps.permissionLookup.admitAfterNoPermission({ business, user, callId, regionBlocked: plan.regionBlocked }, log)) ?? admission;
+    } catch (err) {
+      deps.metrics.redisErrorsTotal.inc();
+      deps.logger.warn({ ...log, err: (err as Error).message }, 'Redis unavailable after the permission lookup: outbound fails closed');
+      return reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
+    }
+  }
   if (!admission.admitted) return reject(deps, res, admission.refusal, 'outbound', log);
 
   const session = openSession(deps, 'outbound', business, user, callId, req, startedAt);

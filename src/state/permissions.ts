@@ -103,13 +103,40 @@ export class PermissionState {
 
   /** `user` is a phone number (E.164) or a BSUID; a BSUID known to be a phone number is granted under the number. */
   async grant(business: string, user: string, kind: 'temporary' | 'permanent', source: string, expiresAt?: number): Promise<Permission> {
+    const r = await this.write(business, user, kind, source, expiresAt, false);
+    return r.permission;
+  }
+
+  /**
+   * A seeded permission (POST /v1/numbers/{number}/permissions): the grant script, but `kept`
+   * when the pair already holds at least as much (permanent; or a temporary one that lasts as
+   * long, or any live one when the row names no expiry), so a seed applied twice changes nothing
+   * and never shortens what a webhook or a callback gave.
+   */
+  async seed(business: string, user: string, kind: 'temporary' | 'permanent', source: string, expiresAt?: number): Promise<{ status: 'granted' | 'kept'; user: string; permission: Permission }> {
+    return this.write(business, user, kind, source, expiresAt, true);
+  }
+
+  private async write(
+    business: string,
+    user: string,
+    kind: 'temporary' | 'permanent',
+    source: string,
+    expiresAt: number | undefined,
+    keepStronger: boolean,
+  ): Promise<{ status: 'granted' | 'kept'; user: string; permission: Permission }> {
     const now = this.clock();
     const until = kind === 'temporary' ? (expiresAt ?? now + this.config().whatsapp.temporaryPermissionHours * 3_600_000) : undefined;
     const k = numberKeys(business);
-    const [status, phone] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], [now, kind, until ?? '', source, isBsuid(user) ? user : ''])) as string[];
-    if (status === 'linked') return this.grant(business, phone as string, kind, source, until);
+    const args = [now, kind, until ?? '', source, isBsuid(user) ? user : '', keepStronger ? '1' : '', expiresAt === undefined ? '1' : ''];
+    const [status, detail, heldExpiry, heldSource] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], args)) as string[];
+    if (status === 'linked') return this.write(business, detail as string, kind, source, expiresAt, keepStronger);
+    if (status === 'kept') {
+      const held: Permission = { kind: detail as 'temporary' | 'permanent', ...(heldExpiry ? { expiresAt: Number(heldExpiry) } : {}), ...(heldSource ? { source: heldSource } : {}) };
+      return { status, user, permission: held };
+    }
     await this.calls.emit('granted', business, user, source, { kind, expiresAt: until });
-    return kind === 'temporary' ? { kind, expiresAt: until, source } : { kind, source };
+    return { status: 'granted', user, permission: kind === 'temporary' ? { kind, expiresAt: until, source } : { kind, source } };
   }
 
   /** As grant: a BSUID known to be a phone number is revoked under the number. */

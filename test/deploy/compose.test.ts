@@ -60,9 +60,10 @@ describe('docker-compose.yml structure', () => {
     expect(read('docker/edge.yaml')).toMatch(/enabled: "\$\{WA_EDGE_MEDIA:-false\}"/);
   });
 
-  it('runs the official drachtio-server image with docker/drachtio.conf.xml, SIP published, 9022 not', () => {
+  it('runs drachtio-server built from the pinned source plus the patches (docker/Dockerfile.drachtio) with docker/drachtio.conf.xml, SIP published, 9022 not', () => {
     const d = svc('drachtio');
-    expect(d.image).toMatch(/^drachtio\/drachtio-server:/);
+    expect(d.build).toEqual({ context: '.', dockerfile: 'docker/Dockerfile.drachtio' });
+    expect(read('docker/Dockerfile.drachtio')).toMatch(/install-drachtio-server\.sh/);
     expect(d.volumes).toContain('./docker/drachtio.conf.xml:/etc/drachtio/drachtio.conf.xml:ro');
     expect(published(d).sort()).toEqual(['5060/tcp', '5060/udp', '5061/tcp']);
     for (const s of Object.values(compose.services)) expect(published(s).some((p) => p.startsWith('9022'))).toBe(false);

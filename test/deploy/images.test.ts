@@ -183,4 +183,26 @@ describe('docker/drachtio-start.sh', () => {
       '198.51.100.7',
     ]);
   });
+
+  it('switches on verified outgoing TLS (docs/tls.md) unless TELNYX_TLS_VERIFY / TELNYX_TLS_WILDCARD say false, loudly', () => {
+    const tls = join(dir, 'verify');
+    spawnSync('mkdir', ['-p', tls]);
+    const env = { DRACHTIO_TLS_KEY_FILE: join(tls, 'privkey.pem'), DRACHTIO_TLS_CERT_FILE: join(tls, 'cert.pem') };
+    writeFileSync(env.DRACHTIO_TLS_KEY_FILE, 'key');
+    writeFileSync(env.DRACHTIO_TLS_CERT_FILE, '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n');
+    const withEnv = join(dir, 'verify-drachtio');
+    spawnSync('mkdir', ['-p', withEnv]);
+    writeFileSync(join(withEnv, 'drachtio'), '#!/bin/sh\necho "$DRACHTIO_TLS_VERIFY_SERVER_CERT $DRACHTIO_TLS_VERIFY_WILDCARD $DRACHTIO_TLS_SYSTEM_CA"\n');
+    chmodSync(join(withEnv, 'drachtio'), 0o755);
+    const run = (more: Record<string, string> = {}) =>
+      spawnSync('sh', [join(ROOT, 'docker/drachtio-start.sh')], { encoding: 'utf8', env: { PATH: `${withEnv}:${process.env.PATH ?? ''}`, ...env, ...more } });
+    expect(run().stdout.trim()).toBe('1 1 1');
+    expect(run({ TELNYX_TLS_WILDCARD: 'false' }).stdout.trim()).toBe('1 0 1');
+    const off = run({ TELNYX_TLS_VERIFY: 'false' });
+    expect(off.stdout.trim()).toBe('0 1 1');
+    expect(off.stderr).toMatch(/outgoing TLS is NOT VERIFIED/);
+    const bad = run({ TELNYX_TLS_VERIFY: 'maybe' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/TELNYX_TLS_VERIFY=maybe is not true or false/);
+  });
 });

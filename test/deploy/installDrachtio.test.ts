@@ -1,5 +1,6 @@
 // scripts/install-drachtio-server.sh without a real build: the answers it gives before it
-// touches anything, its idempotence, and a failed build leaving the installed binary alone.
+// touches anything, its idempotence (a binary without the patches is rebuilt), and a failed build
+// (a patch that does not apply) leaving the installed binary alone.
 // (The real build runs in the README's test command, before these tests.)
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,13 +28,35 @@ function install(env: Record<string, string>) {
 }
 
 describe.skipIf(!canRun && !CI)('scripts/install-drachtio-server.sh', () => {
-  it('with the pinned version installed, says so and exits 0 in seconds', () => {
+  it('with the pinned, patched version installed, says so and exits 0 in seconds', () => {
     const prefix = mkdtempSync(join(tmpdir(), 'wa-edge-install-'));
-    fakeBinary(prefix, 'v0.9.10-1-g9c2dd4cb6a');
+    fakeBinary(prefix, 'v0.9.10-1-g9c2dd4cb6a+tlsverify.1');
     const r = install({ PREFIX: prefix });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/already reports v0\.9\.10-1-g9c2dd4cb6a \(pinned v0\.9\.10\); nothing to do/);
+    expect(r.stdout).toMatch(/already reports v0\.9\.10-1-g9c2dd4cb6a\+tlsverify\.1 \(pinned v0\.9\.10, patches \+tlsverify\.1\); nothing to do/);
     expect(r.seconds).toBeLessThan(10);
+  });
+
+  // Also what any failed build does: names its phase, shows its log, leaves the installed binary as it was.
+  it('rebuilds an installed binary without the patches, and refuses a source tree the patch does not apply to, before compiling anything', () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'wa-edge-install-'));
+    const bin = fakeBinary(prefix, 'v0.9.10-1-g9c2dd4cb6a');
+    const before = readFileSync(bin, 'utf8');
+    const tree = mkdtempSync(join(tmpdir(), 'wa-edge-unpatchable-'));
+    mkdirSync(join(tree, 'deps', 'sofia-sip'), { recursive: true });
+    mkdirSync(join(tree, 'src'));
+    writeFileSync(join(tree, 'configure.ac'), 'AC_INIT([drachtio], [0])\n');
+    writeFileSync(join(tree, 'src', 'controller.cpp'), '// not the pinned source\n');
+    const log = join(prefix, 'build.log');
+    const r = install({ PREFIX: prefix, DRACHTIO_SOURCE: tree, DRACHTIO_BUILD_LOG: log });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/building drachtio-server v0\.9\.10-1-g9c2dd4cb6a\+tlsverify\.1/);
+    expect(r.stdout).toMatch(/replacing v0\.9\.10-1-g9c2dd4cb6a\n/);
+    expect(r.stdout).toMatch(/\[\s*\d+ s\] deps\n.*\[\s*\d+ s\] source\n.*\[\s*\d+ s\] patch\n/s);
+    expect(r.stderr).toMatch(/FAILED in phase 'patch' after \d+ s; .*bin\/drachtio is unchanged\. Last lines of .*build\.log:/);
+    expect(r.stderr).toMatch(/the patch .*0001-verify-outgoing-tls\.patch does not apply to this source tree; refusing to build without it/);
+    expect(readFileSync(log, 'utf8')).not.toContain('===== bootstrap');
+    expect(readFileSync(bin, 'utf8')).toBe(before);
   });
 
   it.each([
@@ -47,24 +70,5 @@ describe.skipIf(!canRun && !CI)('scripts/install-drachtio-server.sh', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(existsSync(prefix)).toBe(false);
-  });
-
-  it('a build that fails names its phase, shows its log, and leaves the installed binary as it was', () => {
-    const prefix = mkdtempSync(join(tmpdir(), 'wa-edge-install-'));
-    const bin = fakeBinary(prefix, 'v0.9.9');
-    const before = readFileSync(bin, 'utf8');
-    const tree = mkdtempSync(join(tmpdir(), 'wa-edge-badtree-'));
-    mkdirSync(join(tree, 'deps', 'sofia-sip'), { recursive: true });
-    writeFileSync(join(tree, 'configure.ac'), 'AC_INIT([drachtio], [0])\n');
-    writeFileSync(join(tree, 'bootstrap.sh'), '#!/bin/sh\necho "autoreconf: something is broken" >&2\nexit 1\n');
-    chmodSync(join(tree, 'bootstrap.sh'), 0o755);
-    const log = join(prefix, 'build.log');
-    const r = install({ PREFIX: prefix, DRACHTIO_SOURCE: tree, DRACHTIO_BUILD_LOG: log });
-    expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/\[\s*\d+ s\] deps\n.*\[\s*\d+ s\] source\n.*\[\s*\d+ s\] bootstrap/s);
-    expect(r.stderr).toMatch(/FAILED in phase 'bootstrap' after \d+ s; .*bin\/drachtio is unchanged\. Last lines of .*build\.log:/);
-    expect(r.stderr).toContain('autoreconf: something is broken');
-    expect(readFileSync(bin, 'utf8')).toBe(before);
-    expect(readFileSync(log, 'utf8')).toContain('===== bootstrap');
   });
 });

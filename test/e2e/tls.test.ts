@@ -1,11 +1,13 @@
 // TLS to Telnyx end to end (issue #17): PBX (SIPp, 127.0.0.1) → edge → TLS → Telnyx's TLS side
 // (Kamailio on 127.0.0.2, its own certificate) → UDP → Telnyx (SIPp, 127.0.0.2). Debian's SIPp
 // has no TLS, so Kamailio terminates it and logs the transport of everything it receives.
-// Then certificate verification: what drachtio-server v0.9.10 does (nothing), and the operator
-// recipe that does it, the verifying hop deploy/kamailio/telnyx-tls-hop.cfg, run as shipped.
+// Then certificate verification switched off (telnyx.tls.verify: false, what an engine without the
+// patch does), drachtio-server's own client-certificate switch, and the recipe for engines the
+// operator does not control, the verifying hop deploy/kamailio/telnyx-tls-hop.cfg, run as shipped.
+// The engine verifying by itself (the patch, telnyx.tls on): test/e2e/tlsVerify.test.ts.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addrs, describeWithDrachtio, freeSipPort } from '../helpers/drachtio.js';
+import { addrs, describeWithDrachtio, drachtioVerifies, freeSipPort } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { describeWithKamailio, kamailioString, startKamailio, startTlsPeer, type Kamailio, type TlsPeer } from '../helpers/kamailio.js';
 import { makeTestPki, type CertFiles, type TestPki } from '../helpers/certs.js';
@@ -17,6 +19,9 @@ import { sipp } from '../helpers/sipp.js';
 const DIAL_STRING = 'sip:+447911123456@whatsapp-447418613982.sip.telnyx.com';
 const HOP_CFG = fileURLToPath(new URL('../../deploy/kamailio/telnyx-tls-hop.cfg', import.meta.url));
 
+/** telnyx.* sending to `outboundProxy`, verification off. */
+const telnyxTo = (outboundProxy: string) => ({ dialDomain: 'sip.telnyx.com', outboundProxy, sources: [`${addrs.telnyx}/32`], tls: { verify: false } });
+
 describeWithDrachtio('TLS to Telnyx', () => {
   describeWithKamailio('edge → TLS → Telnyx', () => {
     let fx: EdgeFixture;
@@ -26,7 +31,8 @@ describeWithDrachtio('TLS to Telnyx', () => {
     beforeAll(async () => {
       pki = makeTestPki();
       // The edge's drachtio-server with a TLS contact and no certificate: the self-signed fallback.
-      fx = await startEdgeFixture(() => ({}), { drachtio: { tls: true } });
+      // Its engine does not verify (no verifyOutgoing), and the edge is told so.
+      fx = await startEdgeFixture(({ telnyxPort }) => ({ telnyx: { ...telnyxTo(`sip:${addrs.telnyx}:${telnyxPort}`) } }), { drachtio: { tls: true } });
     }, 60_000);
     afterAll(async () => {
       await fx?.stop();
@@ -47,8 +53,7 @@ describeWithDrachtio('TLS to Telnyx', () => {
       running.push(peer);
       return peer;
     };
-    const sendTo = (outboundProxy: string) =>
-      fx.reconfigure({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy, sources: [`${addrs.telnyx}/32`] } });
+    const sendTo = (outboundProxy: string) => fx.reconfigure({ telnyx: telnyxTo(outboundProxy) });
     const lastRecord = async () => {
       const [record] = await fx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
       const fields = record![1];
@@ -75,8 +80,9 @@ describeWithDrachtio('TLS to Telnyx', () => {
       expect(fromEdge.map((r) => r.proto)).toEqual(['tls', 'tls', 'tls']);
     }, 60_000);
 
-    it('current behaviour, drachtio-server v0.9.10: the edge does NOT verify the certificate (self-signed, or for another name: connected anyway)', async () => {
-      // What deploy/kamailio/telnyx-tls-hop.cfg is for (docs/operations.md, "TLS to Telnyx").
+    it('verification off (telnyx.tls.verify: false, or an engine without the patch): the certificate is NOT checked (self-signed, or for another name: connected anyway)', async () => {
+      // What the patch (tlsVerify.test.ts) and, for engines the operator does not control,
+      // deploy/kamailio/telnyx-tls-hop.cfg are for (docs/tls.md).
       for (const cert of [pki.selfSigned('sip.telnyx.com'), pki.leaf('not-telnyx.example', { fullchain: true })]) {
         const peer = await peerWith(cert);
         sendTo(peer.uri);
@@ -84,18 +90,22 @@ describeWithDrachtio('TLS to Telnyx', () => {
         expect(peer.received().filter((r) => r.method === 'INVITE').map((r) => r.proto)).toEqual(['tls']);
         await running.pop()!.stop();
       }
+      expect(fx.edge.telnyxTls.state).toBe('off');
+      expect(fx.logs()).toMatch(/"level":40[^\n]*TLS to Telnyx verification is OFF \(telnyx\.tls\.verify: false\)/);
     }, 90_000);
 
     it('Telnyx → TLS (5061) → edge with the operator\'s certificate, verified by the caller: routed to the PBX, answered, torn down', async () => {
-      // An edge whose TLS contact has the operator's certificate (leaf + intermediate).
+      // An edge whose TLS contact has the operator's certificate (leaf + intermediate), its engine
+      // verifying outgoing TLS when it can (telnyx.tls's default): inbound TLS needs no client certificate.
       const own = pki.leaf('edge.test', { fullchain: true });
       const ifx = await startEdgeFixture(
         () => ({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: 'sip:sip.telnyx.com;transport=tls', sources: [`${addrs.telnyx}/32`] } }),
-        { drachtio: { tls: { keyFile: own.keyFile, certFile: own.certFile } } },
+        { drachtio: { tls: { keyFile: own.keyFile, certFile: own.certFile }, ...(drachtioVerifies ? { verifyOutgoing: { wildcard: true } } : {}) } },
       );
       running.push(ifx);
-      // Calls to Telnyx over TLS straight from drachtio-server: the edge says, at start, that nothing checks Telnyx's certificate.
-      expect(ifx.logs()).toMatch(/"level":40[^\n]*TLS to Telnyx is NOT VERIFIED/);
+      // Calls to Telnyx over TLS: the edge says whether the engine checks Telnyx's certificate,
+      // from the version it reports (an engine without the patch: NOT VERIFIED).
+      expect(ifx.logs()).toMatch(drachtioVerifies ? /"level":30[^\n]*TLS to Telnyx is verified by drachtio-server/ : /"level":40[^\n]*TLS to Telnyx is NOT VERIFIED/);
       // Telnyx's TLS side verifies the edge against the root alone: it needs the intermediate.
       const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.leaf('sip.telnyx.com', { fullchain: true }), nextHop: `${addrs.edge}:${ifx.drachtio.tlsPort};transport=tls`, verifyWith: pki.root.certFile });
       running.push(peer);
@@ -129,8 +139,7 @@ describeWithDrachtio('TLS to Telnyx', () => {
         await vfx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
       }, 60_000);
       afterAll(async () => vfx?.stop());
-      const sendVia = (peer: TlsPeer) =>
-        vfx.reconfigure({ telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: peer.uri, sources: [`${addrs.telnyx}/32`] } });
+      const sendVia = (peer: TlsPeer) => vfx.reconfigure({ telnyx: telnyxTo(peer.uri) });
 
       it('it checks the chain but not the name: a peer with a trusted certificate for another name gets the call', async () => {
         const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.leaf('not-telnyx.example', { fullchain: true }), nextHop: `${addrs.telnyx}:${vfx.telnyxPort}` });
@@ -142,14 +151,17 @@ describeWithDrachtio('TLS to Telnyx', () => {
         expect(peer.received().filter((r) => r.method === 'INVITE').map((r) => r.proto)).toEqual(['tls']);
       }, 60_000);
 
-      it('a self-signed peer is refused in the handshake: after 32 s the PBX hears 503 telnyx_unreachable and the call counts as failed, not unanswered', async () => {
+      // Without the patch the refused connection fails nothing: Timer B (32 s) ends the INVITE. The
+      // patch reports the failed handshake/verification to the waiting requests at once.
+      it(`a self-signed peer is refused in the handshake: ${drachtioVerifies ? 'at once (the patch)' : 'after 32 s (Timer B)'} the PBX hears 503 telnyx_unreachable and the call counts as failed, not unanswered`, async () => {
         const peer = await startTlsPeer({ address: addrs.telnyx, ...pki.selfSigned('sip.telnyx.com'), nextHop: `${addrs.telnyx}:${vfx.telnyxPort}` });
         running.push(peer);
         sendVia(peer);
         const started = Date.now();
         const { pbx } = await outboundCall(vfx, { scenario: 'pbx_call_expect_reject.xml', vars: { code: '503', reason: 'telnyx_unreachable' }, timeoutSec: 50 });
         expectOk(pbx, vfx);
-        expect(Date.now() - started).toBeGreaterThan(30_000);
+        if (drachtioVerifies) expect(Date.now() - started).toBeLessThan(5_000);
+        else expect(Date.now() - started).toBeGreaterThan(30_000);
         expect(peer.received()).toEqual([]);
         await vfx.expectIdle();
         const [record] = await vfx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);

@@ -16,8 +16,11 @@ export interface TestPki {
   root: CertFiles;
   /** Signed by the root; signs the leaves. */
   intermediate: CertFiles;
-  /** A leaf for `name` signed by the intermediate; `fullchain` also writes leaf + intermediate into certFile. */
-  leaf(name: string, opts?: { fullchain?: boolean }): CertFiles;
+  /**
+   * A leaf for `name` signed by the intermediate; `fullchain` also writes leaf + intermediate into
+   * certFile; `expired`: valid only in January 2020.
+   */
+  leaf(name: string, opts?: { fullchain?: boolean; expired?: boolean }): CertFiles;
   /** A self-signed certificate for `name`, trusted by nobody. */
   selfSigned(name: string): CertFiles;
   remove(): void;
@@ -43,6 +46,15 @@ export function makeTestPki(): TestPki {
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=wa-edge test intermediate', '-keyout', intermediate.keyFile, '-out', f('intermediate.csr')]);
   sign(f('intermediate.csr'), root, caExt, intermediate.certFile);
 
+  // `openssl x509 -req` (3.0) cannot date a certificate in the past; `openssl ca` can.
+  writeFileSync(f('index.txt'), '');
+  const caConf = ext(
+    'ca.cnf',
+    `[ca]\ndefault_ca = test\n[test]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nrand_serial = yes\ndefault_md = sha256\npolicy = any\nunique_subject = no\n[any]\ncommonName = supplied\n`,
+  );
+  const signExpired = (csr: string, extFile: string, out: string) =>
+    openssl(['ca', '-batch', '-notext', '-config', caConf, '-cert', intermediate.certFile, '-keyfile', intermediate.keyFile, '-in', csr, '-out', out, '-startdate', '20200101000000Z', '-enddate', '20200201000000Z', '-extfile', extFile]);
+
   return {
     dir,
     root,
@@ -52,7 +64,8 @@ export function makeTestPki(): TestPki {
       const files = { certFile: f(`${base}.pem`), keyFile: f(`${base}.key`) };
       openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', files.keyFile, '-out', f(`${base}.csr`)]);
       const leafExt = ext(`${base}.ext`, `basicConstraints=CA:FALSE\nsubjectAltName=DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\n`);
-      sign(f(`${base}.csr`), intermediate, leafExt, files.certFile);
+      if (opts.expired) signExpired(f(`${base}.csr`), leafExt, files.certFile);
+      else sign(f(`${base}.csr`), intermediate, leafExt, files.certFile);
       if (opts.fullchain) writeFileSync(files.certFile, readFileSync(files.certFile, 'utf8') + readFileSync(intermediate.certFile, 'utf8'));
       return files;
     },

@@ -6,8 +6,8 @@ import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { describe, it } from 'vitest';
-import { startLocalEngine } from '../../src/sip/localEngine.js';
-import type { EngineTlsOptions } from '../../src/sip/engineTls.js';
+import { engineVersion, startLocalEngine } from '../../src/sip/localEngine.js';
+import { engineCanVerify, type EngineTlsOptions, type OutgoingTlsVerification } from '../../src/sip/engineTls.js';
 import { portInUse, tcpFree } from '../../src/sip/ports.js';
 import { freePort } from './ports.js';
 
@@ -34,6 +34,33 @@ export const drachtioBin: string | undefined = findDrachtio();
 export const hasDrachtio: boolean = drachtioBin !== undefined;
 
 let warned = false;
+
+/** What the binary the tests use reports as its version (the install script's patch suffix included). */
+export const drachtioVersion: string | undefined = drachtioBin ? engineVersion(drachtioBin) : undefined;
+/** The binary carries the outgoing-TLS verification patch (deploy/drachtio/patches). */
+export const drachtioVerifies: boolean = engineCanVerify(drachtioVersion);
+
+/**
+ * `describeWithDrachtio` for suites that need the patched engine. An unpatched one (built before
+ * the patch, or another build): in CI one failing test naming its version; elsewhere a loud skip.
+ */
+export function describeWithVerifyingDrachtio(name: string, fn: () => void): void {
+  if (!hasDrachtio || drachtioVerifies) {
+    describeWithDrachtio(name, fn);
+    return;
+  }
+  const why = `${drachtioBin} reports ${drachtioVersion ?? 'no version'}, not the patched build (+tlsverify.N): rebuild it with scripts/install-drachtio-server.sh`;
+  if (process.env.CI) {
+    describe(name, () => {
+      it('needs the patched drachtio-server', () => {
+        throw new Error(why);
+      });
+    });
+    return;
+  }
+  console.warn(`SKIPPED: ${name}: ${why}`);
+  describe.skip(name, fn);
+}
 
 /**
  * `describe` when drachtio-server is available. Without it: in CI (`CI` set) one failing test
@@ -110,6 +137,8 @@ export interface DrachtioOptions {
   sofiaLogLevel?: number;
   /** Also SIP over TLS on sipAddress (a free port), with these files, or a self-signed pair for `true`. */
   tls?: true | EngineTlsOptions;
+  /** Verify the far end of outgoing TLS (the patched engine's switches, as telnyx.tls sets them); default off. */
+  verifyOutgoing?: OutgoingTlsVerification;
 }
 
 export interface DrachtioServer {
@@ -149,6 +178,7 @@ export async function startDrachtio(opts: DrachtioOptions = {}): Promise<Drachti
     bin,
     contacts: [`sip:${sipAddress}:${sipPort};transport=udp,tcp`, ...(tlsPort ? [`sips:${sipAddress}:${tlsPort};transport=tls`] : [])],
     ...(typeof opts.tls === 'object' ? { tls: opts.tls } : {}),
+    ...(opts.verifyOutgoing ? { verifyOutgoing: opts.verifyOutgoing } : {}),
     adminPort: opts.adminPort ?? (await freePort('127.0.0.1')),
     secret: opts.secret ?? 'cymru',
     logLevel: opts.logLevel ?? 'info',

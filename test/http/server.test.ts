@@ -131,6 +131,20 @@ describe('GET /healthz and GET /readyz', () => {
   });
 });
 
+describe('GET /readyz telnyxTls (SPEC §4)', () => {
+  it('names whether TLS to Telnyx is verified, without changing the code', async () => {
+    let state: 'verified' | 'not_verified' | 'off' | undefined = 'verified';
+    await fixture({}, { telnyxTls: () => state });
+    for (state of ['verified', 'not_verified', 'off'] as const) {
+      const res = await f.app.inject({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ drachtio: 'up', redis: 'up', telnyxTls: state });
+    }
+    state = undefined; // an external engine that has not connected yet
+    expect((await f.app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ drachtio: 'up', redis: 'up' });
+  });
+});
+
 describe('closing', () => {
   it('does not wait for a keep-alive client whose request is in flight (a console tab polling)', { timeout: 120_000 }, async () => {
     let answer: () => void = () => {};
@@ -174,15 +188,18 @@ describe('GET /openapi.json', () => {
         'PUT /v1/numbers/{number}/users/{user}/permission',
         'DELETE /v1/numbers/{number}/users/{user}/permission',
         'POST /v1/numbers/{number}/users/{user}/permission-requests',
+        'POST /v1/numbers/{number}/permissions',
         'GET /v1/decisions',
         'GET /v1/calls',
         'GET /v1/devices',
         'GET /v1/webhooks/whatsapp',
         'POST /v1/webhooks/whatsapp',
+        'POST /v1/webhooks/telnyx',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/v1/webhooks/whatsapp'].post.security).toEqual([]);
+    expect(doc.paths['/v1/webhooks/telnyx'].post.security).toEqual([]);
     const grant = doc.paths['/v1/numbers/{number}/users/{user}/permission'].put;
     expect(JSON.stringify(grant.requestBody)).toContain('epoch seconds');
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { engineConfigXml } from '../../src/sip/engineConfig.js';
-import { contactNeedsTls, prepareEngineTls, unverifiedTlsWarning } from '../../src/sip/engineTls.js';
+import { contactNeedsTls, engineCanVerify, prepareEngineTls, unverifiedTlsWarning, usesTls, verificationEnv } from '../../src/sip/engineTls.js';
 
 const PEM = (body: string) => `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 
@@ -31,6 +31,18 @@ describe('prepareEngineTls', () => {
     const chainFile = file('mine.pem', PEM('intermediate'));
     expect(prepareEngineTls(dir, { keyFile, certFile, chainFile }, () => {})).toMatchObject({ chainFile });
   });
+  it('with telnyx.tls.caFile, trusts those CAs instead of the system bundle (the chain file is the engine\'s trust store)', () => {
+    const telnyxCa = file('telnyx-ca.pem', PEM('telnyx root'));
+    const files = prepareEngineTls(dir, { keyFile, certFile, caFile }, () => {}, { wildcard: true, caFile: telnyxCa });
+    expect(readFileSync(files.chainFile, 'utf8')).toBe(PEM('leaf') + PEM('intermediate') + PEM('telnyx root'));
+  });
+  it('with telnyx.tls.caFile and an operator\'s chain file, writes a copy of it with those CAs added', () => {
+    const chainFile = file('mine2.pem', PEM('intermediate'));
+    const telnyxCa = file('telnyx-ca2.pem', PEM('telnyx root'));
+    const files = prepareEngineTls(dir, { keyFile, certFile, chainFile }, () => {}, { wildcard: false, caFile: telnyxCa });
+    expect(files.chainFile).toBe(join(dir, 'chain.pem'));
+    expect(readFileSync(files.chainFile, 'utf8')).toBe(PEM('intermediate') + PEM('telnyx root'));
+  });
   it('makes a self-signed pair when none is given, and says so', () => {
     const own = mkdtempSync(join(dir, 'self-'));
     const warnings: string[] = [];
@@ -47,6 +59,30 @@ describe('prepareEngineTls', () => {
   ])('refuses %j with a message naming the file', (opts, message) => {
     expect(() => prepareEngineTls(dir, opts, () => {})).toThrow(message);
   });
+});
+
+describe('the patched engine: its version and its switches', () => {
+  it.each([
+    ['v0.9.10-1-g9c2dd4cb6a+tlsverify.1', true],
+    ['v0.9.10-1-g9c2dd4cb6a+tlsverify.12\n', true],
+    ['v0.9.10-1-g9c2dd4cb6a', false],
+    ['1.0.0', false],
+    ['v0.9.10+tlsverify', false],
+    [undefined, false],
+  ])('%j can verify: %s', (version, can) => expect(engineCanVerify(version)).toBe(can));
+  it('switches outgoing verification on with the system CA store, or with the caFile alone, or off', () => {
+    expect(verificationEnv({ wildcard: true })).toEqual({ DRACHTIO_TLS_VERIFY_SERVER_CERT: '1', DRACHTIO_TLS_VERIFY_WILDCARD: '1', DRACHTIO_TLS_SYSTEM_CA: '1' });
+    expect(verificationEnv({ wildcard: false, caFile: '/ca.pem' })).toEqual({ DRACHTIO_TLS_VERIFY_SERVER_CERT: '1', DRACHTIO_TLS_VERIFY_WILDCARD: '0', DRACHTIO_TLS_SYSTEM_CA: '0' });
+    // Off is said explicitly, so a switch inherited from the edge's environment does not apply.
+    expect(verificationEnv(undefined)).toEqual({ DRACHTIO_TLS_VERIFY_SERVER_CERT: '0', DRACHTIO_TLS_VERIFY_WILDCARD: '0', DRACHTIO_TLS_SYSTEM_CA: '0' });
+  });
+  it.each([
+    ['sip:sip.telnyx.com;transport=tls', true],
+    ['sips:sip.telnyx.com', true],
+    ['sip:sip.telnyx.com:5061;transport=tls;maddr=192.0.2.1', true],
+    ['sip:sip.telnyx.com;transport=tcp', false],
+    ['sip:sip.telnyx.com', false],
+  ])('usesTls(%s) → %s', (uri, tls) => expect(usesTls(uri)).toBe(tls));
 });
 
 describe('contactNeedsTls', () => {
@@ -68,7 +104,7 @@ describe('engineConfigXml with TLS', () => {
   });
 });
 
-describe('unverifiedTlsWarning: said at start when calls go to Telnyx over TLS from drachtio-server', () => {
+describe('unverifiedTlsWarning: said when calls go to Telnyx over TLS from a drachtio-server without the patch', () => {
   it.each([
     ['sip:sip.telnyx.com;transport=tls', true],
     ['sips:sip.telnyx.com', true],
@@ -77,7 +113,7 @@ describe('unverifiedTlsWarning: said at start when calls go to Telnyx over TLS f
   ])('%s → %s', (proxy, warns) => {
     const w = unverifiedTlsWarning(proxy);
     expect(w !== undefined).toBe(warns);
-    if (w) expect(w).toMatch(/NOT VERIFIED.*deploy\/kamailio\/telnyx-tls-hop\.cfg/);
+    if (w) expect(w).toMatch(/NOT VERIFIED.*scripts\/install-drachtio-server\.sh.*deploy\/kamailio\/telnyx-tls-hop\.cfg/);
   });
   it('names what is sent', () => {
     expect(unverifiedTlsWarning('sip:sip.telnyx.com;transport=tls', 'the registration')).toMatch(/sends the registration to sip:sip\.telnyx\.com;transport=tls/);

@@ -16,6 +16,8 @@ const readiness = z.object({
   drachtio: upDown,
   redis: upDown,
   telnyxRegistration: z.enum(['registering', 'registered', 'retrying', 'refused', 'unregistered']).optional(),
+  // docs/tls.md: verified, not_verified (an engine without the patch), off (telnyx.tls.verify false), no_tls.
+  telnyxTls: z.enum(['verified', 'not_verified', 'off', 'no_tls']).optional(),
   rtpengine: upDown.optional(),
   rtpengines: z.array(z.object({ rtpengine: z.string(), state: upDown })).optional(),
 });
@@ -57,7 +59,13 @@ export function healthRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         const redis = await redisAnswers(deps.calls.redis);
         if (!redis) deps.metrics.redisErrorsTotal.inc();
         const telnyxRegistration = deps.telnyxRegistration?.();
-        const body = { drachtio: drachtio ? 'up' : 'down', redis: redis ? 'up' : 'down', ...(telnyxRegistration ? { telnyxRegistration } : {}) } as const;
+        const telnyxTls = deps.telnyxTls?.();
+        const body = {
+          drachtio: drachtio ? 'up' : 'down',
+          redis: redis ? 'up' : 'down',
+          ...(telnyxRegistration ? { telnyxRegistration } : {}),
+          ...(telnyxTls ? { telnyxTls } : {}),
+        } as const;
         // rtpengine, like the registration, is named but not part of readiness (SPEC §4): without
         // it inbound calls still go through unanchored, and outbound ones get 503 media_unavailable.
         const engines = deps.rtpengines?.();

@@ -5,7 +5,7 @@ import type { Config } from '../../config/schema.js';
 import type { UserState } from '../../state/permissions.js';
 import { DEFAULT_REQUEST_TEXT, sendPermissionRequest } from '../cloudApi.js';
 import { HttpError, withErrors } from '../errors.js';
-import { configuredNumber, userParams } from '../params.js';
+import { configuredNumber, expiresAtSchema, userParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
@@ -62,16 +62,8 @@ function userLimits(w: Config['whatsapp']): Limits {
   return { connected24h: w.connectedCallsPer24h.perUser, unanswered: { nudgeAt, revokeAt, stopAt }, permissionRequests: { ...w.permissionRequests } };
 }
 
-/** Epoch seconds past this are surely milliseconds (year 5138): refuse rather than guess. */
-const MAX_EPOCH_SECONDS = 99_999_999_999;
-
-const expiresAt = z
-  .union([z.iso.datetime({ offset: true }), z.number().int().positive().max(MAX_EPOCH_SECONDS, 'epoch seconds, not milliseconds')])
-  .transform((v) => (typeof v === 'number' ? v * 1000 : Date.parse(v)))
-  .meta({ description: 'ISO 8601 instant with offset, or epoch seconds; must be in the future. Default: now + whatsapp.temporaryPermissionHours' });
-
 const grantBody = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('temporary'), expiresAt: expiresAt.optional() }).strict(),
+  z.object({ kind: z.literal('temporary'), expiresAt: expiresAtSchema.optional() }).strict(),
   z.object({ kind: z.literal('permanent') }).strict(),
 ]);
 
