@@ -29,6 +29,7 @@ export function createMetrics() {
     redisErrorsTotal: new Counter({ name: `${p}redis_errors_total`, help: 'Redis command or connection errors', registers: [registry] }),
     drachtioConnected: new Gauge({ name: `${p}drachtio_connected`, help: '1 while connected to drachtio-server', registers: [registry] }),
     registeredContacts: new Gauge({ name: `${p}registered_contacts`, help: 'Registered softphone contacts per device', labelNames: ['device'] as const, registers: [registry] }),
+    digestNoncesTotal: new Counter({ name: `${p}digest_nonces_total`, help: 'Digest answers with the right password, by what the nonce was: ok, stale (expired), unknown (not signed with this instance\'s key), replay, unchecked (accepted while Redis did not answer the replay check)', labelNames: ['result'] as const, registers: [registry] }),
     bannedSourcesTotal: new Counter({ name: `${p}banned_sources_total`, help: 'Sources temporarily banned for flooding or failed authentication', labelNames: ['cause'] as const, registers: [registry] }),
     // Only exported with telnyx.register (registered by TelnyxRegistration), so an edge without a
     // registration never shows a 0 that the alert would take for a lost one.
@@ -61,6 +62,7 @@ export function createMetrics() {
   for (const direction of ['pbx_to_telnyx', 'telnyx_to_pbx']) metrics.mediaPacketsLostTotal.inc({ direction }, 0);
   for (const result of ['allowed', 'refused', 'error']) metrics.permissionLookupsTotal.inc({ result }, 0);
   for (const event of TELNYX_EVENTS) metrics.telnyxWebhooksTotal.inc({ event }, 0);
+  for (const result of ['ok', 'stale', 'unknown', 'replay', 'unchecked']) metrics.digestNoncesTotal.inc({ result }, 0);
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
   const telnyxRegisteredName = `${p}telnyx_registered`;

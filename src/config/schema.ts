@@ -306,6 +306,9 @@ export const configSchema = z
     sip: z
       .object({
         realm: nonEmpty('realm').default('wa-sip-edge'),
+        // Signs digest nonces: the same on every instance, so a nonce one issued verifies on all
+        // (src/sip/digest.ts). Empty or absent: a random key per process, fine for one instance only.
+        digestSecret: z.union([z.literal(''), z.string().min(16, 'at least 16 characters (e.g. openssl rand -hex 32)')]).optional(),
         // Headers copied from the PBX INVITE to Telnyx (everything else stays inside).
         forwardHeadersToTelnyx: z.array(headerName).default([]),
         // Headers copied from Telnyx's INVITE to the PBX (Meta's call metadata).

@@ -1,6 +1,17 @@
-// SIP digest authentication (RFC 2617/8760 MD5, qop=auth) with nonces that expire and cannot be
-// replayed. Written here because drachtio-mw-digest-auth accepts any nonce a client presents
-// (no expiry, no replay check), which SPEC §1 and the softphone issue rule out.
+// SIP digest authentication (RFC 2617/8760 MD5, qop=auth) with nonces that any instance of the
+// deployment verifies, that expire, and that cannot be replayed on any instance.
+//
+// Written here because drachtio-mw-digest-auth accepts any nonce a client presents (no expiry, no
+// replay check), which SPEC §1 and the softphone issue rule out; no maintained npm library offers a
+// stateless, shared-key nonce with a pluggable replay store.
+//
+// * The nonce is stateless: `<issued ms, base 36>.<salt>.<HMAC(key, realm.issued.salt)>`. Every
+//   instance with the same `sip.digestSecret` verifies a nonce any of them issued, so a challenge
+//   answered to another edge (drachtio-server hands requests to its applications in turn, a PBX
+//   retries on another host) still verifies.
+// * Replays: the first use of each (nonce, nc) is recorded in Redis with SET NX and an expiry equal
+//   to the nonce's remaining life (src/state/nonces.ts), so a captured request sent again to any
+//   instance is refused. See `NonceUses` for what happens when Redis does not answer.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -28,21 +39,64 @@ export function parseAuthorization(header: string | undefined): DigestCredential
   return { username, realm, nonce, uri, response, qop: parts.qop, nc: parts.nc, cnonce: parts.cnonce, algorithm: parts.algorithm };
 }
 
-export type DigestVerdict = 'ok' | 'stale' | 'bad';
+/**
+ * * `ok`: right password, a fresh nonce of this deployment, first use of this nonce-count.
+ * * `stale`: right password, a nonce of this deployment that has expired: challenge again with `stale=true`.
+ * * `unknown`: right password but a nonce not signed with this instance's key (another instance with
+ *   a different or no `sip.digestSecret`, or a restart without one): challenge again, without `stale`.
+ * * `replay`: this nonce-count of this nonce was used before (on any instance): challenge again.
+ * * `bad`: wrong password, realm, algorithm or qop.
+ */
+export type DigestVerdict = 'ok' | 'stale' | 'unknown' | 'replay' | 'bad';
+
+/**
+ * Records the first use of (nonce, nc), shared by every instance. Resolves true for the first use,
+ * false for a replay; rejects when the store (Redis) does not answer.
+ *
+ * When it rejects, the authority falls back to this process's memory (a replay to the same
+ * instance is still refused) and accepts, telling `onUnchecked` (logged and counted as
+ * `wa_edge_digest_nonces_total{result="unchecked"}`). Why not fail closed: everything a digest
+ * check lets through needs Redis itself (a REGISTER stores its binding there, an INVITE's admission
+ * runs there), so refusing here would add nothing during an outage but would turn a Redis blip into
+ * authentication failures that softphones show as "wrong password". The window in which a replay to
+ * another instance can pass is the outage, bounded by the nonce's life, and never silent.
+ */
+export type NonceUses = (nonce: string, nc: string, ttlMs: number) => Promise<boolean>;
+
+export interface DigestOptions {
+  /** The realm of challenges; read on every challenge, so a reload applies. */
+  realm: () => string;
+  /** `sip.digestSecret`; undefined: a random key of this process (one instance only). */
+  secret: () => string | undefined;
+  /** The shared record of used nonce-counts (Redis); undefined: this process's memory only. */
+  uses?: NonceUses;
+  /** Told when a nonce-count was accepted without the shared replay check (store unreachable). */
+  onUnchecked?: (err: unknown) => void;
+  nonceTtlMs?: number;
+  clock?: () => number;
+}
 
 export class DigestAuthority {
-  private readonly secret = randomBytes(32);
-  /** Highest nonce-count seen per nonce, so a captured request cannot be sent again. */
+  private readonly processKey = randomBytes(32);
+  /** Nonce-counts this process has accepted (nonce\nnc → expiry): the fallback when the shared store is away. */
   private readonly seen = new Map<string, number>();
+  private nextSweepAt = 0;
+  private readonly nonceTtlMs: number;
+  private readonly clock: () => number;
 
-  constructor(
-    readonly realm: string,
-    private readonly nonceTtlMs = 300_000,
-    private readonly clock: () => number = Date.now,
-  ) {}
+  constructor(private readonly opts: DigestOptions) {
+    this.nonceTtlMs = opts.nonceTtlMs ?? 300_000;
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  /** True when nonces are signed with a key of this process only (no `sip.digestSecret`). */
+  get perProcessKey(): boolean {
+    return !this.opts.secret();
+  }
 
   private sign(ts: string, salt: string): string {
-    return createHmac('sha256', this.secret).update(`${ts}.${salt}`).digest('base64url').slice(0, 22);
+    const key = this.opts.secret() || this.processKey;
+    return createHmac('sha256', key).update(`${this.opts.realm()}.${ts}.${salt}`).digest('base64url').slice(0, 22);
   }
 
   /**
@@ -58,13 +112,13 @@ export class DigestAuthority {
 
   /** The header value of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) challenge. */
   challenge(stale = false): string {
-    return `Digest realm="${this.realm}", nonce="${this.nonce()}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`;
+    return `Digest realm="${this.opts.realm()}", nonce="${this.nonce()}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`;
   }
 
-  verify(method: string, creds: DigestCredentials, password: string): DigestVerdict {
-    if (creds.realm !== this.realm) return 'bad';
+  async verify(method: string, creds: DigestCredentials, password: string): Promise<DigestVerdict> {
+    if (creds.realm !== this.opts.realm()) return 'bad';
     if (creds.algorithm && creds.algorithm.toUpperCase() !== 'MD5') return 'bad';
-    if (creds.qop !== 'auth' || !creds.nc || !creds.cnonce) return 'bad';
+    if (creds.qop !== 'auth' || !creds.nc || !/^[0-9a-f]{8}$/i.test(creds.nc) || !creds.cnonce) return 'bad';
     const expected = md5(
       [md5(`${creds.username}:${creds.realm}:${password}`), creds.nonce, creds.nc, creds.cnonce, creds.qop, md5(`${method}:${creds.uri}`)].join(':'),
     );
@@ -73,22 +127,32 @@ export class DigestAuthority {
     if (a.length !== b.length || !timingSafeEqual(a, b)) return 'bad';
     // Right password: now is the nonce ours, fresh and not replayed?
     const [ts, salt, sig, ...rest] = creds.nonce.split('.');
-    if (!ts || !salt || !sig || rest.length > 0 || this.sign(ts, salt) !== sig) return 'stale';
+    if (!ts || !salt || !sig || rest.length > 0) return 'unknown';
+    const mac = Buffer.from(this.sign(ts, salt));
+    const given = Buffer.from(sig);
+    if (mac.length !== given.length || !timingSafeEqual(mac, given)) return 'unknown';
     const issued = parseInt(ts, 36);
     const now = this.clock();
-    if (!(issued <= now && now - issued < this.nonceTtlMs)) return 'stale';
-    const nc = parseInt(creds.nc, 16);
-    if (!(nc > (this.seen.get(creds.nonce) ?? 0))) return 'stale';
-    this.seen.set(creds.nonce, nc);
-    this.forgetOld(now);
-    return 'ok';
+    // A little tolerance for a nonce issued by an instance whose clock is slightly ahead (NTP).
+    if (!(issued <= now + 5_000 && now - issued < this.nonceTtlMs)) return 'stale';
+    const ttlMs = Math.max(1, issued + this.nonceTtlMs - now);
+    const local = `${creds.nonce}\n${creds.nc.toLowerCase()}`;
+    if (this.seen.has(local)) return 'replay';
+    this.remember(local, now + ttlMs, now);
+    if (!this.opts.uses) return 'ok';
+    try {
+      return (await this.opts.uses(creds.nonce, creds.nc.toLowerCase(), ttlMs)) ? 'ok' : 'replay';
+    } catch (err) {
+      this.opts.onUnchecked?.(err);
+      return 'ok';
+    }
   }
 
-  private forgetOld(now: number) {
-    if (this.seen.size < 10_000) return;
-    for (const nonce of this.seen.keys()) {
-      const issued = parseInt(nonce.split('.')[0] ?? '0', 36);
-      if (now - issued >= this.nonceTtlMs) this.seen.delete(nonce);
-    }
+  private remember(key: string, expiresAt: number, now: number) {
+    this.seen.set(key, expiresAt);
+    // Swept at most every 30 s: a busy trunk adds an entry per call, each kept for the nonce's life.
+    if (now < this.nextSweepAt) return;
+    this.nextSweepAt = now + 30_000;
+    for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);
   }
 }

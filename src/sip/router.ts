@@ -8,6 +8,7 @@ import { reject, trackCancel, type SipDeps } from './context.js';
 import { handleOutbound } from './outbound.js';
 import { handleInbound } from './inbound.js';
 import { DigestAuthority, parseAuthorization } from './digest.js';
+import { redisNonceUses } from '../state/nonces.js';
 import { handleRegister } from './registrar.js';
 import { SourceGuard } from './sourceGuard.js';
 import type { SipRequest, SipResponse } from './srf.js';
@@ -19,7 +20,23 @@ export class SipRouter {
 
   constructor(private readonly deps: SipDeps) {
     this.classifier = this.buildClassifier();
-    this.digest = new DigestAuthority(deps.config().sip.realm);
+    this.digest = new DigestAuthority({
+      realm: () => deps.config().sip.realm,
+      secret: () => deps.config().sip.digestSecret || undefined,
+      uses: redisNonceUses(deps.calls.redis),
+      onUnchecked: (err) => {
+        deps.metrics.digestNoncesTotal.inc({ result: 'unchecked' });
+        deps.metrics.redisErrorsTotal.inc();
+        deps.logger.warn({ err: (err as Error).message }, 'digest accepted without the shared replay check: Redis did not answer');
+      },
+    });
+    const cfg = deps.config();
+    if (!cfg.sip.digestSecret && (cfg.devices.length > 0 || cfg.trunks.some((t) => t.auth))) {
+      deps.logger.warn(
+        'sip.digestSecret is not set: digest nonces are signed with a random key of this process. Fine for one instance; ' +
+          'several instances (on one drachtio-server or several) need the same sip.digestSecret, or a challenge answered to another instance fails (docs/scaling.md)',
+      );
+    }
     this.guard = new SourceGuard(() => deps.config().sip.scannerBan, deps.clock, (source, cause) => {
       deps.metrics.bannedSourcesTotal.inc({ cause });
       deps.logger.warn({ source, cause, banSeconds: deps.config().sip.scannerBan.banSeconds }, 'source banned');
@@ -42,7 +59,7 @@ export class SipRouter {
     srf.use('*', (req, res, next) => this.guardUnknown(req, res, next));
     srf.use('register', registrationParser as never);
     srf.invite((req, res) => void this.onInvite(req, res).catch((err) => this.crashed(err, req, res)));
-    srf.options((req, res) => this.onOptions(req, res));
+    srf.options((req, res) => void this.onOptions(req, res).catch((err) => this.crashed(err, req, res)));
     srf.register((req, res) => void this.onRegister(req, res).catch((err) => this.crashed(err, req, res)));
   }
 
@@ -59,7 +76,7 @@ export class SipRouter {
   }
 
   /** A softphone: digest-authenticated as one of `devices`, else refused as an unknown source. */
-  private authenticateDevice(req: SipRequest, res: SipResponse, challengeCode: 401 | 407): DeviceConfig | undefined {
+  private async authenticateDevice(req: SipRequest, res: SipResponse, challengeCode: 401 | 407): Promise<DeviceConfig | undefined> {
     const log = { callId: req.get('Call-ID'), source: req.source_address };
     if (this.deps.config().devices.length === 0) {
       reject(this.deps, res, refusal('unknown_source'), 'none', log);
@@ -73,7 +90,7 @@ export class SipRouter {
       reject(this.deps, res, refusal('auth_failed'), 'none', log);
       return undefined;
     }
-    const ok = this.authenticate(req, res, device ?? { username: '', password: '' }, challengeCode);
+    const ok = await this.authenticate(req, res, device ?? { username: '', password: '' }, challengeCode);
     return ok ? device : undefined;
   }
 
@@ -82,12 +99,12 @@ export class SipRouter {
       res.send(405, { headers: { Allow: 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO' } });
       return;
     }
-    const device = this.authenticateDevice(req, res, 401);
+    const device = await this.authenticateDevice(req, res, 401);
     if (device) await handleRegister(this.deps, this.deps.devices, req, res, device);
   }
 
   private crashed(err: unknown, req: SipRequest, res: SipResponse) {
-    this.deps.logger.error({ err, callId: req.get('Call-ID') }, 'INVITE handler failed');
+    this.deps.logger.error({ err, callId: req.get('Call-ID') }, `${req.method} handler failed`);
     if (!res.finalResponseSent) res.send(500);
   }
 
@@ -96,18 +113,18 @@ export class SipRouter {
     const source = this.classifier.classify(req.source_address);
     if (source.kind === 'telnyx') return handleInbound(this.deps, req, res);
     if (source.kind === 'unknown') {
-      const device = this.authenticateDevice(req, res, 407);
-      if (!device) return;
+      const device = await this.authenticateDevice(req, res, 407);
+      if (!device || req.canceled) return;
       const caller = { name: `device:${device.username}`, numbers: device.numbers, defaultRegion: device.defaultRegion, softphone: { callerId: device.callerId } };
       return handleOutbound(this.deps, req, res, caller);
     }
     const trunk = source.trunk;
-    if (trunk.auth && !this.authenticate(req, res, trunk.auth, 401)) return;
+    if (trunk.auth && (!(await this.authenticate(req, res, trunk.auth, 401)) || req.canceled)) return;
     return handleOutbound(this.deps, req, res, trunk);
   }
 
   /** True when the request carries valid credentials; otherwise it has been answered (401/407 or 403). */
-  authenticate(req: SipRequest, res: SipResponse, auth: { username: string; password: string }, challengeCode: 401 | 407): boolean {
+  async authenticate(req: SipRequest, res: SipResponse, auth: { username: string; password: string }, challengeCode: 401 | 407): Promise<boolean> {
     const header = challengeCode === 401 ? 'Authorization' : 'Proxy-Authorization';
     const challengeHeader = challengeCode === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate';
     const creds = parseAuthorization(req.has(header) ? req.get(header) : undefined);
@@ -115,10 +132,15 @@ export class SipRouter {
       res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge() } });
       return false;
     }
-    const verdict = creds.username === auth.username ? this.digest.verify(req.method, creds, auth.password) : 'bad';
+    const verdict = creds.username === auth.username ? await this.digest.verify(req.method, creds, auth.password) : 'bad';
+    if (verdict !== 'bad') this.deps.metrics.digestNoncesTotal.inc({ result: verdict });
     if (verdict === 'ok') return true;
-    if (verdict === 'stale') {
-      res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge(true) } });
+    if (verdict !== 'bad') {
+      if (verdict === 'unknown') this.foreignNonce(req);
+      else if (verdict === 'replay') this.deps.logger.warn({ callId: req.get('Call-ID'), source: req.source_address, method: req.method }, 'digest nonce-count used before: replay refused');
+      // stale=true only for a nonce of ours that expired: the client then answers the new one
+      // without asking its user. A replay or a foreign nonce gets a plain new challenge.
+      if (!res.finalResponseSent) res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge(verdict === 'stale') } });
       return false;
     }
     this.guard.authFailed(req.source_address);
@@ -126,13 +148,29 @@ export class SipRouter {
     return false;
   }
 
-  private onOptions(req: SipRequest, res: SipResponse): void {
+  private async onOptions(req: SipRequest, res: SipResponse): Promise<void> {
     const source = this.classifier.classify(req.source_address);
     if (source.kind === 'unknown') {
       // Treated like any other request from that source: softphones may ping with OPTIONS too.
-      if (this.authenticateDevice(req, res, 407)) res.send(200);
+      if (await this.authenticateDevice(req, res, 407)) res.send(200);
       return;
     }
     res.send(200);
+  }
+
+  private lastForeignNonceWarning = 0;
+
+  /**
+   * The right password with a nonce this instance cannot verify: almost always another instance
+   * with a different (or no) `sip.digestSecret` issued it. Said once a minute at most.
+   */
+  private foreignNonce(req: SipRequest): void {
+    const now = this.deps.clock();
+    if (now - this.lastForeignNonceWarning < 60_000) return;
+    this.lastForeignNonceWarning = now;
+    const hint = this.digest.perProcessKey
+      ? 'sip.digestSecret is not set: set the same value on every instance'
+      : 'sip.digestSecret differs between instances: set the same value on all of them';
+    this.deps.logger.warn({ source: req.source_address, method: req.method }, `digest answered with a nonce another instance issued (or one from before a restart); ${hint}`);
   }
 }

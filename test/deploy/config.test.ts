@@ -70,7 +70,7 @@ function configFragments(doc: string): Record<string, unknown>[] {
     .filter((o): o is Record<string, unknown> => o !== null && typeof o === 'object' && !Array.isArray(o))
     .filter((o) => Object.keys(o).length > 0 && Object.keys(o).every((k) => SECTIONS.has(k)));
 }
-const ENV = { REDIS_PASSWORD: 'a-redis-password', TELNYX_SIP_USERNAME: 'wasipedge01', TELNYX_SIP_PASSWORD: 'a-telnyx-password' };
+const ENV = { REDIS_PASSWORD: 'a-redis-password', WA_EDGE_DIGEST_SECRET: 'a-digest-secret-0123456789', DRACHTIO_SECRET: 'a-drachtio-secret', TELNYX_SIP_USERNAME: 'wasipedge01', TELNYX_SIP_PASSWORD: 'a-telnyx-password' };
 
 describe('docs/scaling.md', () => {
   const fragments = configFragments('docs/scaling.md');

@@ -33,13 +33,21 @@ export interface EdgeFixture {
 
 export async function startEdgeFixture(
   overrides: (ports: { telnyxPort: number; pbxPort: number; pbxPort2: number }) => Record<string, unknown> = () => ({}),
-  opts: { redis?: RedisServer; telnyxPort?: number; drachtio?: DrachtioOptions } = {},
+  opts: {
+    redis?: RedisServer;
+    telnyxPort?: number;
+    drachtio?: DrachtioOptions;
+    /** A drachtio-server another fixture started: this edge connects to it too and leaves it running at stop. */
+    sharedDrachtio?: DrachtioServer;
+    /** The PBX's ports of another fixture, so several edges route to the same SIPp. */
+    pbxPorts?: { pbxPort: number; pbxPort2: number };
+  } = {},
 ): Promise<EdgeFixture> {
   const redis = opts.redis ?? (await startRedis());
-  const drachtio = await startDrachtio(opts.drachtio);
+  const drachtio = opts.sharedDrachtio ?? (await startDrachtio(opts.drachtio));
   const telnyxPort = opts.telnyxPort ?? (await freeSipPort(addrs.telnyx));
-  const pbxPort = await freeSipPort(addrs.pbx);
-  const pbxPort2 = await freeSipPort(addrs.pbx);
+  const pbxPort = opts.pbxPorts?.pbxPort ?? (await freeSipPort(addrs.pbx));
+  const pbxPort2 = opts.pbxPorts?.pbxPort2 ?? (await freeSipPort(addrs.pbx));
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -80,7 +88,7 @@ export async function startEdgeFixture(
     },
     async stop() {
       await edge.shutdown(0);
-      await drachtio.stop();
+      if (!opts.sharedDrachtio) await drachtio.stop();
       if (!opts.redis) await redis.stop(); // a shared server belongs to whoever started it
     },
   };

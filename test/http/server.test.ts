@@ -311,4 +311,13 @@ describe('GET /metrics (SPEC §5)', () => {
     text = await scrape();
     expect(text).toContain('wa_edge_drachtio_connected 0');
   });
+
+  it('registered softphone contacts come from shared state at scrape time (a REGISTER another instance handled counts too)', async () => {
+    const contact = { uri: 'sip:alice@192.0.2.7:5060', source: { address: '192.0.2.7', port: 5060, transport: 'udp' }, expiresAt: T0 + 3600_000 };
+    let devices = [{ username: 'alice', numbers: [BUSINESS], contacts: [contact, { ...contact, uri: 'sip:alice@192.0.2.8:5060' }] }];
+    await fixture({}, { devices: async () => devices });
+    expect(await scrape()).toContain('wa_edge_registered_contacts{device="alice"} 2');
+    devices = [{ username: 'alice', numbers: [BUSINESS], contacts: [] }];
+    expect(await scrape()).toContain('wa_edge_registered_contacts{device="alice"} 0');
+  });
 });

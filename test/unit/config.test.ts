@@ -30,6 +30,14 @@ describe('configuration (SPEC §2)', () => {
     expect(c.media.codecs).toEqual(['opus', 'PCMU', 'PCMA', 'telephone-event']);
   });
 
+  it('sip.digestSecret: absent or empty (an unset ${VAR:-}) leaves a per-process key; set, at least 16 characters', () => {
+    expect(parseConfig(stringify(baseConfigObject()), 'x', {}).sip.digestSecret).toBeUndefined();
+    const fromEnv = (value: string | undefined) => parseConfig(stringify(baseConfigObject({ sip: { digestSecret: '${WA_EDGE_DIGEST_SECRET:-}' } })), 'x', value === undefined ? {} : { WA_EDGE_DIGEST_SECRET: value });
+    expect(fromEnv(undefined).sip.digestSecret).toBe('');
+    expect(fromEnv('0123456789abcdef0123').sip.digestSecret).toBe('0123456789abcdef0123');
+    expect(problems(baseConfigObject({ sip: { digestSecret: 'short' } }))).toEqual(['sip.digestSecret: at least 16 characters (e.g. openssl rand -hex 32)']);
+  });
+
   it('an absent block gets the same defaults as an empty one (each default written once)', () => {
     const absent = parseConfig(stringify(baseConfigObject()), 'x', {});
     const empty = parseConfig(stringify(baseConfigObject({ sip: {}, log: {}, media: {} })), 'x', {});

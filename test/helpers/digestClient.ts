@@ -1,0 +1,127 @@
+// A hand-driven SIP client over UDP for digest tests that SIPp cannot express: answer a challenge
+// from one host to another, send the very same Authorization again (a replay), or a wrong password.
+// It sends one request, waits for its final answer (ACKing a final answer to an INVITE), and
+// computes RFC 2617 qop=auth responses the way a phone does.
+import { createHash, randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+export interface Answer {
+  status: number;
+  /** The whole response. */
+  text: string;
+  header(name: string): string | undefined;
+}
+
+export interface Challenge {
+  realm: string;
+  nonce: string;
+  stale: boolean;
+}
+
+export function challengeOf(a: Answer): Challenge {
+  const h = a.header('WWW-Authenticate') ?? a.header('Proxy-Authenticate') ?? '';
+  return { realm: /realm="([^"]*)"/.exec(h)?.[1] ?? '', nonce: /nonce="([^"]*)"/.exec(h)?.[1] ?? '', stale: /stale=true/i.test(h) };
+}
+
+/** `Digest ...` for method/uri answering `c` as username/password with nonce-count nc. */
+export function digestAuthorization(c: Challenge, method: string, uri: string, username: string, password: string, nc = 1): string {
+  const ncHex = nc.toString(16).padStart(8, '0');
+  const cnonce = randomBytes(6).toString('hex');
+  const response = md5([md5(`${username}:${c.realm}:${password}`), c.nonce, ncHex, cnonce, 'auth', md5(`${method}:${uri}`)].join(':'));
+  return `Digest username="${username}", realm="${c.realm}", nonce="${c.nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=${ncHex}, cnonce="${cnonce}"`;
+}
+
+export interface RawClient {
+  address: string;
+  port: number;
+  /** Sends `method` to `to` (a new transaction; same Call-ID across calls of one client) and resolves with its final answer. */
+  request(to: Target, method: 'REGISTER' | 'INVITE' | 'OPTIONS', opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string }): Promise<Answer>;
+  close(): void;
+}
+
+function parse(text: string): Answer {
+  const status = Number(/^SIP\/2\.0 (\d{3})/.exec(text)?.[1] ?? 0);
+  return {
+    status,
+    text,
+    header(name) {
+      return new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(text)?.[1]?.trim();
+    },
+  };
+}
+
+export async function rawClient(address: string): Promise<RawClient> {
+  const sock: Socket = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind({ address, port: 0 }, resolve));
+  const port = sock.address().port;
+  const callId = `${randomBytes(8).toString('hex')}@${address}`;
+  const fromTag = randomBytes(4).toString('hex');
+  let cseq = 0;
+  const waiters = new Map<string, (a: Answer) => void>();
+  sock.on('message', (m) => {
+    const a = parse(m.toString('latin1'));
+    if (a.status < 200) return;
+    const key = a.header('CSeq') ?? '';
+    waiters.get(key)?.(a);
+    waiters.delete(key);
+  });
+  const send = (to: Target, text: string) =>
+    new Promise<void>((resolve, reject) => sock.send(Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1'), to.port, to.host, (e) => (e ? reject(e) : resolve())));
+
+  return {
+    address,
+    port,
+    async request(to, method, opts) {
+      cseq += 1;
+      const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
+      const ruri = method === 'REGISTER' ? `sip:${to.host}:${to.port}` : `sip:${opts.ruriUser ?? opts.user}@${to.host}:${to.port}`;
+      const sdp = method === 'INVITE' ? `v=0\no=- 1 1 IN IP4 ${address}\ns=-\nc=IN IP4 ${address}\nt=0 0\nm=audio 40000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n` : '';
+      const lines = [
+        `${method} ${ruri} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${address}:${port};branch=${branch};rport`,
+        `From: <sip:${opts.user}@${address}>;tag=${fromTag}`,
+        `To: <sip:${method === 'REGISTER' ? opts.user : (opts.ruriUser ?? opts.user)}@${to.host}>`,
+        `Call-ID: ${callId}`,
+        `CSeq: ${cseq} ${method}`,
+        `Contact: <sip:${opts.user}@${address}:${port}>`,
+        'Max-Forwards: 70',
+        'User-Agent: wa-edge-test-raw',
+        ...(method === 'REGISTER' ? ['Expires: 600'] : []),
+        ...(opts.auth ? [`${opts.authHeader ?? 'Authorization'}: ${opts.auth}`] : []),
+        ...(sdp ? ['Content-Type: application/sdp'] : []),
+        `Content-Length: ${Buffer.byteLength(sdp.replace(/\n/g, '\r\n'))}`,
+        '',
+        sdp,
+      ];
+      const key = `${cseq} ${method}`;
+      const answer = new Promise<Answer>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(key);
+          reject(new Error(`no final answer to ${method} (CSeq ${cseq}) from ${to.host}:${to.port}`));
+        }, 5000);
+        waiters.set(key, (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        });
+      });
+      await send(to, lines.join('\n'));
+      const a = await answer;
+      if (method === 'INVITE' && a.status >= 300) {
+        // ACK of a non-2xx final answer: same branch, the answer's To (with its tag).
+        await send(
+          to,
+          [`ACK ${ruri} SIP/2.0`, `Via: SIP/2.0/UDP ${address}:${port};branch=${branch};rport`, `From: <sip:${opts.user}@${address}>;tag=${fromTag}`, `To: ${a.header('To')}`, `Call-ID: ${callId}`, `CSeq: ${cseq} ACK`, 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\n'),
+        );
+      }
+      return a;
+    },
+    close: () => sock.close(),
+  };
+}
