@@ -137,10 +137,13 @@ for (const file of ['docker/edge.yaml', 'config/example.yaml']) {
       expect(list.map((c) => `${c.direction}:${c.outcome}`)).toEqual(expect.arrayContaining(['outbound:connected', 'inbound:connected']));
     });
 
-    it('a permission request to a customer who never called is recorded (no Cloud API: not sent), and an accepted one recorded by hand', async () => {
+    it('a permission request without the Cloud API is not sent and not counted, one sent elsewhere is recorded, and an accepted one recorded by hand', async () => {
       const other = '+447911000000';
       const path = `/v1/numbers/${BUSINESS}/users/${other}`; // a literal +, as docs/quickstart.md writes it
-      const r = await api(`${path}/permission-requests`, { method: 'POST' });
+      const notSent = await api(`${path}/permission-requests`, { method: 'POST' });
+      expect(notSent.status).toBe(409);
+      expect(await notSent.json()).toMatchObject({ error: 'cloud_api_not_configured' });
+      const r = await api(`${path}/permission-requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sentElsewhere":true}' });
       expect(r.status).toBe(202);
       expect(await r.json()).toMatchObject({ sent: false });
       const put = await api(`${path}/permission`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"kind":"temporary"}' });
