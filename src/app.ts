@@ -18,6 +18,7 @@ import { TelnyxRegistration } from './sip/telnyxRegistration.js';
 import type { CallSession } from './sip/callSession.js';
 import type { SipDeps } from './sip/context.js';
 import { MediaRelays } from './media/anchor.js';
+import { engineContacts, type WebrtcConfig } from './sip/webrtc.js';
 
 export interface Edge {
   config: { current: Readonly<Config> };
@@ -52,12 +53,13 @@ export interface EdgeOptions {
 }
 
 /** Starts the local drachtio-server of `drachtio.spawn`, supervised, its output in the edge's log. */
-export async function startEngine(spawn: EngineSpawnConfig, logger: Logger): Promise<LocalEngine> {
+export async function startEngine(spawn: EngineSpawnConfig, logger: Logger, webrtc?: WebrtcConfig): Promise<LocalEngine> {
   const log = logger.child({ component: 'drachtio-server' });
   // onEvent runs only after start-up, once `engine` is assigned.
   const engine: LocalEngine = await startLocalEngine({
     bin: spawn.bin,
-    contacts: spawn.contacts,
+    // The console's phone listens on the same engine (sip.webrtc).
+    contacts: engineContacts(spawn.contacts, webrtc),
     adminPort: spawn.adminPort,
     externalIp: spawn.externalIp,
     tls: spawn.tls,
@@ -89,6 +91,9 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const registrar = initial.telnyx.register?.registrar;
   const unverifiedRegistration = registrar && unverifiedTlsWarning(registrar, 'the registration (and its digest credentials)');
   if (unverifiedRegistration) logger.warn({ registrar }, unverifiedRegistration);
+  if (initial.sip.webrtc && !initial.media.anchor) {
+    logger.warn({ webrtc: initial.sip.webrtc.contact }, 'sip.webrtc is set without media.anchor: browser calls are refused 503 media_unavailable (a browser needs ICE and DTLS-SRTP, which only rtpengine provides here)');
+  }
   const metrics = createMetrics();
   const redis = createRedis(initial.redis);
   redis.on('error', (err: Error) => {

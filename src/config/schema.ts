@@ -5,6 +5,7 @@ import { isValidCidr } from '../domain/sources.js';
 import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
 import { contactListeners } from '../sip/engineConfig.js';
 import { parseNgAddress } from '../media/ngAddress.js';
+import { webrtcContactProblem } from '../sip/webrtc.js';
 
 // `${VAR}` substitution yields strings; accept "8080" where a number is expected.
 const fromEnvString = (v: unknown): unknown => {
@@ -253,6 +254,18 @@ export const configSchema = z
           })
           .strict()
           .default({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 }),
+        // The console's phone (SPEC §4a): a ws/wss listener of the local engine, browsers signed in as devices.
+        webrtc: z
+          .object({
+            contact: z.string().superRefine((c, ctx) => {
+              const problem = webrtcContactProblem(c);
+              if (problem) ctx.addIssue({ code: 'custom', message: problem });
+            }),
+            // Where browsers connect when not <scheme>://<console host>:<port> (a TLS proxy in front).
+            url: z.string().regex(/^wss?:\/\/[^\s]+$/, 'not a ws:// or wss:// URL').optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({

@@ -4,6 +4,7 @@ import type { RegisteredBinding } from '../state/devices.js';
 import type { SipDeps } from './context.js';
 import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
 import type { AnchoredSdp } from './anchoring.js';
+import { isWebrtcTransport } from './webrtc.js';
 
 export type ForkResult = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
 
@@ -42,10 +43,15 @@ export async function forkToBindings(
 
   const attempts = bindings.map(async (b, i) => {
     try {
+      // A browser (the console's phone) gets rtpengine's ICE and DTLS-SRTP offer; without rtpengine it cannot take the call.
+      const browser = isWebrtcTransport(b.source.transport);
+      if (browser && !opts.sdp) return 488;
+      const localSdp = browser && opts.sdp ? await opts.sdp.browserOffer() : (opts.sdp?.offer ?? req.body);
+      if (winner || req.canceled || timedOut) return 487;
       const uac = await deps.srf.createUAC(
         b.uri,
         {
-          localSdp: opts.sdp?.offer ?? req.body,
+          localSdp,
           callingNumber: opts.callingNumber,
           headers: opts.headers,
           proxy: `sip:${b.source.address}:${b.source.port};transport=${b.source.transport}`,
