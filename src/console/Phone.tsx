@@ -1,10 +1,10 @@
 // The console's phone panel (SPEC §4a Phone): sign in as a device with its own password (kept for
 // this tab only, never the admin token), its registration state, an incoming call to answer or
 // decline, and the call in progress: timer, mute, keypad (RFC 4733), hang up, how it ended.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api } from './api.js';
 import type { Report } from './App.js';
-import { PhoneLine, type Call, type PhoneState } from './phoneLine.js';
+import type { Call, PhoneLine, PhoneState } from './phoneLine.js';
 import { phoneEndWords, EDGE_REASON_WORDS } from './phoneWords.js';
 import type { Decision } from './types.js';
 
@@ -28,32 +28,48 @@ export interface Phone {
 const PASSWORD_KEY = 'wa-edge-phone-device';
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
-/** Loads GET /v1/phone and keeps one PhoneLine for the tab; undefined while loading or without sip.webrtc. */
+/**
+ * Loads GET /v1/phone and keeps one PhoneLine for the tab; undefined while loading or without
+ * sip.webrtc. The SIP stack (JsSIP, most of the bundle) is fetched only when there is a phone.
+ */
 export function usePhone(api: Api, report: Report, audio: { current: HTMLAudioElement | null }): Phone | undefined {
   const [info, setInfo] = useState<PhoneInfo | undefined>();
-  const line = useMemo(
-    () =>
-      new PhoneLine((stream) => {
+  const [line, setLine] = useState<PhoneLine | undefined>();
+  const [state, setState] = useState<PhoneState>({ registration: { kind: 'signed-out' } });
+  useEffect(() => {
+    api<PhoneInfo>('GET', '/v1/phone').then(setInfo, report);
+  }, [api, report]);
+  useEffect(() => {
+    if (!info?.enabled) return;
+    let gone = false;
+    let made: PhoneLine | undefined;
+    import('./phoneLine.js').then(({ PhoneLine }) => {
+      if (gone) return;
+      made = new PhoneLine((stream) => {
         const el = audio.current;
         if (!el) return;
         el.srcObject = stream;
         if (stream) void el.play().catch(() => {});
-      }, phoneEndWords),
-    [audio],
-  );
-  const [state, setState] = useState<PhoneState>({ registration: { kind: 'signed-out' } });
-  useEffect(() => line.subscribe(setState), [line]);
-  useEffect(() => () => line.signOut(), [line]);
+      }, phoneEndWords);
+      setLine(made);
+    }, report);
+    return () => {
+      gone = true;
+      made?.signOut();
+    };
+  }, [info, audio, report]);
   useEffect(() => {
-    api<PhoneInfo>('GET', '/v1/phone').then(setInfo, report);
-  }, [api, report]);
+    if (!line) return;
+    const unsubscribe = line.subscribe(setState);
+    return () => void unsubscribe();
+  }, [line]);
   // Signed in before a reload of this tab: sign in again with what the tab kept.
   useEffect(() => {
-    if (!info?.enabled || !info.url || !info.domain) return;
+    if (!line || !info?.url || !info.domain) return;
     const kept = readKept();
     if (kept && info.devices.some((d) => d.username === kept.username)) line.signIn({ url: info.url, domain: info.domain, ...kept });
   }, [info, line]);
-  if (!info?.enabled) return undefined;
+  if (!info?.enabled || !line) return undefined;
   const numbers = info.devices.find((d) => d.username === state.device)?.numbers ?? [];
   return { info, line, state, numbers };
 }
