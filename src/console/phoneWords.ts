@@ -38,7 +38,7 @@ const SIP_CODE_WORDS: Record<number, string> = {
 };
 
 export interface EndFacts {
-  /** JsSIP's cause (`Canceled`, `BYE`, `Rejected`, `Busy`, `Connection Error`…). */
+  /** JsSIP's cause (`Terminated` for a BYE, `Canceled`, `Rejected`, `Busy`, `Connection Error`…). */
   cause: string;
   code?: number;
   reason?: string;
@@ -48,7 +48,8 @@ export interface EndFacts {
 
 export function phoneEndWords(e: EndFacts): string {
   if (e.reason && EDGE_REASON_WORDS[e.reason]) return EDGE_REASON_WORDS[e.reason] as string;
-  if (e.cause === 'BYE') return e.originator === 'local' ? 'You hung up.' : 'The customer hung up.';
+  // JsSIP's causes.BYE is the string 'Terminated'.
+  if (e.cause === 'Terminated' || e.cause === 'BYE') return e.originator === 'local' ? 'You hung up.' : 'The customer hung up.';
   if (e.cause === 'Canceled') return e.originator === 'local' ? 'You cancelled the call.' : 'The caller hung up before it was answered.';
   if (e.cause === 'Rejected' && e.originator === 'local') return 'You declined the call.';
   if (e.cause === 'User Denied Media Access') return 'The browser gave no microphone: allow it for this page and try again.';

@@ -8,7 +8,7 @@ import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
-import { isWebrtcTransport } from './webrtc.js';
+import { isWebrtcTransport, requestTransport } from './webrtc.js';
 
 /** The caller's business number as the request states it: a trunk's From user; a softphone's per SPEC §1. */
 function callingNumberOf(req: SipRequest, caller: OutboundCaller): string {
@@ -32,9 +32,10 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   if (!offer) return reject(deps, res, refusal('codec_mismatch'), 'outbound', log);
   if (deps.draining()) return reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'outbound', log);
   // The console's phone speaks ICE and DTLS-SRTP only: without rtpengine nothing could reach Telnyx.
-  const browser = isWebrtcTransport(req.protocol);
+  const transport = requestTransport(req.protocol, req.get('Via'));
+  const browser = isWebrtcTransport(transport);
   if (browser && !deps.media) {
-    deps.logger.warn({ ...log, transport: req.protocol }, 'browser call refused: media.anchor is not configured (a browser needs rtpengine for ICE and DTLS-SRTP)');
+    deps.logger.warn({ ...log, transport }, 'browser call refused: media.anchor is not configured (a browser needs rtpengine for ICE and DTLS-SRTP)');
     return reject(deps, res, refusal('media_unavailable', 60), 'outbound', log);
   }
 

@@ -12,6 +12,15 @@ export interface WebrtcConfig {
 /** A request or a registration that came over a WebSocket: a browser. */
 export const isWebrtcTransport = (transport: string | undefined): boolean => /^wss?$/i.test(transport ?? '');
 
+/**
+ * The transport a request came over, lower case. drachtio-server v0.9.10 reports a WebSocket as
+ * `tcp` (req.protocol); the sender's own Via says `SIP/2.0/WS` or `WSS`, which is what tells a browser.
+ */
+export function requestTransport(protocol: string | undefined, topVia: string | undefined): string {
+  const via = /^\s*SIP\s*\/\s*2\.0\s*\/\s*(wss?)\b/i.exec(topVia ?? '')?.[1];
+  return (via ?? String(protocol ?? '')).toLowerCase();
+}
+
 /** The engine's contacts plus the phone's WebSocket contact (once). */
 export function engineContacts(contacts: readonly string[], webrtc: WebrtcConfig | undefined): string[] {
   if (!webrtc || contacts.includes(webrtc.contact)) return [...contacts];

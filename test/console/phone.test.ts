@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it, onTestFailed } from 'vitest';
 import { buildConsole } from '../../scripts/build-console.js';
 import { buildHttpServer } from '../../src/http/server.js';
 import { NgClient } from '../../src/media/rtpengine.js';
@@ -107,6 +107,14 @@ describeWithChromium('console phone in Chromium', () => {
       await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
       page = await browser.context.newPage();
       problems = [];
+      const browserLog: string[] = [];
+      onTestFailed(async () => {
+        if (process.env.PHONE_DEBUG) console.error('--- phone panel\n', await page.locator('section.phone').innerText().catch((e: unknown) => String(e)));
+        console.error('--- browser console\n', browserLog.slice(-150).join('\n'), '\n--- edge log (tail)\n', fx.logs().split('\n').slice(-120).join('\n'), '\n--- rtpengine (not pings)\n', rtp.logs().split('\n').filter((l) => !/'(ping|list|query)'/.test(l)).slice(-60).join('\n'), '\n--- drachtio\n', process.env.PHONE_DEBUG ? fx.drachtio.logs() : '');
+      });
+      page.on('console', (m) => browserLog.push(`${m.type()}: ${m.text()}`));
+      // JsSIP logs through `debug`, which a browser switches on from localStorage.
+      if (process.env.PHONE_DEBUG) await page.addInitScript(() => localStorage.setItem('debug', 'JsSIP:*'));
       page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
       page.on('console', (m) => {
         if (/Content Security Policy|Trusted(HTML|Script)|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
@@ -124,7 +132,7 @@ describeWithChromium('console phone in Chromium', () => {
       await page.goto(`${url}/console`);
       await page.getByLabel('Admin token').fill(TOKEN);
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Phone' }).waitFor();
+      await page.getByRole('heading', { name: 'Phone', exact: true }).waitFor();
     }
 
     async function signInToPhone(password = AGENT.password) {
@@ -163,7 +171,7 @@ describeWithChromium('console phone in Chromium', () => {
       await signInToPhone('not-the-password');
       await expect.poll(() => page.getByRole('alert').allTextContents(), { timeout: WAIT_MS }).toContainEqual(expect.stringContaining('The edge refused the password for device agent1 (403 auth_failed)'));
       expect(await fx.edge.devices.list(AGENT.username)).toEqual([]);
-    });
+    }, 90_000);
 
     it('a call the decision refuses cannot be placed: the button is disabled and says why', async () => {
       await signInToConsole();
@@ -173,7 +181,7 @@ describeWithChromium('console phone in Chromium', () => {
       const call = page.getByRole('button', { name: `Call ${NOT_ALLOWED_USER}` });
       await expect.poll(() => call.isDisabled()).toBe(true);
       await expect.poll(() => page.locator('#call-why').textContent()).toContain('The decision refuses this call: The customer has not given permission');
-    });
+    }, 90_000);
 
     it('calls a WhatsApp user: connected, audio both ways through rtpengine, hang up sends BYE to Telnyx and leaves nothing on rtpengine', async () => {
       const telnyx = sipp({ scenario: scenario('uas_answer_media.xml'), localAddress: addrs.telnyx, localPort: fx.telnyxPort, timeoutSec: 60, extraArgs: await mediaArgs() });
@@ -201,7 +209,7 @@ describeWithChromium('console phone in Chromium', () => {
       expect(record).toMatchObject({ direction: 'outbound', outcome: 'connected', reason: 'bye_from_caller', media: 'anchored', user: USER, number: BUSINESS });
       expect(record!.rtpPacketsFromPbx).toBeGreaterThan(50);
       expect(record!.rtpPacketsFromTelnyx).toBeGreaterThan(50);
-    });
+    }, 90_000);
 
     it("a WhatsApp user's call rings the browser, is answered, and audio flows both ways", async () => {
       await signInToConsole();
@@ -219,6 +227,6 @@ describeWithChromium('console phone in Chromium', () => {
       expect(record).toMatchObject({ direction: 'inbound', outcome: 'connected', media: 'anchored' });
       expect(record!.rtpPacketsFromPbx).toBeGreaterThan(50);
       expect(record!.rtpPacketsFromTelnyx).toBeGreaterThan(50);
-    });
+    }, 90_000);
   });
 });

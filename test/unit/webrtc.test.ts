@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { answerParams, offerParams } from '../../src/media/anchor.js';
-import { engineContacts, hostName, isWebrtcTransport, phoneConnectSource, phoneUrl } from '../../src/sip/webrtc.js';
+import { engineContacts, hostName, isWebrtcTransport, phoneConnectSource, phoneUrl, requestTransport } from '../../src/sip/webrtc.js';
 import { baseConfigObject, configProblems } from '../helpers/config.js';
 
 const parse = (sip: unknown) => parseConfig(stringify(baseConfigObject({ sip })), 'x.yaml', {});
@@ -81,5 +81,14 @@ describe('rtpengine for a browser leg (ICE + DTLS-SRTP on the browser side only)
 
   it('no browser: the SIP-only parameters as before', () => {
     expect(offerParams(cfg, 'c1', 'pbx', 'v=0')).toEqual({ replace: ['origin', 'session-connection'], ICE: 'remove', DTLS: 'off', 'call-id': 'c1', 'from-tag': 'pbx', sdp: 'v=0', 'transport-protocol': 'RTP/AVP' });
+  });
+});
+
+describe('the transport of a request', () => {
+  it("a browser's Via (SIP/2.0/WS, WSS) wins over drachtio-server's `tcp`; anything else is the reported protocol", () => {
+    expect(requestTransport('tcp', 'SIP/2.0/WS 521aondve5dh.invalid;branch=z9hG4bK1144380')).toBe('ws');
+    expect(requestTransport('tcp', 'SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK1')).toBe('wss');
+    expect(requestTransport('udp', 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1')).toBe('udp');
+    expect(requestTransport('TLS', undefined)).toBe('tls');
   });
 });
