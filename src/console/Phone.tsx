@@ -252,6 +252,11 @@ function CallView({ call, line }: { call: Call; line: PhoneLine }) {
             </button>
           ))}
           {call.dtmf && <output class="dtmf">Sent: {call.dtmf}</output>}
+          {call.dtmfUnavailable && (
+            <small class="muted" role="status">
+              Tones cannot be sent in this call: the other side accepted no telephone-event (RFC 4733).
+            </small>
+          )}
         </div>
       )}
     </div>

@@ -28,6 +28,8 @@ export interface Call {
   end?: { words: string; code?: number; reason?: string };
   /** Digits sent, as the agent typed them. */
   dtmf: string;
+  /** The far end accepted no telephone-event: the keypad cannot send tones in this call. */
+  dtmfUnavailable?: boolean;
 }
 
 export interface PhoneState {
@@ -182,6 +184,11 @@ export class PhoneLine {
   dtmf(key: string): void {
     const s = this.session;
     if (!s || this.state.call?.state !== 'connected' || !/^[0-9*#]$/.test(key)) return;
+    const sender = s.connection?.getSenders().find((x) => x.track?.kind === 'audio');
+    if (!sender?.dtmf?.canInsertDTMF) {
+      this.setCall({ dtmfUnavailable: true });
+      return;
+    }
     s.sendDTMF(key, { transportType: 'RFC2833' as never, duration: 160, interToneGap: 70 });
     this.setCall({ dtmf: (this.state.call?.dtmf ?? '') + key });
   }

@@ -184,7 +184,7 @@ describeWithChromium('console phone in Chromium', () => {
     }, 90_000);
 
     it('calls a WhatsApp user: connected, audio both ways through rtpengine, hang up sends BYE to Telnyx and leaves nothing on rtpengine', async () => {
-      const telnyx = sipp({ scenario: scenario('uas_answer_media.xml'), localAddress: addrs.telnyx, localPort: fx.telnyxPort, timeoutSec: 60, extraArgs: await mediaArgs() });
+      const telnyx = sipp({ scenario: scenario('uas_answer_media_browser.xml'), localAddress: addrs.telnyx, localPort: fx.telnyxPort, timeoutSec: 60, extraArgs: await mediaArgs() });
       await telnyx.ready;
       await signInToConsole();
       await signInToPhone();
@@ -196,7 +196,9 @@ describeWithChromium('console phone in Chromium', () => {
       expect(callId).toBeDefined();
       // The browser's fake microphone towards Telnyx, SIPp's tone towards the browser: both counted by rtpengine.
       await expect.poll(() => mediaOf(callId!), { timeout: WAIT_MS, interval: 500 }).toMatchObject({ fromBrowser: expect.toSatisfy((n: number) => n > 50), fromTelnyx: expect.toSatisfy((n: number) => n > 50) });
+      // RFC 4733: the answer carries telephone-event, so Chromium's DTMF sender takes the key.
       await page.getByRole('button', { name: 'Key 1' }).click();
+      await page.locator('output.dtmf', { hasText: 'Sent: 1' }).waitFor();
       await page.locator('.timer').waitFor();
       if (process.env.PHONE_SCREENSHOT) await page.locator('main').screenshot({ path: process.env.PHONE_SCREENSHOT });
       await page.getByRole('button', { name: 'Hang up' }).click();
