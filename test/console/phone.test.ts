@@ -200,7 +200,11 @@ describeWithChromium('console phone in Chromium', () => {
       await page.getByRole('button', { name: 'Key 1' }).click();
       await page.locator('output.dtmf', { hasText: 'Sent: 1' }).waitFor();
       await page.locator('.timer').waitFor();
-      if (process.env.PHONE_SCREENSHOT) await page.locator('main').screenshot({ path: process.env.PHONE_SCREENSHOT });
+      if (process.env.PHONE_SCREENSHOT) {
+        // docs/console-phone.png: after the next refresh, so the Softphones section lists the tab.
+        await page.getByText('wa-sip-edge console phone').waitFor();
+        await page.locator('main').screenshot({ path: process.env.PHONE_SCREENSHOT });
+      }
       await page.getByRole('button', { name: 'Hang up' }).click();
       const t = await finished(telnyx); // it got the BYE and answered it
       expect(t.messages).toMatch(/BYE sip:/);
