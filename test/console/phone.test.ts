@@ -1,5 +1,6 @@
 // The console's phone (SPEC §4a Phone, issue 24) in a real browser: Debian's Chromium with a fake
-// microphone, signed in as a device over the edge's WebSocket (ws on loopback), calls through a
+// microphone, signed in as a device over the edge's secure WebSocket (wss, the engine's
+// self-signed certificate accepted by the browser), calls through a
 // real drachtio-server and a real rtpengine (ICE + DTLS-SRTP to the browser, plain RTP to Telnyx),
 // with SIPp playing Telnyx and streaming PCMU audio.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { listDevices } from '../../src/state/devices.js';
 import { BUSINESS, SOFTPHONE_REALM, USER } from '../helpers/config.js';
 import { PHONE_ARGS, describeWithChromium, launchChromium, type Browser } from '../helpers/chromium.js';
 import { addrs } from '../helpers/drachtio.js';
+import { makeTestPki, type TestPki } from '../helpers/certs.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { describeWithMedia, freeMediaPort, pcmuWav, startRtpengine, type RtpengineServer } from '../helpers/rtpengine.js';
 import { scenarioPath, sipp, describeSipp, type SippRun } from '../helpers/sipp.js';
@@ -38,6 +40,7 @@ describeWithChromium('console phone in Chromium', () => {
     let browser: Browser;
     let page: Page;
     let problems: string[];
+    let pki: TestPki | undefined;
     const ng = new NgClient(1000, () => {});
 
     /** The SIPp media scenarios with __WAV__ replaced by a tone written here. */
@@ -53,6 +56,8 @@ describeWithChromium('console phone in Chromium', () => {
       writeFileSync(join(scenarioDir, 'tone.wav'), pcmuWav(2));
       await buildConsole(consoleDir);
       rtp = await startRtpengine();
+      pki = makeTestPki();
+      const wssCert = pki.leaf('edge.wa-test', { fullchain: true });
       const sip = {
         realm: SOFTPHONE_REALM,
         // One browser on 127.0.0.1 makes many requests in a few seconds; the guard is for scanners.
@@ -67,10 +72,13 @@ describeWithChromium('console phone in Chromium', () => {
           numbers: [{ number: BUSINESS, calling: true, inbound: [`device:${AGENT.username}`] }],
           media: { anchor: { rtpengine: [rtp.ng], noMediaSeconds: 10, pingSeconds: 1 } },
         }),
-        { drachtio: { ws: 'ws' } },
+        // WSS as in production: a certificate with its chain file holding leaf and intermediate only
+        // (the default chain file, certificate + system CA bundle, makes browsers fail the handshake:
+        // ERR_SSL_PROTOCOL_ERROR, docs/webrtc.md). The browser is told to accept the test CA.
+        { drachtio: { ws: 'wss', tls: { ...wssCert, chainFile: wssCert.certFile } } },
       );
       const { wsContact, wsPort } = fx.drachtio;
-      fx.reconfigure({ sip: { ...sip, webrtc: { contact: wsContact, url: `ws://${addrs.edge}:${wsPort}` } } });
+      fx.reconfigure({ sip: { ...sip, webrtc: { contact: wsContact, url: `wss://${addrs.edge}:${wsPort}` } } });
       const { edge } = fx;
       http = await buildHttpServer({
         config: () => edge.config.current,
@@ -88,7 +96,7 @@ describeWithChromium('console phone in Chromium', () => {
       const address = http.server.address();
       if (address === null || typeof address === 'string') throw new Error('no TCP address');
       url = `http://127.0.0.1:${address.port}`;
-      browser = await launchChromium({ width: 1280, height: 1000 }, PHONE_ARGS);
+      browser = await launchChromium({ width: 1280, height: 1000 }, [...PHONE_ARGS, '--ignore-certificate-errors']);
       browser.context.setDefaultTimeout(WAIT_MS);
     }, 90_000);
 
@@ -100,6 +108,7 @@ describeWithChromium('console phone in Chromium', () => {
       ng.close();
       rmSync(consoleDir, { recursive: true, force: true });
       rmSync(scenarioDir, { recursive: true, force: true });
+      pki?.remove();
     });
 
     beforeEach(async () => {
