@@ -226,6 +226,24 @@ describeWithChromium('console phone in Chromium', () => {
       expect(record!.rtpPacketsFromTelnyx).toBeGreaterThan(50);
     }, 90_000);
 
+    it('no rtpengine answering: the browser call is refused 503 media_unavailable and the page says why', async () => {
+      await signInToConsole();
+      await signInToPhone();
+      await registered();
+      await lookUp(USER);
+      await rtp.kill();
+      try {
+        await page.getByRole('button', { name: `Call ${USER}` }).click();
+        await page.locator('.end-reason', { hasText: 'No media relay (rtpengine) is available' }).waitFor();
+        await expect.poll(() => page.locator('.end-reason').textContent()).toContain('503');
+        const [record] = await recentCalls(fx.edge.redis, 1);
+        expect(record).toMatchObject({ direction: 'outbound', outcome: 'failed', reason: 'media_unavailable' });
+      } finally {
+        await rtp.start();
+      }
+      await expect.poll(() => fx.edge.media!.anyUp, { timeout: WAIT_MS }).toBe(true);
+    }, 90_000);
+
     it("a WhatsApp user's call rings the browser, is answered, and audio flows both ways", async () => {
       await signInToConsole();
       await signInToPhone();
