@@ -25,6 +25,16 @@ import { describeWithMedia, freeMediaPort, pcmuWav, startRtpengine, type Rtpengi
 import { scenarioPath, sipp, describeSipp, type SippRun } from '../helpers/sipp.js';
 
 const WAIT_MS = 30_000;
+
+/** CPU time (ms) and resident memory (kB) of a process, from /proc (Linux). */
+function procFigures(pid: number | undefined): { cpuMs: number; rssKb: number } {
+  if (!pid) return { cpuMs: NaN, rssKb: NaN };
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return { cpuMs: ticks * 10, rssKb };
+}
 const TOKEN = 'test-admin-token-0123456789';
 const AGENT = { username: 'agent1', password: 'agent1-secret-42' };
 const NOT_ALLOWED_USER = '+447700900777';
@@ -225,6 +235,54 @@ describeWithChromium('console phone in Chromium', () => {
       expect(record!.rtpPacketsFromPbx).toBeGreaterThan(50);
       expect(record!.rtpPacketsFromTelnyx).toBeGreaterThan(50);
     }, 90_000);
+
+    // Opt-in (PHONE_MEASURE=<seconds>): what one call costs rtpengine, drachtio-server and the
+    // edge's process, a browser call (ICE + DTLS-SRTP) next to a SIP call (plain RTP), both PCMU,
+    // each against an idle window of the same length. Printed, not asserted.
+    it.runIf(!!process.env.PHONE_MEASURE)('measure: a browser call next to a SIP call', async () => {
+      const seconds = Number(process.env.PHONE_MEASURE) || 15;
+      const sample = () => ({ rtp: procFigures(rtp.pid()), engine: procFigures(fx.drachtio.pid()), edge: process.cpuUsage(), rss: process.memoryUsage().rss });
+      const cost = (a: ReturnType<typeof sample>, b: ReturnType<typeof sample>) => ({
+        rtpengineCpuMs: b.rtp.cpuMs - a.rtp.cpuMs,
+        rtpengineRssKb: b.rtp.rssKb,
+        drachtioCpuMs: b.engine.cpuMs - a.engine.cpuMs,
+        edgeProcessCpuMs: Math.round((b.edge.user + b.edge.system - a.edge.user - a.edge.system) / 1000),
+      });
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      await signInToConsole();
+      await signInToPhone();
+      await registered();
+      await lookUp(USER);
+      let s0 = sample();
+      await sleep(seconds * 1000);
+      const idle = cost(s0, sample());
+
+      const telnyx = sipp({ scenario: scenario('uas_answer_media_browser.xml'), localAddress: addrs.telnyx, localPort: fx.telnyxPort, timeoutSec: seconds + 60, extraArgs: await mediaArgs() });
+      await telnyx.ready;
+      s0 = sample();
+      await page.getByRole('button', { name: `Call ${USER}` }).click();
+      await page.locator('.call-state', { hasText: 'In call' }).waitFor();
+      const inCallRtp = procFigures(rtp.pid()).rssKb;
+      await sleep(seconds * 1000);
+      await page.getByRole('button', { name: 'Hang up' }).click();
+      await finished(telnyx);
+      await fx.expectIdle(15_000);
+      const browserCall = { ...cost(s0, sample()), rtpengineRssInCallKb: inCallRtp };
+
+      // The same call from a SIP party: a PBX trunk on 127.0.0.5 streaming PCMU for as long.
+      fx.reconfigure({ trunks: [{ name: 'bench', sources: [`${addrs.unknown}/32`], numbers: [BUSINESS] }], sip: fx.edge.config.current.sip });
+      const callee = sipp({ scenario: scenario('uas_answer_media.xml'), localAddress: addrs.telnyx, localPort: fx.telnyxPort, timeoutSec: seconds + 60, extraArgs: await mediaArgs() });
+      await callee.ready;
+      s0 = sample();
+      const caller = sipp({ scenario: scenario('uac_call_media.xml'), localAddress: addrs.unknown, remote: fx.sip, service: USER, vars: { hold: seconds * 1000 }, timeoutSec: seconds + 60, extraArgs: ['-mi', addrs.unknown, '-mp', String(await freeMediaPort(addrs.unknown))] });
+      await expect.poll(async () => (await rtp.calls()).length, { timeout: WAIT_MS }).toBe(1);
+      const inCallRtpSip = procFigures(rtp.pid()).rssKb;
+      await finished(caller);
+      await finished(callee);
+      await fx.expectIdle(15_000);
+      const sipCall = { ...cost(s0, sample()), rtpengineRssInCallKb: inCallRtpSip };
+      console.log(JSON.stringify({ seconds, idle, browserCall, sipCall }, null, 2));
+    }, 300_000);
 
     it('no rtpengine answering: the browser call is refused 503 media_unavailable and the page says why', async () => {
       await signInToConsole();

@@ -140,6 +140,8 @@ export interface DrachtioServer {
   logs(): string;
   /** The process is running. */
   running(): boolean;
+  /** Its process id while it runs (measurements read its CPU time). */
+  pid(): number | undefined;
 }
 
 export async function startDrachtio(opts: DrachtioOptions = {}): Promise<DrachtioServer> {
@@ -179,5 +181,6 @@ export async function startDrachtio(opts: DrachtioOptions = {}): Promise<Drachti
     },
     logs: () => engine.output(),
     running: () => engine.running,
+    pid: () => engine.pid,
   };
 }
