@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { answerParams, offerParams } from '../../src/media/anchor.js';
+import { received } from '../../src/media/figures.js';
 import { engineContacts, hostName, isWebrtcTransport, phoneConnectSource, phoneUrl, requestTransport } from '../../src/sip/webrtc.js';
 import { baseConfigObject, configProblems } from '../helpers/config.js';
 
@@ -90,5 +91,19 @@ describe('the transport of a request', () => {
     expect(requestTransport('tcp', 'SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK1')).toBe('wss');
     expect(requestTransport('udp', 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1')).toBe('udp');
     expect(requestTransport('TLS', undefined)).toBe('tls');
+  });
+});
+
+describe("a browser's media in rtpengine's figures", () => {
+  it('one stream carrying RTP and RTCP (rtcp-mux) counts as media; an RTCP-only stream does not', () => {
+    const q = {
+      result: 'ok',
+      tags: {
+        pbx: { tag: 'pbx', medias: [{ index: 1, type: 'audio', streams: [{ flags: ['RTP', 'RTCP', 'ICE', 'filled'], stats: { packets: 700, bytes: 120_000, errors: 0 } }] }] },
+        telnyx: { tag: 'telnyx', medias: [{ index: 1, type: 'audio', streams: [{ flags: ['RTP'], stats: { packets: 690, bytes: 118_000, errors: 0 } }, { flags: ['RTCP'], stats: { packets: 5, bytes: 400, errors: 0 } }] }] },
+      },
+    };
+    expect(received(q, 'pbx')).toEqual({ packets: 700, bytes: 120_000 });
+    expect(received(q, 'telnyx')).toEqual({ packets: 690, bytes: 118_000 });
   });
 });
