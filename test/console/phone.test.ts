@@ -215,6 +215,10 @@ describeWithChromium('console phone in Chromium', () => {
       expect(callId).toBeDefined();
       // The browser's fake microphone towards Telnyx, SIPp's tone towards the browser: both counted by rtpengine.
       await expect.poll(() => mediaOf(callId!), { timeout: WAIT_MS, interval: 500 }).toMatchObject({ fromBrowser: expect.toSatisfy((n: number) => n > 50), fromTelnyx: expect.toSatisfy((n: number) => n > 50) });
+      await page.getByRole('button', { name: 'Mute' }).click();
+      await expect.poll(() => page.getByRole('button', { name: 'Unmute' }).getAttribute('aria-pressed')).toBe('true');
+      await page.getByRole('button', { name: 'Unmute' }).click();
+      await page.getByRole('button', { name: 'Mute' }).waitFor();
       // RFC 4733: the answer carries telephone-event, so Chromium's DTMF sender takes the key.
       await page.getByRole('button', { name: 'Key 1' }).click();
       await page.locator('output.dtmf', { hasText: 'Sent: 1' }).waitFor();
