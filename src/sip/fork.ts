@@ -8,8 +8,10 @@ import { isWebrtcTransport } from './webrtc.js';
 
 export type ForkResult = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
 
-/** Picks the answer to pass on when nobody answered: a busy beats a no-answer beats anything else. */
+/** Picks the answer to pass on when nobody answered: a decline, then a busy, then a no-answer, then anything else. */
 function bestFailure(statuses: number[]): number {
+  // The person declined (the console phone's Decline, a softphone's reject button): Telnyx hears so.
+  if (statuses.includes(603)) return 603;
   if (statuses.includes(486) || statuses.includes(600)) return 486;
   if (statuses.length === 0) return 480;
   return Math.min(...statuses.filter((s) => s >= 400), 480);
@@ -79,7 +81,10 @@ export async function forkToBindings(
       return 200;
     } catch (e) {
       pending.delete(i);
-      return (e as SipError).status ?? 500;
+      const status = (e as SipError).status ?? 500;
+      // A 6xx is the person's answer for every contact (RFC 3261 §16.7): stop ringing the others.
+      if (status >= 600) cancelOthers();
+      return status;
     }
   });
   const allEnded = Promise.all(attempts);

@@ -306,6 +306,45 @@ describeWithChromium('console phone in Chromium', () => {
       await expect.poll(() => fx.edge.media!.anyUp, { timeout: WAIT_MS }).toBe(true);
     }, 90_000);
 
+    it('a device signed in in two tabs: both ring, the first to answer takes the call, the other stops ringing', async () => {
+      await signInToConsole();
+      await signInToPhone();
+      await registered();
+      const second = await browser.context.newPage();
+      try {
+        // The same tab's sessionStorage is not shared: the second tab signs in on its own.
+        await second.goto(`${url}/console`);
+        await second.getByLabel('Admin token').fill(TOKEN);
+        await second.getByRole('button', { name: 'Sign in' }).click();
+        await second.getByLabel('Device', { exact: true }).selectOption(AGENT.username);
+        await second.getByLabel('Device password').fill(AGENT.password);
+        await second.getByRole('button', { name: 'Sign in to phone' }).click();
+        await expect.poll(async () => (await fx.edge.devices.list(AGENT.username)).length, { timeout: WAIT_MS }).toBe(2);
+        const telnyx = sipp({ scenario: scenario('uac_call_media.xml'), localAddress: addrs.telnyx, remote: fx.sip, service: BUSINESS, vars: { from: USER, hold: 2000 }, timeoutSec: 60, extraArgs: await mediaArgs() });
+        await page.locator('.call-state', { hasText: 'Incoming WhatsApp call' }).waitFor();
+        await second.locator('.call-state', { hasText: 'Incoming WhatsApp call' }).waitFor();
+        await second.getByRole('button', { name: 'Answer' }).click();
+        await second.locator('.call-state', { hasText: 'In call' }).waitFor();
+        await page.locator('.call-state', { hasText: 'Call ended' }).waitFor();
+        await finished(telnyx);
+        const [record] = await recentCalls(fx.edge.redis, 1);
+        expect(record).toMatchObject({ direction: 'inbound', outcome: 'connected' });
+      } finally {
+        await second.close();
+      }
+    }, 90_000);
+
+    it('Decline answers the WhatsApp call 603', async () => {
+      await signInToConsole();
+      await signInToPhone();
+      await registered();
+      const telnyx = sipp({ scenario: scenario('telnyx_call_declined.xml'), localAddress: addrs.telnyx, remote: fx.sip, service: BUSINESS, vars: { from: USER }, timeoutSec: 60, extraArgs: await mediaArgs() });
+      await page.locator('.call-state', { hasText: 'Incoming WhatsApp call' }).waitFor();
+      await page.getByRole('button', { name: 'Decline' }).click();
+      await finished(telnyx);
+      await page.locator('.end-reason', { hasText: 'You declined the call.' }).waitFor();
+    }, 90_000);
+
     it("a WhatsApp user's call rings the browser, is answered, and audio flows both ways", async () => {
       await signInToConsole();
       await signInToPhone();
