@@ -1,7 +1,8 @@
 // `npm run screenshot`: docs/console.png, the operator console of a seeded edge (real Redis, the
-// real HTTP server, Debian's Chromium) at 1280 px; with --phone PREFIX, also the page at a phone's
-// width (390 px), in parts of 1,300 px (PREFIX-1.png, ...), for checking the layout (not committed).
-//   npx tsx scripts/console-screenshot.ts [--out docs/console.png] [--phone /tmp/console-phone]
+// real HTTP server, Debian's Chromium) at 1280 px, and docs/console-narrow.png, the customer lookup
+// at a phone's width (390 px); with --phone PREFIX, also the whole page at 390 px, in parts of
+// 1,300 px (PREFIX-1.png, ...), for checking the layout (not committed).
+//   npx tsx scripts/console-screenshot.ts [--out docs/console.png] [--narrow docs/console-narrow.png] [--phone /tmp/console-phone]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,9 @@ import { USER } from '../test/helpers/config.js';
 import type { Page } from 'playwright-core';
 
 const PHONE_PART = 1300;
-const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/console.png' }, phone: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { out: { type: 'string', default: 'docs/console.png' }, narrow: { type: 'string', default: 'docs/console-narrow.png' }, phone: { type: 'string' } },
+});
 
 async function showLookup(page: Page, url: string): Promise<void> {
   await page.goto(`${url}/console`);
@@ -26,8 +29,11 @@ async function showLookup(page: Page, url: string): Promise<void> {
   await page.getByLabel('WhatsApp user').fill(USER);
   await page.getByRole('button', { name: 'Look up' }).click();
   await page.getByText('A call now would be refused').waitFor();
-  await page.getByRole('button', { name: 'Request permission' }).click();
-  await page.getByRole('status').filter({ hasText: 'Permission request' }).waitFor();
+  // No Cloud API on this edge: the agent sent the request from their WhatsApp tool and records it.
+  await page.getByRole('button', { name: 'Record a request sent from my WhatsApp tool' }).click();
+  await page.getByRole('status').filter({ hasText: 'Recorded' }).waitFor();
+  await page.getByText('the next request is allowed in').waitFor();
+  await page.getByRole('heading', { name: 'Recent calls with this customer' }).locator('..').getByRole('table').waitFor();
   await page.getByRole('cell', { name: 'Zoiper' }).or(page.getByText('Zoiper')).first().waitFor();
 }
 
@@ -51,8 +57,11 @@ async function main(): Promise<void> {
     await page.screenshot({ path: values.out, fullPage: true });
     shrink(values.out);
     process.stdout.write(`wrote ${values.out} (${Math.round(statSync(values.out).size / 1024)} KiB)\n`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('section').filter({ has: page.getByRole('heading', { name: 'Customer lookup' }) }).screenshot({ path: values.narrow });
+    shrink(values.narrow);
+    process.stdout.write(`wrote ${values.narrow} (${Math.round(statSync(values.narrow).size / 1024)} KiB)\n`);
     if (values.phone) {
-      await page.setViewportSize({ width: 390, height: 844 });
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
       for (let y = 0, part = 1; y < height; y += PHONE_PART, part++) {
         const path = `${values.phone}-${part}.png`;

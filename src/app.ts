@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallState } from './state/calls.js';
 import { PermissionState } from './state/permissions.js';
+import { PermissionLookup } from './permissionLookup.js';
 import { DeviceRegistry } from './state/devices.js';
 import { createRedis, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
@@ -27,6 +28,8 @@ export interface Edge {
   redis: RedisClient;
   calls: CallState;
   permissions: PermissionState;
+  /** Meta's call_permissions after a local no_permission (whatsapp.cloudApi.permissionLookup). */
+  permissionLookup: PermissionLookup;
   devices: DeviceRegistry;
   srf: Srf;
   drachtio: DrachtioLink;
@@ -50,6 +53,8 @@ export interface EdgeOptions {
   clock?: Clock;
   /** The local drachtio-server of `drachtio.spawn` (startEngine): the edge connects to it and stops it last. */
   engine?: LocalEngine;
+  /** The Cloud API client's fetch (tests point it at a local stand-in by baseUrl; this replaces it). */
+  fetch?: typeof fetch;
 }
 
 /** Starts the local drachtio-server of `drachtio.spawn`, supervised, its output in the edge's log. */
@@ -102,7 +107,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const redis = createRedis(initial.redis);
   redis.on('error', (err: Error) => {
     metrics.redisErrorsTotal.inc();
-    logger.warn({ err: err.message }, 'Redis connection error');
+    logger.warn({ err }, 'Redis connection error');
   });
   redis.on('ready', () => logger.info('Redis ready'));
   const calls = new CallState(redis, () => config.current, clock, (e) => {
@@ -118,7 +123,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const draining = { on: false };
   const media = initial.media.anchor ? new MediaRelays(initial.media.anchor, logger, metrics, clock) : undefined;
   void media?.start();
-  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media };
+  const permissionLookup = new PermissionLookup({ config: () => config.current, calls, permissions, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+  const deps: SipDeps = { srf, config: () => config.current, calls, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup };
   const router = new SipRouter(deps);
   router.attach();
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
@@ -132,6 +138,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     redis,
     calls,
     permissions,
+    permissionLookup,
     devices,
     srf,
     drachtio,

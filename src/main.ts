@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // wa-edge: `wa-edge [--config FILE]` runs the edge; `wa-edge --check-config FILE` validates and exits 0/1.
 // SIGTERM/SIGINT drain (503 draining, wait for calls up to sip.drainSeconds); SIGHUP reloads the file.
+import './nodeVersion.js'; // first: refuses Node.js < 20 in one line before anything else runs
 import { ConfigError, configPath, loadConfig } from './config/load.js';
 import { startEdge, startEngine } from './app.js';
 import { createLogger } from './log.js';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     config: () => edge.config.current,
     calls: edge.calls,
     permissions: edge.permissions,
+    permissionLookup: edge.permissionLookup,
     metrics: edge.metrics,
     logger,
     clock: edge.clock,

@@ -7,6 +7,9 @@ import { UNKEYED_REASONS } from './domain/identity.js';
 /** Why a webhook's permission reply could not be applied (the `reason` of wa_edge_webhook_replies_unusable_total). */
 export const UNUSABLE_REPLY_REASONS = ['unknown_business_number', 'no_user_identity', 'malformed_reply', 'already_expired'] as const;
 
+/** The `event` of wa_edge_telnyx_webhooks_total: the messaging event types Telnyx documents, a permission reply, or other. */
+export const TELNYX_EVENTS = ['message.received', 'message.sent', 'message.finalized', 'permission_reply', 'other'] as const;
+
 export type Direction = 'outbound' | 'inbound';
 
 export function createMetrics() {
@@ -36,6 +39,11 @@ export function createMetrics() {
     mediaPacketsLostTotal: new Counter({ name: `${p}media_packets_lost_total`, help: 'RTP packets lost as rtpengine reports them, by media direction', labelNames: ['direction'] as const, registers: [registry] }),
     mediaTimeoutsTotal: new Counter({ name: `${p}media_timeouts_total`, help: 'Calls ended because a side sent no RTP for noMediaSeconds', registers: [registry] }),
     mediaUnanchoredTotal: new Counter({ name: `${p}media_unanchored_calls_total`, help: 'Inbound calls routed without rtpengine because none answered', registers: [registry] }),
+    // Meta's call_permissions (whatsapp.cloudApi.permissionLookup): allowed / refused / error.
+    permissionLookupsTotal: new Counter({ name: `${p}permission_lookups_total`, help: "Lookups of Meta's call_permissions after a local no_permission, by Meta's answer (allowed, refused, error)", labelNames: ['result'] as const, registers: [registry] }),
+    metaCallCap: new Gauge({ name: `${p}meta_call_cap_24h`, help: "Meta's connected-calls cap per business+user over 24 h, as the last call_permissions lookup named it", labelNames: ['number'] as const, registers: [registry] }),
+    capAboveMeta: new Gauge({ name: `${p}cap_above_meta`, help: "1 when whatsapp.connectedCallsPer24h.perUser is above (or null, no cap) Meta's cap in force for the number", labelNames: ['number'] as const, registers: [registry] }),
+    telnyxWebhooksTotal: new Counter({ name: `${p}telnyx_webhooks_total`, help: 'Verified Telnyx webhooks by event type (a permission reply is permission_reply; an event type Telnyx has not documented is other)', labelNames: ['event'] as const, registers: [registry] }),
     rtpengineUp: new Gauge({ name: `${p}rtpengine_up`, help: '1 while this rtpengine answers (media.anchor)', labelNames: ['rtpengine'] as const, registers: [registry] }),
   };
   // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
@@ -48,6 +56,8 @@ export function createMetrics() {
   for (const reason of UNKEYED_REASONS) metrics.callbackNotGrantedTotal.inc({ reason }, 0);
   for (const reason of UNUSABLE_REPLY_REASONS) metrics.webhookRepliesUnusableTotal.inc({ reason }, 0);
   for (const direction of ['pbx_to_telnyx', 'telnyx_to_pbx']) metrics.mediaPacketsLostTotal.inc({ direction }, 0);
+  for (const result of ['allowed', 'refused', 'error']) metrics.permissionLookupsTotal.inc({ result }, 0);
+  for (const event of TELNYX_EVENTS) metrics.telnyxWebhooksTotal.inc({ event }, 0);
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);
   const telnyxRegisteredName = `${p}telnyx_registered`;

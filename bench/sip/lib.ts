@@ -3,7 +3,7 @@
 // SIPp's own statistics (-trace_stat) instead of tracing every message, user CSVs for -inf,
 // and small statistics helpers. Everything binds to loopback 127.0.0.x only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,20 +60,6 @@ export interface Infra {
   stop(): Promise<void>;
 }
 
-/** The pid of the process whose command line contains every one of `needles` (read from /proc). */
-export function findPid(needles: string[]): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (needles.every((n) => cmd.includes(n))) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
-
 /** utime + stime of a process, in microseconds (Linux /proc; clock ticks of 10 ms resolution). */
 export function procCpuUs(pid: number | undefined): number {
   if (pid === undefined) return NaN;
@@ -99,7 +85,7 @@ export async function redisCpuUs(info: () => Promise<string>): Promise<number> {
 export async function startInfra(): Promise<Infra> {
   const redis = await startRedis();
   const drachtio = await startDrachtio({ logLevel: 'error', sofiaLogLevel: 0 });
-  const drachtioPid = findPid(['drachtio', '-p', String(drachtio.adminPort), drachtio.sipHostPort]);
+  const drachtioPid = drachtio.pid();
   const tmp = mkdtempSync(join(tmpdir(), 'wa-edge-bench-'));
   return {
     redis,

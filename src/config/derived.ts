@@ -11,3 +11,11 @@ export function perConfig<K extends object, V>(build: (part: K) => V): (part: K)
     return value;
   };
 }
+
+/** Each configured business number's entry, by its E.164 form: one map per configuration. */
+const numbersByE164 = perConfig((numbers: readonly { number: string }[]) => new Map(numbers.map((n) => [n.number, n])));
+
+/** The configured entry of a business number, if it is one. */
+export function numberEntry<N extends { number: string }>(numbers: readonly N[], e164: string): N | undefined {
+  return numbersByE164(numbers).get(e164) as N | undefined;
+}

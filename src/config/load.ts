@@ -41,6 +41,11 @@ export function substituteEnv(node: unknown, env: NodeJS.ProcessEnv, problems: s
   }
   if (Array.isArray(node)) return node.map((v, i) => substituteEnv(v, env, problems, [...path, i]));
   if (node !== null && typeof node === 'object') {
+    // A block switched off (`enabled: "${WA_EDGE_META_WEBHOOK:-false}"`) needs none of its variables.
+    if ('enabled' in node) {
+      const enabled = substituteEnv((node as { enabled: unknown }).enabled, env, problems, [...path, 'enabled']);
+      if (enabled === false || (typeof enabled === 'string' && enabled.trim() === 'false')) return { enabled: false };
+    }
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substituteEnv(v, env, problems, [...path, k])]));
   }
   return node;

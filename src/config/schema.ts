@@ -1,5 +1,6 @@
 // The configuration contract of SPEC §2, as one zod schema. Every number is a default here,
-// never a constant in the code that uses it.
+// never a constant in the code that uses it, and written once: an absent block is parsed from `{}`
+// (`.prefault({})`), so its fields' own defaults fill it.
 import { z } from 'zod';
 import { isValidCidr } from '../domain/sources.js';
 import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
@@ -22,8 +23,24 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const bool = () => z.preprocess(fromEnvString, z.boolean());
 const port = () => int(1, 65535);
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
+// An optional block with an `enabled` switch, so one shipped file serves every site: the templates
+// say `enabled: "${WA_EDGE_MEDIA:-false}"`. Off, the block is as if absent and nothing else in it is
+// checked (src/config/load.ts does not even substitute its variables); on or without the key, it is
+// validated whole.
+const isSwitchedOff = (v: unknown): boolean =>
+  v !== null && typeof v === 'object' && 'enabled' in v && fromEnvString((v as { enabled: unknown }).enabled) === false;
+const switchable = <T extends z.ZodType>(block: T) => z.preprocess((v) => (isSwitchedOff(v) ? undefined : v), block.optional());
+const enabledFlag = () => bool().optional();
+// `${WA_PHONE_NUMBER_ID:-}` left empty: no value.
+const emptyAsUnset = (v: unknown): unknown => (v === '' ? undefined : v);
 
 const cidr = z.string().refine(isValidCidr, { message: 'not a CIDR' });
+// A list of CIDRs; an item may hold several separated by commas, so one variable can carry a list
+// (`sources: ["${TELNYX_SOURCES:-192.76.120.10/32,64.16.250.10/32}"]` in the shipped templates).
+const cidrList = z.preprocess(
+  (v) => (Array.isArray(v) ? v.flatMap((item: unknown) => (typeof item === 'string' ? item.split(',').map((c) => c.trim()).filter((c) => c !== '') : [item])) : v),
+  z.array(cidr).min(1),
+);
 const region = z
   .string()
   .transform((s) => s.toUpperCase())
@@ -105,7 +122,7 @@ const numberSchema = z
   .object({
     number: e164,
     calling: bool().default(true),
-    phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string()).optional(),
+    phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
     inbound: z
       .array(z.string().regex(/^(sips?:.+|device:[A-Za-z0-9._-]+)$/, 'not a sip: URI or device:NAME'))
       .default([]),
@@ -115,7 +132,7 @@ const numberSchema = z
 const trunkSchema = z
   .object({
     name: nonEmpty('name'),
-    sources: z.array(cidr).min(1),
+    sources: cidrList,
     auth: credentials.optional(),
     numbers: z.array(e164).min(1),
     defaultRegion: region.optional(),
@@ -140,7 +157,7 @@ const deviceSchema = z
 const anchorSchema = z
   .object({
     // `${WA_EDGE_MEDIA:-false}` in a shipped file: anchoring switched on from the environment.
-    enabled: bool().default(true),
+    enabled: enabledFlag(),
     rtpengine: z.array(z.string().refine((s) => parseNgAddress(s) !== undefined, { message: 'not host:port' })).min(1),
     noMediaSeconds: int(1, 3600).default(10),
     telnyxSrtp: bool().default(false),
@@ -149,7 +166,7 @@ const anchorSchema = z
     pingSeconds: int(1, 300).default(5),
   })
   .strict()
-  .transform(({ enabled, ...anchor }) => (enabled ? anchor : undefined));
+  .transform(({ enabled: _on, ...anchor }) => anchor);
 
 export const configSchema = z
   .object({
@@ -168,22 +185,35 @@ export const configSchema = z
         outboundProxy: z.string().regex(/^sips?:/, 'not a sip: URI').default('sip:sip.telnyx.com;transport=tls'),
         auth: credentials.optional(),
         // A credentials connection sends users' calls only to a registered contact (SPEC §1).
-        register: z
-          .object({
-            registrar: sipUri,
-            expires: int(60, 86400).default(600),
-            // The edge's public SIP contact as Telnyx must reach it; default: what drachtio-server
-            // reports for the registrar's transport (its external-ip when it has one).
-            contact: sipUri.optional(),
-            // Back-off after a failure or timeout; refused credentials (403, 401 twice) wait maxSeconds.
-            retry: z
-              .object({ minSeconds: int(1).default(5), maxSeconds: int(1).default(300) })
-              .strict()
-              .default({ minSeconds: 5, maxSeconds: 300 }),
-          })
-          .strict()
-          .optional(),
-        sources: z.array(cidr).min(1),
+        register: switchable(
+          z
+            .object({
+              enabled: enabledFlag(), // `${WA_EDGE_TELNYX_REGISTER:-false}` in the shipped templates
+              registrar: sipUri,
+              expires: int(60, 86400).default(600),
+              // The edge's public SIP contact as Telnyx must reach it; default: what drachtio-server
+              // reports for the registrar's transport (its external-ip when it has one).
+              contact: sipUri.optional(),
+              // Back-off after a failure or timeout; refused credentials (403, 401 twice) wait maxSeconds.
+              retry: z
+                .object({ minSeconds: int(1).default(5), maxSeconds: int(1).default(300) })
+                .strict()
+                .prefault({}),
+            })
+            .strict()
+            .transform(({ enabled: _on, ...register }) => register),
+        ),
+        sources: cidrList,
+        // POST /v1/webhooks/telnyx: the account's public key as Telnyx's portal shows it (base64, Ed25519).
+        webhook: switchable(
+          z
+            .object({
+              enabled: enabledFlag(),
+              publicKey: nonEmpty('publicKey').refine((k) => Buffer.from(k.trim(), 'base64').length === 32, 'not a base64 Ed25519 public key (32 bytes)'),
+            })
+            .strict()
+            .transform(({ enabled: _on, ...webhook }) => webhook),
+        ),
       })
       .strict()
       .superRefine((t, ctx) => {
@@ -200,7 +230,7 @@ export const configSchema = z
         connectedCallsPer24h: z
           .object({ perNumber: nullableCap.default(100), perUser: nullableCap.default(100) })
           .strict()
-          .default({ perNumber: 100, perUser: 100 }),
+          .prefault({}),
         callAttemptsPer24h: nullableCap.default(10000),
         maxConcurrentCalls: int(1).default(1000),
         unanswered: z
@@ -211,28 +241,56 @@ export const configSchema = z
             stopAt: nullableCap.default(null),
           })
           .strict()
-          .default({ codes: [408, 480, 486, 487, 603], nudgeAt: 2, revokeAt: 4, stopAt: null }),
+          .prefault({}),
         permissionRequests: z
           .object({ per24h: int(0).default(1), per7d: int(0).default(2) })
           .strict()
-          .default({ per24h: 1, per7d: 2 }),
+          .prefault({}),
         ringTimeoutSeconds: int(1, 600).default(60),
         // How long an active-call lease lives without renewal: a dead instance's calls stop counting after it.
         leaseSeconds: int(10, 90).default(90),
-        webhook: z.object({ appSecret: nonEmpty('appSecret'), verifyToken: nonEmpty('verifyToken') }).strict().optional(),
-        cloudApi: z
-          .object({ baseUrl: z.url(), token: nonEmpty('token'), timeoutMs: int(100, 60000).default(5000) })
-          .strict()
-          .optional(),
+        webhook: switchable(
+          z
+            .object({ enabled: enabledFlag(), appSecret: nonEmpty('appSecret'), verifyToken: nonEmpty('verifyToken') })
+            .strict()
+            .transform(({ enabled: _on, ...webhook }) => webhook),
+        ),
+        cloudApi: switchable(
+          z
+            .object({
+              enabled: enabledFlag(),
+              baseUrl: z.url(),
+              token: nonEmpty('token'),
+              timeoutMs: int(100, 60000).default(5000),
+              // On a local no_permission, ask Meta's call_permissions before refusing (SPEC §2): false,
+              // true (the defaults below), or the settings themselves. Each number needs a phoneNumberId.
+              permissionLookup: z
+                .union([
+                  bool(),
+                  z
+                    .object({
+                      // The call waits this long for Meta at most, then the local answer stands.
+                      timeoutMs: int(50, 10000).default(800),
+                      // A "no" (and an error) from Meta is reused this long per (number, user), per instance.
+                      negativeCacheSeconds: int(0, 86400).default(60),
+                    })
+                    .strict(),
+                ])
+                .default(false)
+                .transform((v) => (v === true ? { timeoutMs: 800, negativeCacheSeconds: 60 } : v)),
+            })
+            .strict()
+            .transform(({ enabled: _on, ...cloudApi }) => cloudApi),
+        ),
       })
       .strict(),
     media: z
       .object({
         codecs: z.array(nonEmpty('codec')).min(1).default(['opus', 'PCMU', 'PCMA', 'telephone-event']),
-        anchor: anchorSchema.optional(),
+        anchor: switchable(anchorSchema),
       })
       .strict()
-      .default({ codecs: ['opus', 'PCMU', 'PCMA', 'telephone-event'] }),
+      .prefault({}),
     sip: z
       .object({
         realm: nonEmpty('realm').default('wa-sip-edge'),
@@ -245,7 +303,7 @@ export const configSchema = z
         registration: z
           .object({ minExpires: int(30).default(60), maxExpires: int(60).default(3600) })
           .strict()
-          .default({ minExpires: 60, maxExpires: 3600 }),
+          .prefault({}),
         scannerBan: z
           .object({
             requestsPer10s: int(1).default(50),
@@ -253,7 +311,7 @@ export const configSchema = z
             banSeconds: int(1).default(600),
           })
           .strict()
-          .default({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 }),
+          .prefault({}),
         // The console's phone (SPEC §4a): a ws/wss listener of the local engine, browsers signed in as devices.
         webrtc: z
           .object({
@@ -268,19 +326,11 @@ export const configSchema = z
           .optional(),
       })
       .strict()
-      .default({
-        realm: 'wa-sip-edge',
-        forwardHeadersToTelnyx: [],
-        forwardHeadersToPbx: ['X-Wa-Meta-*'],
-        inboundTargetTimeoutSeconds: 30,
-        drainSeconds: 30,
-        registration: { minExpires: 60, maxExpires: 3600 },
-        scannerBan: { requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 },
-      }),
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
-      .default({ level: 'info' }),
+      .prefault({}),
     trunks: z.array(trunkSchema).default([]),
     devices: z.array(deviceSchema).default([]),
     numbers: z.array(numberSchema).min(1),

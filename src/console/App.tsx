@@ -1,20 +1,20 @@
 // Sign-in, the connection state and the refresh loop; the sections below show what it loads.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, EdgeUnreachable, createApi, type Api } from './api.js';
+import { Aborted, ApiError, EdgeUnreachable, createApi, type Api, type Report } from './api.js';
 import { formatTime } from './format.js';
-import type { CallRecord, Device, NumberView } from './types.js';
+import { REFRESH_MS, usePoll } from './poll.js';
+import type { Device, NumberView } from './types.js';
 import { Numbers } from './Numbers.js';
 import { Lookup } from './Lookup.js';
+import { SeedPermissions } from './SeedPermissions.js';
 import { Calls, Softphones } from './Activity.js';
 import { PhonePanel, usePhone } from './Phone.js';
 
 /** Kept for the browser tab only (SPEC §4a): gone when the tab closes. */
 const TOKEN_KEY = 'wa-edge-admin-token';
-export const REFRESH_MS = 5000;
 
-export interface Data {
+interface Data {
   numbers: NumberView[];
-  calls: CallRecord[];
   devices: Device[];
 }
 
@@ -24,9 +24,6 @@ export type Link =
   | { kind: 'unreachable'; since: number; lastOk?: number }
   | { kind: 'state'; since: number }
   | { kind: 'error'; message: string };
-
-/** Every failure goes through here: a lost edge and lost state are banners, a refused token signs out. */
-export type Report = (e: unknown) => void;
 
 function readToken(): string | null {
   try {
@@ -128,6 +125,7 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
 
   const report: Report = useCallback(
     (e: unknown) => {
+      if (e instanceof Aborted) return;
       if (e instanceof ApiError && e.status === 401) {
         signOut('The edge no longer accepts this admin token (it was changed, or the edge restarted with another one). Sign in again.');
       } else if (e instanceof EdgeUnreachable) {
@@ -141,20 +139,21 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
     [signOut],
   );
 
-  const refresh = useCallback(async () => {
-    try {
-      const [n, c, d] = await Promise.all([
-        api<{ numbers: NumberView[] }>('GET', '/v1/numbers'),
-        api<{ calls: CallRecord[] }>('GET', '/v1/calls?limit=20'),
-        api<{ devices: Device[] }>('GET', '/v1/devices'),
-      ]);
-      setData({ numbers: n.numbers, calls: c.calls, devices: d.devices });
-      lastOk.current = Date.now();
-      setLink({ kind: 'ok', at: lastOk.current });
-    } catch (e) {
-      report(e);
-    }
-  }, [api, report]);
+  const load = useCallback(
+    async (signal: AbortSignal) => {
+      try {
+        const [n, d] = await Promise.all([api<{ numbers: NumberView[] }>('GET', '/v1/numbers', undefined, signal), api<{ devices: Device[] }>('GET', '/v1/devices', undefined, signal)]);
+        if (signal.aborted) return;
+        setData({ numbers: n.numbers, devices: d.devices });
+        lastOk.current = Date.now();
+        setLink({ kind: 'ok', at: lastOk.current });
+      } catch (e) {
+        report(e);
+      }
+    },
+    [api, report],
+  );
+  const refresh = usePoll(load);
 
   // With sip.webrtc: the phone of this tab (its own sign-in, as a device).
   const phone = usePhone(api, report, audio);
@@ -167,12 +166,6 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
     document.getElementById('numbers-title')?.focus();
   }, [data]);
 
-  useEffect(() => {
-    void refresh();
-    const timer = setInterval(() => void refresh(), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [refresh]);
-
   return (
     <main>
       <LinkState link={link} />
@@ -183,7 +176,8 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
           <Numbers numbers={data.numbers} api={api} report={report} onChanged={refresh} />
           <Lookup numbers={data.numbers} api={api} report={report} phone={phone} />
           {phone && <PhonePanel phone={phone} audio={audio} />}
-          <Calls calls={data.calls} />
+          <SeedPermissions numbers={data.numbers} api={api} report={report} />
+          <Calls api={api} report={report} />
           <Softphones devices={data.devices} />
         </>
       )}

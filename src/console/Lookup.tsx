@@ -1,11 +1,14 @@
 // May we call this customer now, and if not, why and what can we do: the user's state on one
 // business number, the decision a call would get now with every check, and a permission request.
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, EdgeUnreachable, seg, type Api } from './api.js';
-import { REFRESH_MS, type Report } from './App.js';
+import { useMemo, useState } from 'preact/hooks';
+import { ApiError, seg, type Api, type Report } from './api.js';
+import { CustomerCalls } from './Activity.js';
 import { CapBar } from './Numbers.js';
+import { MetaView } from './MetaView.js';
+import { usePoll, type Load } from './poll.js';
+import { RequestPermission } from './RequestPermission.js';
 import { formatDateTime, formatRelative, formatWait } from './format.js';
-import type { Decision, NumberView, PermissionRequestSent, UserView } from './types.js';
+import type { Decision, NumberView, UserView } from './types.js';
 import { REASON_ADVICE, checkWords, noPermissionCause, permissionSource } from './words.js';
 import { CallButton, type Phone } from './Phone.js';
 
@@ -30,30 +33,30 @@ export function Lookup({ numbers, api, report, phone }: { numbers: NumberView[];
   const [result, setResult] = useState<Result | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
 
-  const load = useCallback(
-    async (s: Subject) => {
-      try {
-        // The decision normalises the user as the PBX would dial them; the view then uses that E.164.
-        const decision = await api<Decision>('GET', `/v1/decisions?from=${seg(s.number)}&to=${seg(s.user)}`);
-        const view = await api<UserView>('GET', `/v1/numbers/${seg(decision.from)}/users/${seg(decision.to)}`);
-        setResult({ decision, view });
-        setProblem(null);
-      } catch (e) {
-        if (isAboutInput(e)) {
-          setResult(null);
-          setProblem(e.message);
-        } else report(e);
-      }
-    },
-    [api, report],
+  // One loop per subject: looking up another customer aborts the previous one's requests, so its
+  // answer can never arrive after, and replace, the new one.
+  const load = useMemo<Load | null>(
+    () =>
+      subject &&
+      (async (signal) => {
+        try {
+          // The decision normalises the user as the PBX would dial them; the view then uses that E.164.
+          const decision = await api<Decision>('GET', `/v1/decisions?from=${seg(subject.number)}&to=${seg(subject.user)}`, undefined, signal);
+          const view = await api<UserView>('GET', `/v1/numbers/${seg(decision.from)}/users/${seg(decision.to)}`, undefined, signal);
+          if (signal.aborted) return;
+          setResult({ decision, view });
+          setProblem(null);
+        } catch (e) {
+          if (signal.aborted) return;
+          if (isAboutInput(e)) {
+            setResult(null);
+            setProblem(e.message);
+          } else report(e);
+        }
+      }),
+    [api, report, subject],
   );
-
-  useEffect(() => {
-    if (!subject) return;
-    void load(subject);
-    const timer = setInterval(() => void load(subject), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [subject, load]);
+  const refresh = usePoll(load);
 
   const submit = (ev: Event) => {
     ev.preventDefault();
@@ -104,12 +107,12 @@ export function Lookup({ numbers, api, report, phone }: { numbers: NumberView[];
           {problem}
         </p>
       )}
-      {result && <UserResult result={result} api={api} report={report} phone={phone} onChanged={() => subject && load(subject)} />}
+      {result && <UserResult result={result} api={api} report={report} phone={phone} onChanged={refresh} />}
     </section>
   );
 }
 
-function UserResult({ result, api, report, phone, onChanged }: { result: Result; api: Api; report: Report; phone?: Phone; onChanged: () => Promise<void> | null }) {
+function UserResult({ result, api, report, phone, onChanged }: { result: Result; api: Api; report: Report; phone?: Phone; onChanged: () => void }) {
   const { decision, view } = result;
   return (
     <div class="result" aria-live="polite">
@@ -118,6 +121,7 @@ function UserResult({ result, api, report, phone, onChanged }: { result: Result;
       </h3>
       <DecisionBox decision={decision} />
       <CallButton phone={phone} decision={decision} />
+      <MetaView meta={decision.meta} />
       <div class="facts">
         <dl>
           <dt>Permission</dt>
@@ -140,6 +144,7 @@ function UserResult({ result, api, report, phone, onChanged }: { result: Result;
         </dl>
         <RequestPermission key={`${view.number} ${view.user}`} view={view} api={api} report={report} onChanged={onChanged} />
       </div>
+      <CustomerCalls key={`${view.number} ${view.user}`} number={view.number} user={view.user} api={api} report={report} />
     </div>
   );
 }
@@ -170,7 +175,7 @@ function DecisionBox({ decision }: { decision: Decision }) {
             </span>
             <span class="result-word">{c.result}</span>
             <span class="words">{checkWords(c.check, c.result)}</span>
-            <code>{c.check}</code>
+            {c.result === 'fail' && <code>{c.check}</code>}
           </li>
         ))}
       </ol>
@@ -215,53 +220,5 @@ function Unanswered({ view }: { view: UserView }) {
         {thresholds.length > 0 && <small class="block">{thresholds.join('; ')}.</small>}
       </span>
     </span>
-  );
-}
-
-type Answer = { tone: 'ok' | 'warn' | 'error'; text: string };
-
-function RequestPermission({ view, api, report, onChanged }: { view: UserView; api: Api; report: Report; onChanged: () => Promise<void> | null }) {
-  const [answer, setAnswer] = useState<Answer | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const request = async () => {
-    setBusy(true);
-    try {
-      const r = await api<PermissionRequestSent>('POST', `/v1/numbers/${seg(view.number)}/users/${seg(view.user)}/permission-requests`);
-      setAnswer(
-        r.sent
-          ? { tone: 'ok', text: `Permission request sent through WhatsApp${r.messageId ? ` (message ${r.messageId})` : ''}. The customer answers in WhatsApp.` }
-          : { tone: 'ok', text: 'Permission request recorded. The edge has no WhatsApp Cloud API configured: send the request from your WhatsApp tooling.' },
-      );
-      await onChanged();
-    } catch (e) {
-      if (e instanceof ApiError && e.code === 'permission_request_limited') {
-        const wait = e.retryAfter;
-        const at = wait !== undefined ? ` (${formatDateTime(Date.now() + wait * 1000)})` : '';
-        setAnswer({ tone: 'warn', text: `Not sent: Meta allows ${view.limits.permissionRequests.per24h} a day and ${view.limits.permissionRequests.per7d} a week. The next request is allowed in ${wait !== undefined ? formatWait(wait) : 'a while'}${at}.` });
-      } else if (e instanceof ApiError && e.code === 'permanent_permission') {
-        setAnswer({ tone: 'ok', text: 'Not needed: the customer has given permanent permission.' });
-      } else if (e instanceof ApiError && (e.status === 409 || e.status === 502 || e.status === 400 || e.status === 404)) {
-        setAnswer({ tone: 'error', text: `Not sent: ${e.message}` });
-      } else {
-        if (e instanceof EdgeUnreachable) setAnswer({ tone: 'error', text: 'Not sent: the edge is not answering.' });
-        report(e);
-      }
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <div class="request">
-      <button type="button" onClick={request} disabled={busy}>
-        Request permission
-      </button>
-      {answer && (
-        <p class={`answer ${answer.tone}`} role="status">
-          {answer.text}
-        </p>
-      )}
-    </div>
   );
 }

@@ -1,12 +1,12 @@
-// Every business number: the calling switch (with a confirmation), region, eligibility, active
-// calls, and connected calls in 24 h against the cap.
+// Every business number: its calling state and the action that changes it (with a confirmation
+// naming the number), region, eligibility, active calls, and connected calls in 24 h against the cap.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { seg, type Api } from './api.js';
+import { seg, type Api, type Report } from './api.js';
 import { formatCount, formatRegion } from './format.js';
 import type { NumberView } from './types.js';
-import type { Report } from './App.js';
+import { MetaCapLine } from './MetaView.js';
 
-export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberView[]; api: Api; report: Report; onChanged: () => Promise<void> }) {
+export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberView[]; api: Api; report: Report; onChanged: () => void }) {
   const [asking, setAsking] = useState<NumberView | null>(null);
   return (
     <section aria-labelledby="numbers-title">
@@ -35,9 +35,7 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
                     {n.number}
                   </th>
                   <td data-label="Calling">
-                    <button type="button" role="switch" class={n.calling ? 'switch on' : 'switch off'} aria-checked={n.calling} aria-label={`Calling for ${n.number}`} onClick={() => setAsking(n)}>
-                      {n.calling ? 'On' : 'Off'}
-                    </button>
+                    <CallingState number={n} onAsk={() => setAsking(n)} />
                   </td>
                   <td data-label="Region">{formatRegion(n.region)}</td>
                   <td data-label="Business-initiated calls">{n.businessInitiatedEligible ? 'Allowed' : 'Not allowed in this region'}</td>
@@ -48,6 +46,7 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
                   </td>
                   <td data-label="Connected in 24 h">
                     <CapBar value={n.connected24h} cap={n.limits.connected24h} label={`Connected calls in 24 h for ${n.number}`} />
+                    <MetaCapLine n={n} />
                   </td>
                 </tr>
               ))}
@@ -63,7 +62,7 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
             try {
               await api('PUT', `/v1/numbers/${seg(asking.number)}/calling`, { enabled: !asking.calling });
               setAsking(null);
-              await onChanged();
+              onChanged();
             } catch (e) {
               setAsking(null);
               report(e);
@@ -72,6 +71,20 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
         />
       )}
     </section>
+  );
+}
+
+/** The state in words, then the action: "Calling: on — Turn off". */
+function CallingState({ number, onAsk }: { number: NumberView; onAsk: () => void }) {
+  const action = number.calling ? 'Turn off' : 'Turn on';
+  return (
+    <span class={number.calling ? 'calling on' : 'calling off'}>
+      <span class="calling-state">Calling: {number.calling ? 'on' : 'off'}</span>
+      <span aria-hidden="true"> — </span>
+      <button type="button" class="secondary" aria-label={`${action} calling for ${number.number}`} onClick={onAsk}>
+        {action}
+      </button>
+    </span>
   );
 }
 
@@ -104,11 +117,11 @@ function ConfirmCalling({ number, onCancel, onConfirm }: { number: NumberView; o
   const turningOff = number.calling;
   return (
     <dialog ref={ref} aria-labelledby="confirm-title" onCancel={onCancel}>
-      <h3 id="confirm-title">{turningOff ? `Switch calling off for ${number.number}?` : `Switch calling on for ${number.number}?`}</h3>
+      <h3 id="confirm-title">{turningOff ? `Turn calling off for ${number.number}?` : `Turn calling on for ${number.number}?`}</h3>
       <p>
         {turningOff
-          ? 'Every edge instance will refuse calls from this number to WhatsApp users (403 calling_disabled) until it is switched on again. Calls in progress continue.'
-          : 'Every edge instance will place calls from this number again, subject to the other checks.'}
+          ? `Every edge instance will refuse calls from ${number.number} to WhatsApp users (403 calling_disabled) until calling is turned on again. Calls in progress continue.`
+          : `Every edge instance will place calls from ${number.number} again, subject to the other checks.`}
       </p>
       <div class="actions">
         <button
@@ -119,7 +132,7 @@ function ConfirmCalling({ number, onCancel, onConfirm }: { number: NumberView; o
             await onConfirm();
           }}
         >
-          {turningOff ? 'Switch off' : 'Switch on'}
+          {turningOff ? `Turn off ${number.number}` : `Turn on ${number.number}`}
         </button>
         <button type="button" class="secondary" onClick={onCancel}>
           Cancel

@@ -3,6 +3,7 @@
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const shortDateTime = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 const time = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+const zonedDateTime = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 const regions = new Intl.DisplayNames(['en'], { type: 'region' });
 const count = new Intl.NumberFormat('en');
@@ -12,6 +13,17 @@ export const formatTime = (ms: number) => time.format(ms);
 /** "28 Nov, 04:29": recent calls, where the year is plain. */
 export const formatShortDateTime = (ms: number) => shortDateTime.format(ms);
 export const formatCount = (n: number) => count.format(n);
+/** "6 Dec, 03:20:41 UTC": the browser's local time, with its zone, so a time quoted to support is unambiguous. */
+export const formatZonedDateTime = (ms: number) => zonedDateTime.format(ms);
+
+/** A call's length: "0:42", "12:05", "1:02:09". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60));
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${mm.padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
 
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ['day', 86_400_000],

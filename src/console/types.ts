@@ -1,66 +1,21 @@
-// The /v1 answers the console reads (SPEC §4), as src/http/routes/* declare them.
+// The /v1 answers the console reads (SPEC §4): derived from the zod schemas the routes answer with,
+// so the page and the API cannot drift apart. Type-only imports: nothing of the server is bundled.
+import type { z } from 'zod';
+import type { callRecord } from '../http/routes/calls.js';
+import type { decision } from '../http/routes/decisions.js';
+import type { device } from '../http/routes/devices.js';
+import type { numberView } from '../http/routes/numbers.js';
+import type { seedAnswer } from '../http/routes/permissions.js';
+import type { requestAccepted, userView } from '../http/routes/users.js';
 
-export interface NumberView {
-  number: string;
-  calling: boolean;
-  region: string | null;
-  businessInitiatedEligible: boolean;
-  activeCalls: number;
-  connected24h: number;
-  limits: { activeCalls: number; connected24h: number | null };
-}
-
-export interface UserView {
-  number: string;
-  user: string;
-  permission: { kind: 'none' | 'temporary' | 'permanent'; expiresAt?: string; source?: string; cause?: string };
-  consecutiveUnanswered: number;
-  connected24h: number;
-  permissionRequests: { last24h: number; last7d: number; remaining24h: number; remaining7d: number };
-  limits: {
-    connected24h: number | null;
-    unanswered: { nudgeAt: number | null; revokeAt: number | null; stopAt: number | null };
-    permissionRequests: { per24h: number; per7d: number };
-  };
-}
-
-export interface Check {
-  check: string;
-  result: 'pass' | 'fail';
-}
-
-export interface Decision {
-  from: string;
-  to: string;
-  admitted: boolean;
-  reason: string | null;
-  code: number | null;
-  retryAfter?: number;
-  checks: Check[];
-}
-
+export type NumberView = z.output<typeof numberView>;
+export type UserView = z.output<typeof userView>;
+export type Decision = z.output<typeof decision>;
+export type Check = Decision['checks'][number];
 /** A `wa:calls` record (SPEC §6); times in epoch ms. */
-export interface CallRecord {
-  id: string;
-  callId?: string;
-  direction?: string;
-  number?: string;
-  user?: string;
-  outcome?: string;
-  sipStatus?: number;
-  reason?: string;
-  startedAt?: number;
-  answeredAt?: number;
-  endedAt?: number;
-}
-
-export interface Device {
-  username: string;
-  numbers: string[];
-  contacts: { uri: string; source: { address: string; port: number; transport: string }; userAgent?: string; expiresAt: number }[];
-}
-
-export interface PermissionRequestSent {
-  sent: boolean;
-  messageId?: string;
-}
+export type CallRecord = z.output<typeof callRecord>;
+export type Device = z.output<typeof device>;
+export type PermissionRequestSent = z.output<typeof requestAccepted>;
+/** Meta's call_permissions beside the edge's checks (whatsapp.cloudApi.permissionLookup). */
+export type MetaDecisionView = Decision['meta'];
+export type SeedAnswer = z.output<typeof seedAnswer>;

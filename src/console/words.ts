@@ -1,4 +1,5 @@
 // SPEC §3's checks and reasons in words a support agent understands; the code stays next to them.
+import { endReasonWords } from '../domain/endReasons.js';
 
 /** For each state check of GET /v1/decisions: what passing and failing mean. */
 export const CHECK_WORDS: Record<string, { pass: string; fail: string }> = {
@@ -97,13 +98,7 @@ export function outcomeWords(outcome: string | undefined): string {
   }
 }
 
-/** The `reason` of a call record (src/sip: outbound.ts, inbound.ts, callSession.ts). */
-export const CALL_REASON_WORDS: Record<string, string> = {
-  telnyx_final: 'answer from WhatsApp',
-  ring_timeout: 'no answer in time',
-  canceled: 'caller hung up first',
-  canceled_during_admission: 'caller hung up during the checks',
-  no_target_answered: 'nobody at the PBX answered',
-  bye_from_caller: 'caller hung up',
-  bye_from_callee: 'called party hung up',
-};
+/** A call record's reason in words, from the end-reason table; a reason it does not know stays a code. */
+export function callReasonWords(reason: string | undefined): string | undefined {
+  return reason === undefined ? undefined : endReasonWords(reason);
+}

@@ -3,6 +3,8 @@
 // response the local SIP stack made up because Telnyx never answered (Timer B's 408, a refused
 // connection or TLS handshake) is a failure of the carrier path, not a user who did not pick up;
 // counting it would nudge and then revoke permissions Meta still holds during a carrier outage.
+// Why it ended, in the end-reason table's terms, is decided here too (one failure mapping).
+import { telnyxEndReason, type EndReason } from './endReasons.js';
 
 export interface UnconnectedCall {
   /** Final status of the Telnyx leg. */
@@ -19,12 +21,17 @@ export interface UnconnectedVerdict {
   outcome: 'unanswered' | 'failed';
   /** The status recorded, and answered to the PBX. */
   status: number;
-  reason: 'ring_timeout' | 'telnyx_unreachable' | 'canceled' | 'telnyx_final';
+  reason: EndReason;
 }
 
 export function classifyUnconnected(call: UnconnectedCall, unansweredCodes: readonly number[]): UnconnectedVerdict {
   if (call.ringTimedOut) return { outcome: 'unanswered', status: 480, reason: 'ring_timeout' };
-  const reason = call.canceled ? 'canceled' : 'telnyx_final';
-  if (!call.fromTelnyx) return { outcome: 'failed', status: call.canceled ? call.status : 503, reason: call.canceled ? reason : 'telnyx_unreachable' };
+  if (!call.fromTelnyx) {
+    return call.canceled ? { outcome: 'failed', status: call.status, reason: 'canceled' } : { outcome: 'failed', status: 503, reason: 'telnyx_unreachable' };
+  }
+  const reason = call.canceled ? 'canceled' : telnyxEndReason(call.status);
   return { outcome: unansweredCodes.includes(call.status) ? 'unanswered' : 'failed', status: call.status, reason };
 }
+
+/** The bridge failed without a SIP status (an exception in the edge or drachtio): a locally made 500. */
+export const EDGE_FAILURE: UnconnectedVerdict = { outcome: 'failed', status: 500, reason: 'edge_failed' };

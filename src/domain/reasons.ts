@@ -49,8 +49,11 @@ export function isRefusalReason(s: string): s is RefusalReason {
   return Object.hasOwn(REFUSALS, s);
 }
 
-/** The headers every rejection carries: `Reason` (RFC 3326) and, for † reasons, `Retry-After`. */
-export function refusalHeaders(r: Refusal): Record<string, string> {
+/**
+ * The headers every rejection carries: `Reason` (RFC 3326) and, for † reasons, `Retry-After`. Also
+ * for an admitted call's own final answer that names its cause (ring_timeout, telnyx_unreachable).
+ */
+export function refusalHeaders(r: { reason: string; code: number; retryAfter?: number }): Record<string, string> {
   const headers: Record<string, string> = { Reason: `SIP;cause=${r.code};text="${r.reason}"` };
   if (r.retryAfter !== undefined) headers['Retry-After'] = String(r.retryAfter);
   return headers;

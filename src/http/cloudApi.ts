@@ -1,6 +1,9 @@
-// Sends a call permission request through the WhatsApp Cloud API: a free-form interactive
-// message of type `call_permission_request` from the business number's phoneNumberId.
+// The WhatsApp Cloud API, as the edge uses it: sends a call permission request (a free-form
+// interactive message of type `call_permission_request` from the business number's phoneNumberId),
+// and asks Meta's call_permissions for a (number, user) pair.
+import { z } from 'zod';
 import type { Config } from '../config/schema.js';
+import type { MetaPermissionView } from '../domain/metaPermission.js';
 import { HttpError } from './errors.js';
 
 export type CloudApiConfig = NonNullable<Config['whatsapp']['cloudApi']>;
@@ -67,4 +70,100 @@ export async function sendPermissionRequest(
   const sent = (await res.json().catch(() => ({}))) as { messages?: { id?: unknown }[] };
   const id = sent.messages?.[0]?.id;
   return typeof id === 'string' ? { messageId: id } : {};
+}
+
+// --- call_permissions: Meta's view of a (business number, user) pair (SPEC §7) ---
+
+const limitSchema = z.object({
+  time_period: z.string(),
+  max_allowed: z.coerce.number().int().nonnegative(),
+  current_usage: z.coerce.number().int().nonnegative(),
+  limit_expiration_time: z.coerce.number().int().positive().optional().catch(undefined),
+});
+
+const callPermissionsSchema = z.object({
+  permission: z.object({
+    status: z.enum(['no_permission', 'temporary', 'permanent']),
+    expiration_time: z.coerce.number().int().positive().optional().catch(undefined),
+  }),
+  actions: z
+    .array(z.object({ action_name: z.string(), can_perform_action: z.boolean(), limits: z.array(limitSchema).optional().catch(undefined) }).loose())
+    .optional()
+    .catch(undefined),
+});
+
+/** Why a lookup produced no answer, one word each (the log-once key). */
+export type LookupErrorKind = 'timeout' | 'unreachable' | 'http_error' | 'meta_error' | 'malformed';
+
+export type CallPermissionsAnswer = { ok: true; view: MetaPermissionView } | { ok: false; kind: LookupErrorKind; key: string; detail: string };
+
+/** Meta's answer parsed into the domain's view; unknown fields are ignored, a missing permission is malformed. */
+export function parseCallPermissions(body: unknown): MetaPermissionView | undefined {
+  const r = callPermissionsSchema.safeParse(body);
+  if (!r.success) return undefined;
+  const { permission, actions } = r.data;
+  const start = actions?.find((a) => a.action_name === 'start_call');
+  return {
+    status: permission.status,
+    ...(permission.expiration_time !== undefined ? { expiresAt: permission.expiration_time * 1000 } : {}),
+    ...(start
+      ? {
+          startCall: {
+            canPerform: start.can_perform_action,
+            limits: (start.limits ?? []).map((l) => ({
+              timePeriod: l.time_period,
+              maxAllowed: l.max_allowed,
+              currentUsage: l.current_usage,
+              ...(l.limit_expiration_time !== undefined ? { freesAt: l.limit_expiration_time * 1000 } : {}),
+            })),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * GET {baseUrl}/{phoneNumberId}/call_permissions?user_wa_id=… within `timeoutMs`. Never throws:
+ * an error is an answer too, so the caller keeps its local decision.
+ */
+export async function fetchCallPermissions(
+  api: CloudApiConfig,
+  phoneNumberId: string,
+  userWaId: string,
+  timeoutMs: number,
+  fetchImpl: typeof fetch = fetch,
+): Promise<CallPermissionsAnswer> {
+  const url = `${api.baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(phoneNumberId)}/call_permissions?user_wa_id=${encodeURIComponent(userWaId)}`;
+  let res: Response;
+  try {
+    res = await fetchImpl(url, { headers: { authorization: `Bearer ${api.token}` }, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    if (e instanceof Error && e.name === 'TimeoutError') return { ok: false, kind: 'timeout', key: 'timeout', detail: `no answer within ${timeoutMs} ms` };
+    const why = e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e);
+    return { ok: false, kind: 'unreachable', key: 'unreachable', detail: `unreachable (${why})` };
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (e) {
+    const timedOut = e instanceof Error && e.name === 'TimeoutError';
+    return { ok: false, kind: timedOut ? 'timeout' : 'unreachable', key: timedOut ? 'timeout' : 'unreachable', detail: `the answer did not arrive whole within ${timeoutMs} ms` };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    // Meta's error envelope: {"error":{"message","code","error_subcode"}}; its code is the log-once key.
+    const err = (body as { error?: { message?: unknown; code?: unknown } } | undefined)?.error;
+    if (err && typeof err.message === 'string') {
+      return { ok: false, kind: 'meta_error', key: `meta_${String(err.code ?? res.status)}`, detail: `Meta answered ${res.status}: ${err.message}${err.code !== undefined ? ` (code ${String(err.code)})` : ''}` };
+    }
+    return { ok: false, kind: 'http_error', key: `http_${res.status}`, detail: `Cloud API answered ${res.status}: ${text.slice(0, 200) || res.statusText}` };
+  }
+  const view = parseCallPermissions(body);
+  if (!view) return { ok: false, kind: 'malformed', key: 'malformed', detail: `not a call_permissions answer: ${text.slice(0, 200)}` };
+  return { ok: true, view };
 }

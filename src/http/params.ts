@@ -4,6 +4,7 @@ import type { Config, NumberConfig } from '../config/schema.js';
 import { parseUserIdentity, type UserIdentity } from '../domain/identity.js';
 import { parseBusinessNumber, type PhoneNumber } from '../domain/numbers.js';
 import { HttpError } from './errors.js';
+import { numberEntry } from '../config/derived.js';
 
 /** A string parsed into a phone number by `parse`; otherwise a 400 saying `invalid`. */
 export function phoneNumberParam(parse: (s: string) => PhoneNumber | undefined, invalid: string, meta: { description: string; example: string }) {
@@ -47,7 +48,17 @@ export const userParams = z.object({ number: e164Param, user: userParam });
 
 /** The configured entry of a business number; 404 for any other number. */
 export function configuredNumber(config: Readonly<Config>, number: PhoneNumber): NumberConfig {
-  const entry = config.numbers.find((n) => n.number === number.e164);
+  const entry = numberEntry(config.numbers, number.e164);
   if (!entry) throw new HttpError('unknown_number', `${number.e164} is not a configured business number`);
   return entry;
 }
+
+/** Epoch seconds past this are surely milliseconds (year 5138): refuse rather than guess. */
+const MAX_EPOCH_SECONDS = 99_999_999_999;
+
+/** A permission's expiry as the API takes it (grant and seed rows), in epoch ms. */
+export const expiresAtSchema = z
+  .union([z.iso.datetime({ offset: true }), z.number().int().positive().max(MAX_EPOCH_SECONDS, 'epoch seconds, not milliseconds')])
+  .transform((v) => (typeof v === 'number' ? v * 1000 : Date.parse(v)))
+  .meta({ description: 'ISO 8601 instant with offset, or epoch seconds; must be in the future. Default: now + whatsapp.temporaryPermissionHours' });
+

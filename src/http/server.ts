@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CallState } from '../state/calls.js';
 import type { PermissionState } from '../state/permissions.js';
+import type { PermissionLookup } from '../permissionLookup.js';
 import type { RegistrationState } from '../sip/telnyxRegistration.js';
 import type { DeviceContacts } from '../state/devices.js';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.js';
@@ -17,6 +18,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { numbersRoutes } from './routes/numbers.js';
 import { usersRoutes } from './routes/users.js';
+import { permissionsRoutes } from './routes/permissions.js';
 import { decisionsRoutes } from './routes/decisions.js';
 import { callsRoutes } from './routes/calls.js';
 import { devicesRoutes } from './routes/devices.js';
@@ -29,6 +31,8 @@ export interface HttpDeps {
   config: () => Readonly<Config>;
   calls: CallState;
   permissions: PermissionState;
+  /** Meta's view beside the edge's (GET /v1/decisions, /v1/numbers); none without the lookup. */
+  permissionLookup?: PermissionLookup;
   metrics: Metrics;
   /** Passed to fastify as its loggerInstance. */
   logger: Logger;
@@ -106,7 +110,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       info: {
         title: 'wa-sip-edge operator API',
         version: '1.0.0',
-        description: 'SPEC §4. /v1/* needs `Authorization: Bearer <http.adminToken>`, except the two WhatsApp webhook routes.',
+        description: 'SPEC §4. /v1/* needs `Authorization: Bearer <http.adminToken>`, except the webhook routes (Meta and Telnyx sign their deliveries).',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],
@@ -122,6 +126,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       v1.addHook('onRequest', requireAdminToken(deps.config));
       await v1.register(numbersRoutes(deps));
       await v1.register(usersRoutes(deps));
+      await v1.register(permissionsRoutes(deps));
       await v1.register(decisionsRoutes(deps));
       await v1.register(callsRoutes(deps));
       await v1.register(devicesRoutes(deps));
@@ -129,7 +134,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
     { prefix: '/v1' },
   );
-  // Outside the bearer scope: Meta cannot send our token; it signs (POST) or echoes a verify token (GET).
+  // Outside the bearer scope: Meta and Telnyx cannot send our token; they sign (POST) or echo a verify token (GET).
   await app.register(webhookRoutes(deps), { prefix: '/v1' });
   // Static files for the browser; the page itself needs no token, every figure on it comes from /v1.
   await app.register(

@@ -14,6 +14,7 @@ import type { NumberConfig } from '../config/schema.js';
 import { isBsuid } from '../domain/identity.js';
 import { normaliseDialled, parseBusinessNumber } from '../domain/numbers.js';
 import type { UNUSABLE_REPLY_REASONS } from '../metrics.js';
+import { numberEntry } from '../config/derived.js';
 
 export type PermissionDecision = { kind: 'permanent' } | { kind: 'temporary'; expiresAt: number } | { kind: 'revoke' };
 
@@ -93,7 +94,7 @@ function businessNumberOf(metadata: Metadata | undefined, numbers: readonly Numb
   const byId = metadata.phone_number_id ? numbers.find((n) => n.phoneNumberId === metadata.phone_number_id) : undefined;
   if (byId) return byId.number;
   const shown = metadata.display_phone_number ? normaliseDialled(metadata.display_phone_number) : undefined;
-  return shown && numbers.some((n) => n.number === shown.e164) ? shown.e164 : undefined;
+  return shown && numberEntry(numbers, shown.e164) !== undefined ? shown.e164 : undefined;
 }
 
 function decisionOf(reply: z.output<typeof replyBody>): PermissionDecision {
@@ -131,6 +132,37 @@ function senderOf(message: unknown, contacts: NamedUser[]): NamedUser {
   return { phone: own.phone ?? match?.phone, bsuid: own.bsuid ?? match?.bsuid };
 }
 
+type Unusable = ParsedWebhook['unusable'][number];
+
+/**
+ * The one rule for a `call_permission_reply` message, wherever it came from (Meta's webhook, or
+ * nested in a Telnyx webhook): undefined when the message is not a permission reply.
+ * `fallbackId` names a message Meta's id is missing from (a relay that dropped it).
+ */
+export function replyFromMessage(raw: unknown, business: string | undefined, sender: NamedUser, fallbackId?: string): { ok: true; reply: PermissionReply } | { ok: false; unusable: Unusable } | undefined {
+  const msg = permissionReplyMessage.safeParse(raw);
+  if (!msg.success) return undefined; // not a permission reply: nothing to apply
+  const messageId = msg.data.id ?? fallbackId;
+  const body = replyBody.safeParse(msg.data.interactive.call_permission_reply);
+  const unusable = (reason: UnusableReason, why: string) => ({ ok: false as const, unusable: { messageId, reason, why } });
+  if (!messageId || !body.success) return unusable('malformed_reply', !messageId ? 'the message has no id' : `call_permission_reply: ${body.error?.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`);
+  if (!business) return unusable('unknown_business_number', 'metadata names no configured business number');
+  const user = sender.phone ?? sender.bsuid;
+  if (!user) return unusable('no_user_identity', 'names neither a possible phone number nor a BSUID (from, from_user_id, contacts[].wa_id, contacts[].user_id)');
+  return { ok: true, reply: { messageId, business, user, named: sender, decision: decisionOf(body.data) } };
+}
+
+/** A message's own identity fields (from, from_user_id, ...), for a relay that sends the message without Meta's contacts. */
+export function messageSender(raw: unknown, fallback: NamedUser = {}): NamedUser {
+  const own = identityOf(raw);
+  return { phone: own.phone ?? fallback.phone, bsuid: own.bsuid ?? fallback.bsuid };
+}
+
+/** True for a value shaped like Meta's webhook envelope (object whatsapp_business_account). */
+export function isMetaEnvelope(v: unknown): boolean {
+  return envelope.safeParse(v).success;
+}
+
 export function parseWebhook(payload: unknown, numbers: readonly NumberConfig[]): ParsedWebhook {
   const out: ParsedWebhook = { replies: [], links: [], unusable: [] };
   const env = envelope.safeParse(payload);
@@ -156,15 +188,9 @@ export function parseWebhook(payload: unknown, numbers: readonly NumberConfig[])
     for (const raw of value.data.messages ?? []) {
       const sender = senderOf(raw, contacts);
       learn(business, sender);
-      const msg = permissionReplyMessage.safeParse(raw);
-      if (!msg.success) continue; // not a permission reply: nothing to apply
-      const messageId = msg.data.id;
-      const body = replyBody.safeParse(msg.data.interactive.call_permission_reply);
-      const unusable = (reason: UnusableReason, why: string) => out.unusable.push({ messageId, reason, why });
-      if (!messageId || !body.success) unusable('malformed_reply', !messageId ? 'the message has no id' : `call_permission_reply: ${body.error?.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`);
-      else if (!business) unusable('unknown_business_number', 'metadata names no configured business number');
-      else if (sender.phone ?? sender.bsuid) out.replies.push({ messageId, business, user: (sender.phone ?? sender.bsuid) as string, named: sender, decision: decisionOf(body.data) });
-      else unusable('no_user_identity', 'names neither a possible phone number nor a BSUID (from, from_user_id, contacts[].wa_id, contacts[].user_id)');
+      const r = replyFromMessage(raw, business, sender);
+      if (r?.ok) out.replies.push(r.reply);
+      else if (r) out.unusable.push(r.unusable);
     }
   }
   return out;

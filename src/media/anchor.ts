@@ -90,7 +90,7 @@ export class MediaRelays {
     private readonly clock: Clock,
   ) {
     this.engines = cfg.rtpengine.map((label) => ({ label, address: parseNgAddress(label) as NgAddress, up: false }));
-    this.ng = new NgClient(cfg.requestTimeoutMs, (err) => logger.warn({ err: String(err) }, 'rtpengine client error'));
+    this.ng = new NgClient(cfg.requestTimeoutMs, (err) => logger.warn({ err }, 'rtpengine client error'));
     for (const e of this.engines) metrics.rtpengineUp.set({ rtpengine: e.label }, 0);
   }
 
@@ -241,7 +241,7 @@ export class CallMedia {
           onSilent(who);
         })
         .catch((err: unknown) => {
-          if (!failing) this.log.warn({ rtpengine: this.engine, err: String(err) }, 'rtpengine query failed');
+          if (!failing) this.log.warn({ rtpengine: this.engine, err }, 'rtpengine query failed');
           failing = true;
         })
         .finally(() => (busy = false));
@@ -265,7 +265,7 @@ export class CallMedia {
         return;
       } catch (err) {
         if (attempt >= DELETE_ATTEMPTS) {
-          this.log.warn({ rtpengine: this.engine, err: String(err), attempts: attempt }, "rtpengine delete failed: its own timeout ends the call's media");
+          this.log.warn({ rtpengine: this.engine, err, attempts: attempt }, "rtpengine delete failed: its own timeout ends the call's media");
           return;
         }
         await new Promise((r) => setTimeout(r, attempt * 500));
@@ -284,7 +284,7 @@ export class CallMedia {
       try {
         figures = figuresOf(await this.ng.query(this.address, this.callId));
       } catch (err) {
-        this.log.warn({ rtpengine: this.engine, err: String(err) }, 'rtpengine query at call end failed');
+        this.log.warn({ rtpengine: this.engine, err }, 'rtpengine query at call end failed');
       }
       await this.deleteWithRetries();
       if (figures) {

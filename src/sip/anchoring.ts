@@ -24,7 +24,7 @@ export async function anchorInbound(deps: SipDeps, req: SipRequest, session: Cal
   } catch (err) {
     session.unanchored();
     deps.metrics.mediaUnanchoredTotal.inc();
-    session.log.warn({ err: (err as Error).message }, 'no rtpengine took the call: routed unanchored');
+    session.log.warn({ err }, 'no rtpengine took the call: routed unanchored');
     return undefined;
   }
 }

@@ -5,6 +5,7 @@ import type { Metrics, Direction } from '../metrics.js';
 import type { CallState, Outcome } from '../state/calls.js';
 import { appendCallRecord } from '../state/records.js';
 import { refusal, refusalHeaders } from '../domain/reasons.js';
+import type { EndReason } from '../domain/endReasons.js';
 import type { Clock } from '../domain/clock.js';
 import { DurableQueue } from './durable.js';
 import type { LeaseKeeper } from './leases.js';
@@ -54,6 +55,11 @@ export class CallSession {
     return this.phase !== 'closed';
   }
 
+  /** Answered and not yet ended. */
+  get isConnected(): boolean {
+    return this.phase === 'connected';
+  }
+
   private settle(outcome: Outcome) {
     return this.queue.run(`settle ${outcome}`, () => this.deps.calls.settle(this.business, this.user, this.callId, outcome));
   }
@@ -88,7 +94,7 @@ export class CallSession {
    * The call is over. Before an answer `outcome` says how it failed (unanswered or failed); after
    * one it is `ended`. Whatever calls this, and however often, the outcome is applied once.
    */
-  close(outcome: Exclude<Outcome, 'connected'>, sipStatus: number, reason: string): void {
+  close(outcome: Exclude<Outcome, 'connected'>, sipStatus: number, reason: EndReason): void {
     if (this.phase === 'closed') return;
     const final: Outcome = this.phase === 'connected' ? 'ended' : outcome;
     const recorded = this.phase === 'connected' ? 'connected' : outcome;
@@ -137,14 +143,14 @@ export class CallSession {
     this.dialogs = [caller, callee];
     releaseSetupMessages(caller);
     releaseSetupMessages(callee);
-    const legs: [Dialog, Dialog, string][] = [
+    const legs: [Dialog, Dialog, 'caller' | 'callee'][] = [
       [caller, callee, 'caller'],
       [callee, caller, 'callee'],
     ];
     for (const [leg, other, side] of legs) {
       leg.on('destroy', () => {
         leg.connected = false;
-        this.close('ended', 200, `bye_from_${side}`);
+        this.close('ended', 200, side === 'caller' ? 'bye_from_caller' : 'bye_from_callee');
       });
       leg.on('modify', (req: SipRequest, res: SipResponse) => {
         // With or without an offer in it, the answer is the SDP this leg already has.

@@ -44,7 +44,7 @@ export function connectDrachtio(srf: Srf, cfg: DrachtioTarget, logger: Logger, m
   });
   // Without an 'error' listener an unreachable drachtio-server would crash the process.
   srf.on('error', (err?: Error) => {
-    if (state.connected || !state.closing) log.debug({ err: err?.message }, 'drachtio connection error');
+    if (state.connected || !state.closing) log.debug({ err }, 'drachtio connection error');
     down('error', err);
   });
   srf.on('close', () => down('closed'));

@@ -8,6 +8,7 @@ import type { Direction, Metrics } from '../metrics.js';
 import type { CallState } from '../state/calls.js';
 import type { DeviceRegistry } from '../state/devices.js';
 import type { MediaRelays } from '../media/anchor.js';
+import type { PermissionLookup } from '../permissionLookup.js';
 import { CallSession } from './callSession.js';
 import type { LeaseKeeper } from './leases.js';
 import type { SipRequest, SipResponse, Srf } from './srf.js';
@@ -25,6 +26,8 @@ export interface SipDeps {
   draining: () => boolean;
   /** With media.anchor: the rtpengines every bridged call's media goes through. */
   media?: MediaRelays;
+  /** Asks Meta after a local no_permission (whatsapp.cloudApi.permissionLookup; off unless configured). */
+  permissionLookup?: PermissionLookup;
 }
 
 /**

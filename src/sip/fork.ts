@@ -5,6 +5,7 @@ import type { SipDeps } from './context.js';
 import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
 import type { AnchoredSdp } from './anchoring.js';
 import { isWebrtcTransport } from './webrtc.js';
+import { CancellableLeg } from './ringingLeg.js';
 
 export type ForkResult = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
 
@@ -24,17 +25,16 @@ export async function forkToBindings(
   bindings: RegisteredBinding[],
   opts: { callingNumber: string; headers: Record<string, string>; timeoutMs: number; sdp?: AnchoredSdp },
 ): Promise<ForkResult> {
-  const pending = new Map<number, { cancel(): void }>();
+  // One cancellable leg per contact: a contact whose INVITE is still being sent is cancelled too.
+  const legs = bindings.map(() => new CancellableLeg(req));
   let winner: Dialog | undefined;
   // Resolved by the first 2xx: the answer goes to Telnyx then, not once every other contact's
   // INVITE has ended (a vanished phone cannot be CANCELled before it sends a 1xx: Timer B, 32 s).
   let announceWinner: (d: Dialog) => void = () => {};
   const firstAnswer = new Promise<Dialog>((resolve) => (announceWinner = resolve));
   let ringing = false;
-  const cancelOthers = () => {
-    for (const r of pending.values()) r.cancel();
-    pending.clear();
-  };
+  const ended = new Set<number>();
+  const cancelOthers = () => legs.forEach((leg, i) => ended.has(i) || leg.cancel());
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -47,9 +47,10 @@ export async function forkToBindings(
     try {
       // A browser (the console's phone) gets rtpengine's ICE and DTLS-SRTP offer; without rtpengine it cannot take the call.
       const browser = isWebrtcTransport(b.source.transport);
-      if (browser && !opts.sdp) return 488;
+      const notSent = (status: number) => (ended.add(i), status);
+      if (browser && !opts.sdp) return notSent(488);
       const localSdp = browser && opts.sdp ? await opts.sdp.browserOffer() : (opts.sdp?.offer ?? req.body);
-      if (winner || req.canceled || timedOut) return 487;
+      if (winner || req.canceled || timedOut) return notSent(487);
       const uac = await deps.srf.createUAC(
         b.uri,
         {
@@ -59,9 +60,7 @@ export async function forkToBindings(
           proxy: `sip:${b.source.address}:${b.source.port};transport=${b.source.transport}`,
         },
         {
-          cbRequest: (err, sent) => {
-            if (!err) pending.set(i, sent);
-          },
+          cbRequest: legs[i]?.onSent,
           cbProvisional: (p) => {
             if (!ringing && p.status === 180 && !res.finalResponseSent) {
               ringing = true;
@@ -70,7 +69,7 @@ export async function forkToBindings(
           },
         },
       );
-      pending.delete(i);
+      ended.add(i);
       if (winner || req.canceled) {
         await uac.destroy().catch(() => {}); // answered too late: another contact won
         return 487;
@@ -80,7 +79,7 @@ export async function forkToBindings(
       announceWinner(uac);
       return 200;
     } catch (e) {
-      pending.delete(i);
+      ended.add(i);
       const status = (e as SipError).status ?? 500;
       // A 6xx is the person's answer for every contact (RFC 3261 §16.7): stop ringing the others.
       if (status >= 600) cancelOthers();
@@ -101,8 +100,11 @@ export async function forkToBindings(
     if (req.canceled) throw new Error('canceled while rtpengine answered');
     const uas = await deps.srf.createUAS(req, res, { localSdp });
     return { answered: { uas, uac } };
-  } catch {
-    await uac.destroy().catch(() => {});
-    return { status: 487 };
+  } catch (err) {
+    // The softphone answered but the call could not be bridged: hang the phone up either way.
+    await uac.destroy().catch((e: unknown) => deps.logger.debug({ err: e }, 'answered softphone leg already gone'));
+    if (req.canceled) return { status: 487 };
+    deps.logger.warn({ err, callId: req.get('Call-ID') }, 'a softphone answered but the call could not be bridged to it');
+    return { status: 500 };
   }
 }

@@ -11,8 +11,10 @@ import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { CallSession } from './callSession.js';
 import { forkToBindings } from './fork.js';
+import { ringWithTimeout } from './ringingLeg.js';
 import { anchorInbound, type AnchoredSdp } from './anchoring.js';
-import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
+import type { Dialog, SipRequest, SipResponse } from './srf.js';
+import { numberEntry } from '../config/derived.js';
 
 /**
  * Business number from the Request-URI, falling back to To (SPEC §1). A call through the Telnyx
@@ -27,7 +29,7 @@ function businessNumberOf(deps: SipDeps, req: SipRequest): string | undefined {
   const to = userPart(uriOf(req.get('To')));
   for (const candidate of viaRegistration ? [to] : [ruriUser, to]) {
     const n = parseBusinessNumber(candidate.replace(/^00/, ''))?.e164;
-    if (n && numbers.some((c) => c.number === n)) return n;
+    if (n && numberEntry(numbers, n)) return n;
   }
   return undefined;
 }
@@ -58,7 +60,7 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
   } catch (err) {
     deps.metrics.redisErrorsTotal.inc();
     session = openSession(deps, 'inbound', business, user, callId, req, startedAt);
-    session.log.warn({ err: (err as Error).message }, 'Redis unavailable: inbound call routed unrecorded, counted once Redis is back');
+    session.log.warn({ err }, 'Redis unavailable: inbound call routed unrecorded, counted once Redis is back');
     deps.metrics.unrecordedCalls.inc();
     // Queued ahead of the call's settles, so they apply in order once Redis answers.
     void session.queue
@@ -81,32 +83,17 @@ type Attempt = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
 
 /** A `sip:` target: one B2BUA leg, cancelled when it rings past the per-target timeout. */
 async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, target: string, user: string, headers: Record<string, string>, sdp?: AnchoredSdp): Promise<Attempt> {
-  let uacReq: { cancel(opts?: object): void } | undefined;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    uacReq?.cancel();
-  }, deps.config().sip.inboundTargetTimeoutSeconds * 1000);
-  try {
-    const answered = await deps.srf.createB2BUA(
+  const leg = await ringWithTimeout(req, deps.config().sip.inboundTargetTimeoutSeconds * 1000, (onSent) =>
+    deps.srf.createB2BUA(
       req,
       res,
       target,
       { callingNumber: user, headers, passFailure: false, passProvisionalResponses: true, ...(sdp ? { localSdpB: sdp.offer, localSdpA: sdp.answer } : {}) },
-      {
-        cbRequest: (err, sent) => {
-          if (err) return;
-          uacReq = sent;
-          if (req.canceled) sent.cancel(); // CANCELed before this leg existed
-        },
-      },
-    );
-    return { answered };
-  } catch (e) {
-    return { status: timedOut ? 408 : ((e as SipError).status ?? 500) };
-  } finally {
-    clearTimeout(timer);
-  }
+      { cbRequest: onSent },
+    ),
+  );
+  if ('answered' in leg) return leg;
+  return { status: leg.timedOut ? 408 : (leg.error.status ?? 500) };
 }
 
 /** A `device:NAME` target: every registered contact at once; none registered counts as a 480. */
@@ -124,7 +111,7 @@ async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse
 
 async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, business: string, user: string): Promise<void> {
   const cfg = deps.config();
-  const targets = cfg.numbers.find((n) => n.number === business)?.inbound ?? [];
+  const targets = numberEntry(cfg.numbers, business)?.inbound ?? [];
   const headers = pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToPbx));
   const sdp = await anchorInbound(deps, req, session);
   let last = 480;

@@ -50,7 +50,7 @@ export class LeaseKeeper {
           await this.calls.renewLeases(business, [...ids]);
         } catch (err) {
           this.metrics.redisErrorsTotal.inc();
-          this.logger.warn({ err: (err as Error).message, number: business }, 'lease renewal failed');
+          this.logger.warn({ err, number: business }, 'lease renewal failed');
         }
       }),
     );

@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backoffDelay } from '../domain/backoff.js';
 import { contactListeners, engineConfigXml, type EngineSettings, type Listener } from './engineConfig.js';
+import { EngineOutput, type EngineLogLevel } from './engineOutput.js';
 import { contactNeedsTls, prepareEngineTls, type EngineTlsOptions } from './engineTls.js';
 import { freeTcpPort, portInUse } from './ports.js';
 
-export type EngineLogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type { EngineLogLevel };
 
 export interface LocalEngineOptions {
   bin: string;
@@ -73,17 +74,9 @@ export interface LocalEngine {
   output(): string;
 }
 
-const MAX_LINES = 2000;
-const TIMESTAMPED = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+ /;
+const ADMIN_HOST = '127.0.0.1' as const;
+const DEFAULT_BACKOFF = { minMs: 250, maxMs: 10_000, stableMs: 30_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** drachtio-server prints no level: read it off the words, so failures stand out in the edge's log. */
-export function engineLogLevel(text: string): EngineLogLevel {
-  if (/\b(error|failed|failure|unable|cannot|can't|invalid|exception)\b/i.test(text)) return 'error';
-  if (/\bwarn(ing)?\b/i.test(text)) return 'warn';
-  if (/Starting drachtio|listening for applications|creating transport|Received SIG/i.test(text)) return 'info';
-  return 'debug';
-}
 
 const SETPRIV = '/usr/bin/setpriv';
 
@@ -100,6 +93,195 @@ function describeListener(l: Listener): string {
   return `${l.address}:${l.port} (${l.transport})`;
 }
 
+/** One supervised drachtio-server: its generated config directory, its process, its restarts. */
+class SupervisedEngine implements LocalEngine {
+  readonly adminHost = ADMIN_HOST;
+  readonly contacts: readonly string[];
+  private readonly out: EngineOutput;
+  private readonly supervise: boolean;
+  private readonly backoff: NonNullable<LocalEngineOptions['backoff']>;
+  private readonly configFile: string;
+  private proc: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private attempt = 0;
+  private upSince = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly opts: LocalEngineOptions,
+    private readonly listeners: readonly Listener[],
+    private readonly settings: EngineSettings,
+    private readonly dir: string,
+  ) {
+    this.contacts = opts.contacts;
+    this.out = new EngineOutput(opts.onLog);
+    this.supervise = opts.supervise ?? true;
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.configFile = join(dir, 'drachtio.conf.xml');
+  }
+
+  get adminPort(): number {
+    return this.settings.adminPort;
+  }
+
+  get secret(): string {
+    return this.settings.secret;
+  }
+
+  get running(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.running ? this.proc?.pid : undefined;
+  }
+
+  output(): string {
+    return this.out.all();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.stopping = false;
+    await this.waitForFreePorts();
+    this.writeConfig();
+    const p = this.spawn();
+    const spawnError = new Promise<Error>((resolve) => p.once('error', resolve));
+    let cameUp = false;
+    this.exited = new Promise<void>((resolve) => {
+      p.once('close', (code, signal) => {
+        this.out.note(`drachtio-server exited code=${code} signal=${signal}`);
+        this.out.flush();
+        // Only a process that had come up is restarted here; a failed start is the caller's to handle.
+        if (!this.stopping && this.proc === p && cameUp) {
+          this.opts.onEvent?.({ kind: 'exited', code, signal });
+          this.scheduleRestart();
+        }
+        resolve();
+      });
+    });
+    await this.waitUntilUp(p, spawnError);
+    cameUp = true;
+    this.upSince = Date.now();
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    p.kill(signal);
+    const timer = setTimeout(() => p.kill('SIGKILL'), 3000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    await this.kill('SIGTERM');
+    this.removeConfig();
+  }
+
+  removeConfig(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** After an exit the old sockets may take a moment to go: wait for them, then insist. */
+  private async waitForFreePorts(): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        return await this.checkPortsFree();
+      } catch (e) {
+        if (i === 99 || !this.proc) throw e;
+        await sleep(50);
+      }
+    }
+  }
+
+  private async checkPortsFree(): Promise<void> {
+    if (await portInUse('tcp', ADMIN_HOST, this.adminPort)) throw new EngineStartError(`drachtio control port ${ADMIN_HOST}:${this.adminPort} is already in use`);
+    for (const l of this.listeners) {
+      if (await portInUse(l.proto, l.address, l.port)) throw new EngineStartError(`SIP port ${describeListener(l)} is already in use`);
+    }
+  }
+
+  private async closedPorts(): Promise<string[]> {
+    const closed: string[] = [];
+    if (!(await portInUse('tcp', ADMIN_HOST, this.adminPort))) closed.push(`control ${ADMIN_HOST}:${this.adminPort}`);
+    for (const l of this.listeners) if (!(await portInUse(l.proto, l.address, l.port))) closed.push(`SIP ${describeListener(l)}`);
+    return closed;
+  }
+
+  private writeConfig(): void {
+    mkdirSync(this.dir, { recursive: true });
+    if (this.opts.contacts.some(contactNeedsTls)) {
+      try {
+        this.settings.tls = prepareEngineTls(this.dir, this.opts.tls ?? {}, (text) => {
+          this.out.note(text);
+          this.opts.onLog?.('warn', text);
+        });
+      } catch (e) {
+        throw new EngineStartError(e instanceof Error ? e.message : String(e));
+      }
+    }
+    writeFileSync(this.configFile, engineConfigXml(this.settings), { mode: 0o600 });
+  }
+
+  private spawn(): ChildProcess {
+    this.out.note(`spawn ${this.opts.bin} -f ${this.configFile}`);
+    let p: ChildProcess;
+    try {
+      p = spawn(...withParentDeathSignal(this.opts.bin, ['-f', this.configFile]), { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      throw new EngineStartError(`cannot run ${this.opts.bin}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.proc = p;
+    this.out.read(p.stdout);
+    this.out.read(p.stderr);
+    return p;
+  }
+
+  /** Resolves once the control and SIP ports are open; an early exit or the deadline is an EngineStartError. */
+  private async waitUntilUp(p: ChildProcess, spawnError: Promise<Error>): Promise<void> {
+    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 10_000);
+    for (;;) {
+      const failed = await Promise.race([spawnError, sleep(25).then(() => undefined)]);
+      if (failed) throw new EngineStartError(`cannot run ${this.opts.bin}: ${failed.message}`);
+      if (p.exitCode !== null || p.signalCode !== null) {
+        await this.exited;
+        throw new EngineStartError(`drachtio-server exited during start-up (code ${p.exitCode}, signal ${p.signalCode})`, this.out.tail(40));
+      }
+      const closed = await this.closedPorts();
+      if (closed.length === 0) return;
+      if (Date.now() > deadline) {
+        p.kill('SIGKILL');
+        await this.exited;
+        throw new EngineStartError(`drachtio-server did not open ${closed.join(', ')}`, this.out.tail(40));
+      }
+    }
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopping || !this.supervise || this.restartTimer) return;
+    if (this.upSince && Date.now() - this.upSince >= this.backoff.stableMs) this.attempt = 0;
+    const attempt = ++this.attempt;
+    const inMs = backoffDelay(attempt, this.backoff.minMs, this.backoff.maxMs);
+    this.opts.onEvent?.({ kind: 'restarting', inMs, attempt });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.start().then(
+        () => this.opts.onEvent?.({ kind: 'restarted', attempt }),
+        (err: unknown) => {
+          this.opts.onEvent?.({ kind: 'restart-failed', attempt, error: err instanceof Error ? err.message : String(err) });
+          this.scheduleRestart();
+        },
+      );
+    }, inMs);
+  }
+}
+
+/** Starts a local drachtio-server (resolves once its ports are open) and supervises it. */
 export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalEngine> {
   if (!existsSync(opts.bin)) throw new EngineStartError(`drachtio-server not found at ${opts.bin} (install it: scripts/install-drachtio-server.sh)`);
   const listeners = opts.contacts.flatMap((c) => {
@@ -107,196 +289,20 @@ export async function startLocalEngine(opts: LocalEngineOptions): Promise<LocalE
     if (typeof l === 'string') throw new EngineStartError(`drachtio contact ${c}: ${l}`);
     return l;
   });
-  const adminHost = '127.0.0.1' as const;
-  const adminPort = opts.adminPort ?? (await freeTcpPort(adminHost));
-  const secret = opts.secret ?? randomBytes(24).toString('base64url');
-  const supervise = opts.supervise ?? true;
-  const backoff = opts.backoff ?? { minMs: 250, maxMs: 10_000, stableMs: 30_000 };
-  const dir = mkdtempSync(join(tmpdir(), 'wa-edge-drachtio-'));
-  const configFile = join(dir, 'drachtio.conf.xml');
   const settings: EngineSettings = {
-    adminPort,
-    secret,
+    adminPort: opts.adminPort ?? (await freeTcpPort(ADMIN_HOST)),
+    secret: opts.secret ?? randomBytes(24).toString('base64url'),
     contacts: opts.contacts,
     externalIp: opts.externalIp,
     logLevel: opts.logLevel ?? 'info',
     sofiaLogLevel: opts.sofiaLogLevel ?? 3,
   };
-
-  const lines: string[] = [];
-  let entry: string[] = [];
-  let flushTimer: NodeJS.Timeout | undefined;
-  const flush = () => {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (entry.length === 0) return;
-    const text = entry.join('\n');
-    entry = [];
-    opts.onLog?.(engineLogLevel(text), text);
-  };
-  const onLine = (line: string) => {
-    lines.push(line);
-    if (lines.length > MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
-    if (TIMESTAMPED.test(line)) {
-      flush();
-      entry.push(line.replace(TIMESTAMPED, ''));
-    } else if (line.trim() !== '') entry.push(line);
-    flushTimer ??= setTimeout(flush, 20);
-  };
-
-  let proc: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let stopping = false;
-  let attempt = 0;
-  let upSince = 0;
-  let restartTimer: NodeJS.Timeout | undefined;
-  const isRunning = () => !!proc && proc.exitCode === null && proc.signalCode === null;
-
-  const portsOpen = async () => {
-    if (!(await portInUse('tcp', adminHost, adminPort))) return false;
-    for (const l of listeners) if (!(await portInUse(l.proto, l.address, l.port))) return false;
-    return true;
-  };
-
-  const checkPortsFree = async () => {
-    if (await portInUse('tcp', adminHost, adminPort)) throw new EngineStartError(`drachtio control port ${adminHost}:${adminPort} is already in use`);
-    for (const l of listeners) {
-      if (await portInUse(l.proto, l.address, l.port)) throw new EngineStartError(`SIP port ${describeListener(l)} is already in use`);
-    }
-  };
-
-  const scheduleRestart = () => {
-    if (stopping || !supervise || restartTimer) return;
-    if (upSince && Date.now() - upSince >= backoff.stableMs) attempt = 0;
-    attempt++;
-    const inMs = backoffDelay(attempt, backoff.minMs, backoff.maxMs);
-    opts.onEvent?.({ kind: 'restarting', inMs, attempt });
-    restartTimer = setTimeout(() => {
-      restartTimer = undefined;
-      start().then(
-        () => opts.onEvent?.({ kind: 'restarted', attempt }),
-        (err: unknown) => {
-          opts.onEvent?.({ kind: 'restart-failed', attempt, error: err instanceof Error ? err.message : String(err) });
-          scheduleRestart();
-        },
-      );
-    }, inMs);
-  };
-
-  const start = async () => {
-    if (isRunning()) return;
-    stopping = false;
-    // After an exit the old sockets may take a moment to go: wait for them, then insist.
-    for (let i = 0; i < 100; i++) {
-      try {
-        await checkPortsFree();
-        break;
-      } catch (e) {
-        if (i === 99 || !proc) throw e;
-        await sleep(50);
-      }
-    }
-    mkdirSync(dir, { recursive: true });
-    if (opts.contacts.some(contactNeedsTls)) {
-      try {
-        settings.tls = prepareEngineTls(dir, opts.tls ?? {}, (text) => {
-          lines.push(`--- ${text}`);
-          opts.onLog?.('warn', text);
-        });
-      } catch (e) {
-        throw new EngineStartError(e instanceof Error ? e.message : String(e));
-      }
-    }
-    writeFileSync(configFile, engineConfigXml(settings), { mode: 0o600 });
-    lines.push(`--- spawn ${opts.bin} -f ${configFile}`);
-    let p: ChildProcess;
-    try {
-      p = spawn(...withParentDeathSignal(opts.bin, ['-f', configFile]), { stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      throw new EngineStartError(`cannot run ${opts.bin}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    proc = p;
-    let cameUp = false;
-    let partial = '';
-    const capture = (chunk: Buffer) => {
-      const parts = (partial + chunk.toString('utf8')).split('\n');
-      partial = parts.pop() ?? '';
-      for (const l of parts) onLine(l);
-    };
-    p.stdout?.on('data', capture);
-    p.stderr?.on('data', capture);
-    const spawnError = new Promise<Error>((resolve) => p.once('error', resolve));
-    exited = new Promise<void>((resolve) => {
-      p.once('close', (code, signal) => {
-        if (partial) onLine(partial);
-        partial = '';
-        lines.push(`--- drachtio-server exited code=${code} signal=${signal}`);
-        flush();
-        // Only a process that had come up is restarted here; a failed start is the caller's to handle.
-        if (!stopping && proc === p && cameUp) {
-          opts.onEvent?.({ kind: 'exited', code, signal });
-          scheduleRestart();
-        }
-        resolve();
-      });
-    });
-    const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
-    for (;;) {
-      const failed = await Promise.race([spawnError, sleep(25).then(() => undefined)]);
-      if (failed) throw new EngineStartError(`cannot run ${opts.bin}: ${failed.message}`);
-      if (p.exitCode !== null || p.signalCode !== null) {
-        await exited;
-        throw new EngineStartError(`drachtio-server exited during start-up (code ${p.exitCode}, signal ${p.signalCode})`, lines.slice(-40).join('\n'));
-      }
-      if (await portsOpen()) break;
-      if (Date.now() > deadline) {
-        const missing: string[] = [];
-        if (!(await portInUse('tcp', adminHost, adminPort))) missing.push(`control ${adminHost}:${adminPort}`);
-        for (const l of listeners) if (!(await portInUse(l.proto, l.address, l.port))) missing.push(`SIP ${describeListener(l)}`);
-        p.kill('SIGKILL');
-        await exited;
-        throw new EngineStartError(`drachtio-server did not open ${missing.join(', ')}`, lines.slice(-40).join('\n'));
-      }
-    }
-    cameUp = true;
-    upSince = Date.now();
-  };
-
-  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
-    const p = proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    p.kill(signal);
-    const timer = setTimeout(() => p.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  };
-
+  const engine = new SupervisedEngine(opts, listeners, settings, mkdtempSync(join(tmpdir(), 'wa-edge-drachtio-')));
   try {
-    await start();
+    await engine.start();
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    engine.removeConfig();
     throw e;
   }
-  return {
-    adminHost,
-    adminPort,
-    secret,
-    contacts: opts.contacts,
-    get running() {
-      return isRunning();
-    },
-    get pid() {
-      return isRunning() ? proc?.pid : undefined;
-    },
-    start,
-    kill,
-    async stop() {
-      stopping = true;
-      clearTimeout(restartTimer);
-      restartTimer = undefined;
-      await kill('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
-    },
-    output: () => [...lines].join('\n'),
-  };
+  return engine;
 }

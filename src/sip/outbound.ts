@@ -1,14 +1,16 @@
 // Business-initiated calls: PBX (or softphone) → policy → state → B2BUA to Telnyx → outcome.
 import { randomUUID } from 'node:crypto';
 import { planOutbound, isRefusal, softphoneCallingNumber, type OutboundCaller } from '../domain/policy.js';
-import { refusal } from '../domain/reasons.js';
+import { refusal, refusalHeaders } from '../domain/reasons.js';
 import { userPart } from '../domain/numbers.js';
-import { classifyUnconnected } from '../domain/outcome.js';
+import { EDGE_FAILURE, classifyUnconnected } from '../domain/outcome.js';
 import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
 import { isWebrtcTransport, requestTransport } from './webrtc.js';
+import type { CallSession } from './callSession.js';
+import { ringWithTimeout } from './ringingLeg.js';
 
 /** The caller's business number as the request states it: a trunk's From user; a softphone's per SPEC §1. */
 function callingNumberOf(req: SipRequest, caller: OutboundCaller): string {
@@ -53,6 +55,16 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   } finally {
     timer();
   }
+  if (!admission.admitted && admission.refusal.reason === 'no_permission' && deps.permissionLookup) {
+    // Meta may hold a permission the edge has not seen (src/permissionLookup.ts); its errors leave the local answer.
+    try {
+      admission = (await deps.permissionLookup.admitAfterNoPermission({ business, user, callId, regionBlocked: plan.regionBlocked }, log)) ?? admission;
+    } catch (err) {
+      deps.metrics.redisErrorsTotal.inc();
+      deps.logger.warn({ ...log, err: (err as Error).message }, 'Redis unavailable after the permission lookup: outbound fails closed');
+      return reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
+    }
+  }
   if (!admission.admitted) return reject(deps, res, admission.refusal, 'outbound', log);
 
   const session = openSession(deps, 'outbound', business, user, callId, req, startedAt);
@@ -71,7 +83,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
       const reshape = answerToPbx;
       answerToPbx = async (telnyxAnswer) => reshape(await anchored.media.answer(telnyxAnswer));
     } catch (err) {
-      session.log.warn({ err: (err as Error).message }, 'no rtpengine took the call');
+      session.log.warn({ err }, 'no rtpengine took the call');
       reject(deps, res, refusal('media_unavailable', cfg.media.anchor?.pingSeconds), 'outbound', log);
       return session.close('failed', 503, 'media_unavailable');
     }
@@ -82,15 +94,8 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   }
 
   // Ring timeout: cancel the Telnyx leg; the call then counts as unanswered.
-  let uacReq: { cancel(opts?: object): void } | undefined;
-  let ringTimedOut = false;
-  const ring = setTimeout(() => {
-    ringTimedOut = true;
-    uacReq?.cancel();
-  }, cfg.whatsapp.ringTimeoutSeconds * 1000);
-
-  try {
-    const { uas, uac } = await deps.srf.createB2BUA(
+  const leg = await ringWithTimeout(req, cfg.whatsapp.ringTimeoutSeconds * 1000, (onSent) =>
+    deps.srf.createB2BUA(
       req,
       res,
       plan.dialString,
@@ -107,36 +112,31 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
         passFailure: false,
         passProvisionalResponses: true,
       },
-      {
-        cbRequest: (err, sent) => {
-          if (err) return;
-          uacReq = sent;
-          // A CANCEL that arrived before the B leg existed found nothing to cancel: do it now.
-          if (req.canceled) sent.cancel();
-        },
-      },
-    );
-    clearTimeout(ring);
+      { cbRequest: onSent },
+    ),
+  );
+  if ('answered' in leg) {
     session.connected();
-    session.bridge(uas, uac);
-  } catch (e) {
-    clearTimeout(ring);
-    const err = e as SipError;
-    if (!err.status) {
-      if (!res.finalResponseSent) res.send(500);
-      session.log.error({ err: err.message }, 'bridge failed');
-      return session.close('failed', 500, 'telnyx_final');
-    }
-    // drachtio-server reports the remote address of a response; its own (Timer B, a refused
-    // connection) come with none.
-    const fromTelnyx = !!err.res?.source_address;
-    const verdict = classifyUnconnected({ status: err.status, fromTelnyx, ringTimedOut, canceled: !!req.canceled }, cfg.whatsapp.unanswered.codes);
-    if (!res.finalResponseSent) {
-      if (verdict.reason === 'ring_timeout' || verdict.reason === 'telnyx_unreachable') {
-        res.send(verdict.status, { headers: { Reason: `SIP;cause=${verdict.status};text="${verdict.reason}"` } });
-      } else res.send(err.status >= 300 ? err.status : 500, err.reason);
-    }
-    if (verdict.reason === 'telnyx_unreachable') session.log.warn({ localStatus: err.status }, 'Telnyx did not answer: the call counts as failed, not unanswered');
-    session.close(verdict.outcome, verdict.status, verdict.reason);
+    session.bridge(leg.answered.uas, leg.answered.uac);
+  } else endUnconnected(deps, req, res, session, leg.error, leg.timedOut);
+}
+
+/** The Telnyx leg ended without an answer: what the PBX hears and how the call counts (SPEC §3 outcome). */
+function endUnconnected(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, err: SipError, ringTimedOut: boolean): void {
+  if (!err.status) {
+    if (!res.finalResponseSent) res.send(500);
+    session.log.error({ err }, 'bridge failed');
+    return session.close(EDGE_FAILURE.outcome, EDGE_FAILURE.status, EDGE_FAILURE.reason);
   }
+  // drachtio-server reports the remote address of a response; its own (Timer B, a refused
+  // connection) come with none.
+  const fromTelnyx = !!err.res?.source_address;
+  const verdict = classifyUnconnected({ status: err.status, fromTelnyx, ringTimedOut, canceled: !!req.canceled }, deps.config().whatsapp.unanswered.codes);
+  if (!res.finalResponseSent) {
+    if (verdict.reason === 'ring_timeout' || verdict.reason === 'telnyx_unreachable') {
+      res.send(verdict.status, { headers: refusalHeaders({ reason: verdict.reason, code: verdict.status }) });
+    } else res.send(err.status >= 300 ? err.status : 500, err.reason);
+  }
+  if (verdict.reason === 'telnyx_unreachable') session.log.warn({ localStatus: err.status }, 'Telnyx did not answer: the call counts as failed, not unanswered');
+  session.close(verdict.outcome, verdict.status, verdict.reason);
 }

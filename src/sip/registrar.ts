@@ -46,7 +46,7 @@ export async function handleRegister(deps: SipDeps, registry: DeviceRegistry, re
     }
   } catch (err) {
     deps.metrics.redisErrorsTotal.inc();
-    log.warn({ err: (err as Error).message }, 'registration not stored: Redis unavailable');
+    log.warn({ err }, 'registration not stored: Redis unavailable');
     const r = refusal('state_unavailable', 5);
     return void res.send(r.code, { headers: refusalHeaders(r) });
   }

@@ -6,6 +6,7 @@ import { numberKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import { defineScripts } from './scripts.js';
 import { appendPermissionEvent, type PermissionEvent, type PermissionEventKind } from './records.js';
+import { numberEntry } from '../config/derived.js';
 
 export type Outcome = 'connected' | 'unanswered' | 'failed' | 'ended';
 
@@ -62,7 +63,7 @@ export class CallState {
   }
 
   private callingDefault(business: string): boolean {
-    return this.config().numbers.find((n) => n.number === business)?.calling ?? false;
+    return numberEntry(this.config().numbers, business)?.calling ?? false;
   }
 
   async emit(event: PermissionEventKind, business: string, user: string, source: string, extra: Partial<PermissionEvent> = {}) {

@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
 import { isBsuid } from '../domain/identity.js';
+import { permissionRequestWaitMs } from '../domain/permissionRequests.js';
 import { numberKeys } from './keys.js';
 import type { CallState } from './calls.js';
+import { numberEntry } from '../config/derived.js';
 
 export type PermissionKind = 'none' | 'temporary' | 'permanent';
 
@@ -29,7 +31,14 @@ export interface UserState {
   permission: Permission;
   consecutiveUnanswered: number;
   connected24h: number;
-  permissionRequests: { last24h: number; last7d: number; remaining24h: number; remaining7d: number };
+  permissionRequests: {
+    last24h: number;
+    last7d: number;
+    remaining24h: number;
+    remaining7d: number;
+    /** Seconds until another request is allowed; 0 when one is allowed now. */
+    waitSeconds: number;
+  };
 }
 
 export type PermissionRequestReservation =
@@ -94,13 +103,40 @@ export class PermissionState {
 
   /** `user` is a phone number (E.164) or a BSUID; a BSUID known to be a phone number is granted under the number. */
   async grant(business: string, user: string, kind: 'temporary' | 'permanent', source: string, expiresAt?: number): Promise<Permission> {
+    const r = await this.write(business, user, kind, source, expiresAt, false);
+    return r.permission;
+  }
+
+  /**
+   * A seeded permission (POST /v1/numbers/{number}/permissions): the grant script, but `kept`
+   * when the pair already holds at least as much (permanent; or a temporary one that lasts as
+   * long, or any live one when the row names no expiry), so a seed applied twice changes nothing
+   * and never shortens what a webhook or a callback gave.
+   */
+  async seed(business: string, user: string, kind: 'temporary' | 'permanent', source: string, expiresAt?: number): Promise<{ status: 'granted' | 'kept'; user: string; permission: Permission }> {
+    return this.write(business, user, kind, source, expiresAt, true);
+  }
+
+  private async write(
+    business: string,
+    user: string,
+    kind: 'temporary' | 'permanent',
+    source: string,
+    expiresAt: number | undefined,
+    keepStronger: boolean,
+  ): Promise<{ status: 'granted' | 'kept'; user: string; permission: Permission }> {
     const now = this.clock();
     const until = kind === 'temporary' ? (expiresAt ?? now + this.config().whatsapp.temporaryPermissionHours * 3_600_000) : undefined;
     const k = numberKeys(business);
-    const [status, phone] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], [now, kind, until ?? '', source, isBsuid(user) ? user : ''])) as string[];
-    if (status === 'linked') return this.grant(business, phone as string, kind, source, until);
+    const args = [now, kind, until ?? '', source, isBsuid(user) ? user : '', keepStronger ? '1' : '', expiresAt === undefined ? '1' : ''];
+    const [status, detail, heldExpiry, heldSource] = (await this.calls.scripts('grantPermission', [k.perm(user), k.userIds], args)) as string[];
+    if (status === 'linked') return this.write(business, detail as string, kind, source, expiresAt, keepStronger);
+    if (status === 'kept') {
+      const held: Permission = { kind: detail as 'temporary' | 'permanent', ...(heldExpiry ? { expiresAt: Number(heldExpiry) } : {}), ...(heldSource ? { source: heldSource } : {}) };
+      return { status, user, permission: held };
+    }
     await this.calls.emit('granted', business, user, source, { kind, expiresAt: until });
-    return kind === 'temporary' ? { kind, expiresAt: until, source } : { kind, source };
+    return { status: 'granted', user, permission: kind === 'temporary' ? { kind, expiresAt: until, source } : { kind, source } };
   }
 
   /** As grant: a BSUID known to be a phone number is revoked under the number. */
@@ -136,16 +172,17 @@ export class PermissionState {
       .hgetall(k.perm(user))
       .hget(k.unanswered, user)
       .zcount(k.userConnected(user), `(${now - DAY_MS}`, '+inf')
-      .zcount(k.permissionRequests(user), `(${now - DAY_MS}`, '+inf')
-      .zcount(k.permissionRequests(user), `(${now - 7 * DAY_MS}`, '+inf')
+      .zrangebyscore(k.permissionRequests(user), `(${now - 7 * DAY_MS}`, '+inf', 'WITHSCORES')
       .exec();
     if (!res) throw new Error('read of user state was aborted');
-    const [perm, unans, conn, r24, r7] = res.map(([err, v]) => {
+    const [perm, unans, conn, requests] = res.map(([err, v]) => {
       if (err) throw err;
       return v;
     });
-    const last24h = Number(r24);
-    const last7d = Number(r7);
+    // [member, score, member, score, ...]: the times the requests were made.
+    const times = (requests as string[]).filter((_, i) => i % 2 === 1).map(Number);
+    const last24h = times.filter((t) => t > now - DAY_MS).length;
+    const last7d = times.length;
     return {
       identity,
       permission: PermissionState.live(perm as Record<string, string>, now),
@@ -156,6 +193,7 @@ export class PermissionState {
         last7d,
         remaining24h: Math.max(0, limits.per24h - last24h),
         remaining7d: Math.max(0, limits.per7d - last7d),
+        waitSeconds: Math.ceil(permissionRequestWaitMs(times, now, limits) / 1000),
       },
     };
   }
@@ -167,7 +205,7 @@ export class PermissionState {
   /** The shared toggle, or the config default when no operator has set it. */
   async calling(business: string): Promise<boolean> {
     const v = await this.redis.hget(numberKeys(business).number, 'calling');
-    if (v === null) return this.config().numbers.find((n) => n.number === business)?.calling ?? false;
+    if (v === null) return numberEntry(this.config().numbers, business)?.calling ?? false;
     return v === '1';
   }
 

@@ -1,6 +1,7 @@
 // Call records and permission changes as capped Redis streams (SPEC §6).
 import type { RedisClient } from './redis.js';
 import { STREAMS, STREAM_MAXLEN } from './keys.js';
+import type { EndReason } from '../domain/endReasons.js';
 
 export type PermissionEventKind = 'granted' | 'revoked' | 'nudged' | 'expired';
 
@@ -20,9 +21,11 @@ export interface CallRecord {
   direction: 'outbound' | 'inbound';
   number: string;
   user: string;
-  outcome: string;
+  /** `ended` only for a call closed before any answer by the edge itself (shutdown). */
+  outcome: 'connected' | 'unanswered' | 'failed' | 'ended';
   sipStatus: number;
-  reason: string;
+  /** Written from the end-reason table; records of older edges may hold other strings (readers stay tolerant). */
+  reason: EndReason;
   startedAt: number;
   answeredAt?: number;
   endedAt: number;
@@ -70,10 +73,37 @@ function toObject(flat: string[]): Record<string, string | number> {
   return out;
 }
 
-/** Newest first. */
-export async function recentCalls(redis: RedisClient, limit: number): Promise<Record<string, string | number>[]> {
-  const rows = await redis.xrevrange(STREAMS.calls, '+', '-', 'COUNT', limit);
-  return rows.map(([id, flat]) => ({ id, ...toObject(flat) }));
+/** How far back a filtered read looks: the newest this many records (the stream keeps up to STREAM_MAXLEN). */
+export const CALL_FILTER_SCAN = 10_000;
+const SCAN_PAGE = 1000;
+
+export interface CallFilter {
+  /** The user as records hold it (the admission key: E.164, else the BSUID). */
+  user?: string;
+  number?: string;
+}
+
+/** Newest first; with a filter, the matching records among the newest CALL_FILTER_SCAN (a stream has no index). */
+export async function recentCalls(redis: RedisClient, limit: number, filter: CallFilter = {}): Promise<Record<string, string | number>[]> {
+  if (filter.user === undefined && filter.number === undefined) {
+    const rows = await redis.xrevrange(STREAMS.calls, '+', '-', 'COUNT', limit);
+    return rows.map(([id, flat]) => ({ id, ...toObject(flat) }));
+  }
+  const found: Record<string, string | number>[] = [];
+  let end = '+';
+  for (let scanned = 0; scanned < CALL_FILTER_SCAN && found.length < limit; ) {
+    const rows = await redis.xrevrange(STREAMS.calls, end, '-', 'COUNT', SCAN_PAGE);
+    for (const [id, flat] of rows) {
+      const r = toObject(flat);
+      if ((filter.user === undefined || r.user === filter.user) && (filter.number === undefined || r.number === filter.number)) found.push({ id, ...r });
+      if (found.length === limit) break;
+    }
+    scanned += rows.length;
+    const last = rows.at(-1);
+    if (rows.length < SCAN_PAGE || !last) break;
+    end = `(${last[0]}`; // exclusive: the page after the last one read
+  }
+  return found;
 }
 
 export async function recentPermissionEvents(redis: RedisClient, limit: number): Promise<Record<string, string | number>[]> {

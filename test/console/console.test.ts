@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { buildConsole } from '../../scripts/build-console.js';
-import { appendCallRecord } from '../../src/state/records.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { describeWithChromium, launchChromium, type Browser } from '../helpers/chromium.js';
 import { useRedisServer } from '../helpers/redis.js';
@@ -14,7 +13,9 @@ import { newCallId } from '../helpers/state.js';
 import { TOKEN, numbersWithId, useHttpFixtures } from '../http/fixture.js';
 import { startFakeMeta } from '../http/fakeMeta.js';
 import { openConsoleEdge, type ConsoleEdge } from './edge.js';
-import { DE_NUMBER, SEEDED_DEVICES, SEEDED_NUMBERS, US_NUMBER, seedEdge } from './seed.js';
+import { DE_NUMBER, OTHER_USER, SEEDED_DEVICES, SEEDED_NUMBERS, US_NUMBER, seedEdge } from './seed.js';
+import { END_REASONS } from '../../src/domain/endReasons.js';
+import { REFRESH_MS } from '../../src/console/poll.js';
 
 /** Generous: the box is shared, and the console refreshes every 5 s. */
 const WAIT_MS = 20_000;
@@ -109,12 +110,12 @@ describeWithChromium('operator console in Chromium', () => {
     await signIn();
     expect(await page.locator('tbody th[scope=row]').allTextContents()).toEqual(SEEDED_NUMBERS.map((n) => n.number));
     const gb = numberRow(BUSINESS);
-    expect(await gb.getByRole('switch').getAttribute('aria-checked')).toBe('true');
+    expect(await gb.locator('.calling').textContent()).toBe('Calling: on — Turn off');
     expect(await gb.textContent()).toContain('United Kingdom (GB)');
     expect(await gb.textContent()).toContain('Allowed');
     expect(await gb.textContent()).toContain('0 of 100');
     const us = numberRow(US_NUMBER);
-    expect(await us.getByRole('switch').getAttribute('aria-checked')).toBe('false');
+    expect(await us.locator('.calling').textContent()).toBe('Calling: off — Turn on');
     expect(await us.textContent()).toContain('Not allowed in this region');
     expect(await numberRow(DE_NUMBER).textContent()).toContain('Germany (DE)');
 
@@ -141,6 +142,7 @@ describeWithChromium('operator console in Chromium', () => {
     expect(await failing.count()).toBe(1);
     expect(await failing.textContent()).toContain('The customer has not given permission to be called');
     expect(await failing.locator('code').textContent()).toBe('no_permission');
+    expect(await checkRows().filter({ hasText: 'pass' }).locator('code').count()).toBe(0); // a passing check keeps its words, no code
     expect(await page.getByText('What to do:').locator('..').textContent()).toContain('Send a permission request');
     expect(await page.locator('dd').first().textContent()).toBe('None: never given');
 
@@ -148,6 +150,7 @@ describeWithChromium('operator console in Chromium', () => {
     expect(granted.status).toBe(200);
     await verdict().filter({ hasText: 'A call now would be placed' }).waitFor(); // the next refresh, no click
     expect(await checkRows().filter({ hasText: 'pass' }).count()).toBe(8);
+    expect(await page.locator('.checks code').count()).toBe(0);
     const permission = await page.locator('dd').first().textContent();
     expect(permission).toContain('Temporary, recorded through the API; expires');
     expect(permission).toContain('(in 7 days)');
@@ -162,23 +165,32 @@ describeWithChromium('operator console in Chromium', () => {
     expect(await verdict().count()).toBe(0);
   });
 
-  it('request permission: recorded, then the wait before the next one on the second click; unnecessary with a permanent permission', async () => {
+  it('request permission without a Cloud API: "not sent" as a warning and nothing counted; recorded only when the agent says they sent one; then the wait, on a disabled button', async () => {
     await signIn();
     await lookUp(USER);
     const request = page.getByRole('button', { name: 'Request permission' });
+    const record = page.getByRole('button', { name: 'Record a request sent from my WhatsApp tool' });
     const answer = page.locator('.request [role=status]');
+    await page.getByText('The edge cannot send requests from this number (no WhatsApp Cloud API configured for it)').waitFor();
     await request.click();
-    await answer.filter({ hasText: 'Permission request recorded' }).waitFor();
+    await answer.filter({ hasText: 'Not sent: no Cloud API configured; send it from your WhatsApp tool' }).waitFor();
+    expect(await answer.getAttribute('class')).toBe('answer warn');
+    expect((await api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`)).body.permissionRequests).toMatchObject({ last24h: 0, remaining24h: 1 });
+    expect(await page.locator('dd').filter({ hasText: 'today' }).textContent()).toContain('1 today');
+
+    await record.click();
+    await answer.filter({ hasText: 'Recorded: a permission request sent from your WhatsApp tool' }).waitFor();
     await page.locator('dd').filter({ hasText: '0 today' }).waitFor();
-    await request.click();
-    await answer.filter({ hasText: 'Not sent' }).waitFor();
-    expect(await answer.textContent()).toMatch(/The next request is allowed in (24 h|23 h 59 min) \(/);
-    const view = await api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`);
-    expect(view.body.permissionRequests).toMatchObject({ last24h: 1, remaining24h: 0 });
+    expect((await api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`)).body.permissionRequests).toMatchObject({ last24h: 1, remaining24h: 0 });
+    // The wait shows before any click, and the button cannot be used while it runs.
+    await page.locator('#request-why').filter({ hasText: /the next request is allowed in (24 h|23 h 59 min) \(/ }).waitFor();
+    expect(await request.isDisabled()).toBe(true);
+    expect(await request.textContent()).toMatch(/^Request permission · in (24 h|23 h 59 min)$/);
+    expect(await record.count()).toBe(0);
 
     await api('PUT', `/v1/numbers/${BUSINESS}/users/${USER}/permission`, { kind: 'permanent' });
-    await request.click();
-    await answer.filter({ hasText: 'Not needed: the customer has given permanent permission.' }).waitFor();
+    await page.locator('#request-why').filter({ hasText: 'Not needed: the customer has given permanent permission.' }).waitFor();
+    expect(await request.isDisabled()).toBe(true);
   });
 
   it('request permission through the Cloud API: sent with its message id; a refusal by Meta is said and uses nothing up', async () => {
@@ -198,32 +210,37 @@ describeWithChromium('operator console in Chromium', () => {
       await request.click();
       await answer.filter({ hasText: 'Permission request sent through WhatsApp (message wamid.HBgLNDQ3OTExMTIzNDU2)' }).waitFor();
       expect(meta.requests).toHaveLength(2);
+      await page.locator('#request-why').filter({ hasText: 'the next request is allowed in' }).waitFor();
+      expect(await request.isDisabled()).toBe(true);
+      expect(await page.getByRole('button', { name: 'Record a request sent from my WhatsApp tool' }).count()).toBe(0);
     } finally {
       await meta.close();
     }
   });
 
-  it('the calling switch asks first, and round-trips through the API', async () => {
+  it('the calling state reads "Calling: on — Turn off"; the action asks first, naming the number, and round-trips through the API', async () => {
     await signIn();
-    const toggle = numberRow(BUSINESS).getByRole('switch', { name: `Calling for ${BUSINESS}` });
+    const row = numberRow(BUSINESS);
     const calling = async () => (await api('GET', '/v1/numbers')).body.numbers.find((n: { number: string }) => n.number === BUSINESS).calling;
 
-    await toggle.click();
+    await row.getByRole('button', { name: `Turn off calling for ${BUSINESS}` }).click();
     const dialog = page.getByRole('dialog');
-    expect(await dialog.getByRole('heading').textContent()).toBe(`Switch calling off for ${BUSINESS}?`);
+    expect(await dialog.getByRole('heading').textContent()).toBe(`Turn calling off for ${BUSINESS}?`);
+    expect(await dialog.textContent()).toContain(`refuse calls from ${BUSINESS}`);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached' });
     expect(await calling()).toBe(true);
 
-    await toggle.click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Switch off' }).click();
-    await numberRow(BUSINESS).getByRole('switch', { checked: false }).waitFor();
+    await row.getByRole('button', { name: `Turn off calling for ${BUSINESS}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: `Turn off ${BUSINESS}` }).click();
+    await row.locator('.calling').filter({ hasText: 'Calling: off — Turn on' }).waitFor();
     expect(await calling()).toBe(false);
     expect((await api('GET', `/v1/decisions?from=${encodeURIComponent(BUSINESS)}&to=${encodeURIComponent(USER)}`)).body.reason).toBe('calling_disabled');
 
-    await toggle.click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Switch on' }).click();
-    await numberRow(BUSINESS).getByRole('switch', { checked: true }).waitFor();
+    await row.getByRole('button', { name: `Turn on calling for ${BUSINESS}` }).click();
+    expect(await page.getByRole('dialog').getByRole('heading').textContent()).toBe(`Turn calling on for ${BUSINESS}?`);
+    await page.getByRole('dialog').getByRole('button', { name: `Turn on ${BUSINESS}` }).click();
+    await row.locator('.calling').filter({ hasText: 'Calling: on — Turn off' }).waitFor();
     expect(await calling()).toBe(true);
   });
 
@@ -236,7 +253,7 @@ describeWithChromium('operator console in Chromium', () => {
     await page.getByRole('heading', { name: 'Numbers' }).waitFor();
     await page.waitForFunction(() => document.activeElement?.id === 'numbers-title'); // focus moves to the first section
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Calling for ${SEEDED_NUMBERS[0]?.number}`);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(`Turn off calling for ${SEEDED_NUMBERS[0]?.number}`);
 
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('input, select, textarea')].filter((el) => (el as HTMLInputElement).labels?.length === 0).map((el) => el.outerHTML),
@@ -248,27 +265,27 @@ describeWithChromium('operator console in Chromium', () => {
     await page.keyboard.press('Enter');
     await verdict().filter({ hasText: 'no_permission' }).waitFor();
 
-    const toggle = numberRow(BUSINESS).getByRole('switch');
-    await toggle.focus();
+    const turnOff = numberRow(BUSINESS).getByRole('button', { name: `Turn off calling for ${BUSINESS}` });
+    await turnOff.focus();
     await page.keyboard.press('Enter');
     await page.getByRole('dialog').waitFor();
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Switch off');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(`Turn off ${BUSINESS}`);
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'detached' });
-    expect(await toggle.getAttribute('aria-checked')).toBe('true');
-    await toggle.focus();
+    expect(await numberRow(BUSINESS).locator('.calling').textContent()).toBe('Calling: on — Turn off');
+    await turnOff.focus();
     await page.keyboard.press('Space');
     await page.getByRole('dialog').waitFor();
     await page.keyboard.press('Enter');
-    await numberRow(BUSINESS).getByRole('switch', { checked: false }).waitFor();
+    await numberRow(BUSINESS).locator('.calling').filter({ hasText: 'Calling: off' }).waitFor();
   });
 
   it('recent calls and softphones; what the API returns is shown as text, never as markup', async () => {
     await seedEdge(edge.f, edge.registry);
     const hostile = '<img src=x onerror="window.__owned=1">';
-    await appendCallRecord(edge.f.redis, {
-      callId: newCallId(), direction: 'inbound', number: BUSINESS, user: hostile, outcome: 'failed', sipStatus: 486, reason: '<b>busy</b>', startedAt: Date.now(), endedAt: Date.now(),
-    });
+    // Written as an older edge (or anything with stream access) could have: a free-form reason.
+    const fields = { callId: newCallId(), direction: 'inbound', number: BUSINESS, user: hostile, outcome: 'failed', sipStatus: 486, reason: '<b>busy</b>', startedAt: Date.now(), endedAt: Date.now() };
+    await edge.f.redis.xadd('wa:calls', '*', ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)]));
     await signIn();
     const calls = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Recent calls' }) });
     const row = calls.getByRole('row').filter({ hasText: hostile });
@@ -296,6 +313,105 @@ describeWithChromium('operator console in Chromium', () => {
     expect(await alice.locator('li').count()).toBe(2);
     expect(await alice.textContent()).toContain('sip:alice@192.168.1.20:5060 from 203.0.113.40:41022 over UDP · Zoiper rv2.10.20.5 · registration expires in 50 minutes');
     expect(await phones.locator('li').filter({ hasText: 'bob' }).first().textContent()).toContain('Not registered.');
+  });
+
+  it("recent calls: the outcome in the end-reason table's words, duration, local time with its zone, a call id to copy, and a filter by customer", async () => {
+    await seedEdge(edge.f, edge.registry);
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: edge.url });
+    await signIn();
+    const calls = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Recent calls', exact: true }) });
+    const row = (text: string) => calls.getByRole('row').filter({ hasText: text });
+    await row('SIP 486').waitFor();
+    // 480, 486 and 503 no longer read alike (SPEC §7: 480 unanswered, 486 declined).
+    expect(await row('SIP 480').first().locator('.outcome').textContent()).toBe(END_REASONS.unanswered.words);
+    expect(await row('SIP 486').locator('.outcome').textContent()).toBe(END_REASONS.declined.words);
+    expect(await row('SIP 487').locator('.outcome').textContent()).toBe(END_REASONS.canceled.words);
+    expect(await row('SIP 503').locator('.outcome').textContent()).toBe('refused by Telnyx/Meta');
+    const talked = row(OTHER_USER);
+    expect(await talked.locator('.outcome').textContent()).toBe(END_REASONS.bye_from_callee.words);
+    expect(await talked.locator('td[data-label=Duration]').textContent()).toBe('4:56'); // answered 4 s in, ended 5 min after the start
+    expect(await row('SIP 486').locator('td[data-label=Duration]').textContent()).toBe('not answered; ended after 0:30');
+    expect(await talked.locator('td[data-label=Started]').textContent()).toMatch(/^\d{1,2} [A-Z][a-z]{2}, \d\d:\d\d:\d\d UTC$/);
+
+    const id = (await talked.locator('.callid code').textContent()) ?? '';
+    expect(id.length).toBeGreaterThan(8);
+    await talked.getByRole('button', { name: `Copy call id ${id}` }).click();
+    await talked.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(id);
+
+    await page.getByRole('textbox', { name: 'Customer', exact: true }).fill(USER.slice(1));
+    await page.getByRole('button', { name: 'Show calls' }).click();
+    await expect.poll(async () => new Set(await calls.locator('td[data-label=Customer]').allTextContents())).toEqual(new Set([USER]));
+    expect(await calls.getByRole('row').count()).toBe(5); // a header and USER's four calls
+    await page.getByRole('textbox', { name: 'Customer', exact: true }).fill('bob');
+    await page.getByRole('button', { name: 'Show calls' }).click();
+    await calls.getByRole('alert').filter({ hasText: 'Enter the customer as an international number' }).waitFor();
+    await page.getByRole('button', { name: 'Show all customers' }).click();
+    await row(OTHER_USER).waitFor();
+  });
+
+  it("the lookup shows that customer's recent calls on the number, in words", async () => {
+    await seedEdge(edge.f, edge.registry);
+    await signIn();
+    await lookUp(USER);
+    const mine = page.locator('.customer-calls');
+    await mine.getByRole('table').waitFor();
+    expect(new Set(await mine.locator('td[data-label=Customer]').allTextContents())).toEqual(new Set([USER]));
+    expect(await mine.locator('tbody tr').count()).toBe(4);
+    expect(await mine.locator('.outcome').allTextContents()).toEqual([END_REASONS.unanswered.words, END_REASONS.canceled.words, END_REASONS.declined.words, END_REASONS.unanswered.words]);
+    await lookUp(OTHER_USER);
+    await mine.locator('td[data-label=Customer]').filter({ hasText: OTHER_USER }).first().waitFor();
+    expect(await mine.locator('tbody tr').count()).toBe(1);
+  });
+
+  it("a late answer about the previous customer never replaces the current one (the old lookup's requests are aborted)", async () => {
+    await signIn();
+    const FIRST = '+447700900001';
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let heldRequest: import('playwright-core').Request | undefined;
+    await page.route('**/v1/decisions?*', async (route) => {
+      if (!decodeURIComponent(route.request().url()).includes(FIRST)) return route.continue();
+      heldRequest = route.request();
+      await held;
+      await route.continue().catch(() => {}); // the page may have aborted it meanwhile
+    });
+    await lookUp(FIRST);
+    await expect.poll(() => heldRequest !== undefined).toBe(true);
+    const aborted = page.waitForEvent('requestfailed', (r) => r === heldRequest);
+    await lookUp(USER);
+    await page.getByRole('heading', { name: `${USER} on ${BUSINESS}` }).waitFor();
+    expect((await aborted).failure()?.errorText).toMatch(/abort/i);
+    release();
+    // And after the next refresh of the current customer, still the current customer.
+    await page.waitForResponse((r) => r.url().includes('/v1/decisions') && decodeURIComponent(r.url()).includes(USER));
+    expect(await page.locator('.result h3').textContent()).toBe(`${USER} on ${BUSINESS}`);
+    expect(await page.getByRole('heading', { name: FIRST }).count()).toBe(0);
+  });
+
+  it('each refresh starts only after the previous one finished, however slow the edge', async () => {
+    await page.clock.install({ time: Date.now() });
+    await signIn();
+    let numbersRequests = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await page.route('**/v1/numbers', async (route) => {
+      numbersRequests += 1;
+      if (numbersRequests === 1) await held;
+      await route.continue();
+    });
+    await page.clock.runFor(REFRESH_MS + 100);
+    await expect.poll(() => numbersRequests).toBe(1);
+    // More than an interval passes while the edge has not answered (but less than the 10 s fetch timeout, which ends a run).
+    await page.clock.runFor(REFRESH_MS + 3000);
+    expect(numbersRequests).toBe(1);
+    release();
+    await expect
+      .poll(async () => {
+        await page.clock.runFor(1000);
+        return numbersRequests;
+      })
+      .toBe(2);
   });
 
   it('a token the edge stops accepting signs out with a plain notice', async () => {
@@ -331,11 +447,14 @@ describeWithChromium('operator console in Chromium', () => {
     await signIn();
     await lookUp(USER);
     await verdict().waitFor();
+    await page.locator('.customer-calls table').waitFor();
     await page.getByRole('heading', { name: 'Softphones' }).waitFor();
     const overflow = await page.evaluate(() => ({
       page: document.documentElement.scrollWidth - window.innerWidth,
       tables: [...document.querySelectorAll('.table-wrap')].map((t) => t.scrollWidth - t.clientWidth),
     }));
-    expect(overflow).toEqual({ page: 0, tables: [0, 0] });
+    expect(overflow.page).toBe(0);
+    expect(overflow.tables.length).toBeGreaterThanOrEqual(3); // numbers, the customer's calls, recent calls
+    expect(overflow.tables.every((t) => t === 0)).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 // A small, realistic edge for the console's tests and its README screenshot: three numbers, calls
 // of every outcome, a customer whose permission was revoked after four unanswered calls, and a
 // softphone with two contacts. Written through the state layer, as calls and webhooks write it.
+import { telnyxEndReason } from '../../src/domain/endReasons.js';
 import { DeviceRegistry } from '../../src/state/devices.js';
 import { appendCallRecord, type CallRecord } from '../../src/state/records.js';
 import { BUSINESS, USER } from '../helpers/config.js';
@@ -53,10 +54,10 @@ export async function seedEdge(f: HttpFixture, registry: DeviceRegistry): Promis
   for (const [i, sipStatus] of codes.entries()) {
     await outboundCall(f, BUSINESS, USER, 'unanswered');
     const startedAt = now - (50 - i * 10) * MINUTE;
-    records.push({ callId: newCallId(), direction: 'outbound', number: BUSINESS, user: USER, outcome: 'unanswered', sipStatus, reason: sipStatus === 487 ? 'canceled' : 'telnyx_final', startedAt, endedAt: startedAt + 30_000 });
+    records.push({ callId: newCallId(), direction: 'outbound', number: BUSINESS, user: USER, outcome: 'unanswered', sipStatus, reason: telnyxEndReason(sipStatus), startedAt, endedAt: startedAt + 30_000 });
   }
   records.push({ callId: newCallId(), direction: 'inbound', number: BUSINESS, user: OTHER_USER, outcome: 'connected', sipStatus: 200, reason: 'bye_from_callee', startedAt: now - 8 * MINUTE, answeredAt: now - 8 * MINUTE + 4000, endedAt: now - 3 * MINUTE });
-  records.push({ callId: newCallId(), direction: 'outbound', number: DE_NUMBER, user: '+4915112000', outcome: 'failed', sipStatus: 503, reason: 'telnyx_final', startedAt: now - 2 * MINUTE, endedAt: now - 2 * MINUTE + 800 });
+  records.push({ callId: newCallId(), direction: 'outbound', number: DE_NUMBER, user: '+4915112000', outcome: 'failed', sipStatus: 503, reason: 'refused_by_telnyx', startedAt: now - 2 * MINUTE, endedAt: now - 2 * MINUTE + 800 });
   records.push({ callId: newCallId(), direction: 'outbound', number: BUSINESS, user: '+447911200001', outcome: 'connected', sipStatus: 200, reason: 'bye_from_caller', startedAt: now - MINUTE, answeredAt: now - MINUTE + 6000, endedAt: now - 10_000 });
   for (const r of records) await appendCallRecord(f.redis, r);
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { envFile, filledEnv, output, read, readYaml, referencedVars, requiredVars, run, tool } from './tools.js';
+import { envFile, filledEnv, output, quickStartEnv, read, readYaml, referencedVars, requiredVars, run, tool } from './tools.js';
 
 interface Service {
   image?: string;
@@ -112,7 +112,7 @@ describe('docker-compose.yml structure', () => {
 
   it('gives the edge every variable docker/edge.yaml uses (and nothing needs a .env value that is not listed)', () => {
     const env = svc('edge').environment ?? {};
-    const needed = [...referencedVars(read('docker/edge.yaml'))].filter((v) => !['DRACHTIO_HOST', 'REDIS_URL'].includes(v));
+    const needed = [...referencedVars(read('docker/edge.yaml'))].filter((v) => !['DRACHTIO_HOST', 'REDIS_URL', 'DRACHTIO_PORT', 'WA_EDGE_HTTP_PORT'].includes(v));
     for (const v of needed) expect(Object.keys(env), `edge.environment lacks ${v}`).toContain(v);
   });
 
@@ -146,7 +146,9 @@ describe('.env.example', () => {
     const required = requiredVars(composeText);
     for (const v of required) expect(set.get(v), `${v} is required: .env.example must leave it empty`).toBe('');
     const empty = [...set].filter(([, v]) => v === '').map(([k]) => k);
-    expect(empty.filter((k) => !required.has(k))).toEqual(['SIP_PUBLIC_IP']);
+    // Only the Meta values (no Meta app of one's own with Telnyx's embedded signup) are optional and empty.
+    expect(empty.filter((k) => !required.has(k)).sort()).toEqual(['META_APP_SECRET', 'META_CLOUD_API_TOKEN', 'META_VERIFY_TOKEN', 'WA_PHONE_NUMBER_ID']);
+    expect([...required].filter((v) => v.startsWith('META_'))).toEqual([]);
   });
 });
 
@@ -186,6 +188,16 @@ describe('docker-compose config (Debian package docker-compose)', () => {
     expect(r.status, output(r)).toBe(0);
     expect(r.stdout).toContain('DRACHTIO_SECRET: test-drachtio-secret');
     expect(r.stdout).not.toMatch(/9022:9022/);
+  });
+
+  it.skipIf(dc.skip)('accepts .env.example with only its Required values filled in: no Meta values, every switch off', () => {
+    const vars = quickStartEnv();
+    expect(vars.META_APP_SECRET).toBe('');
+    const envFileName = writeEnv('quickstart.env', vars);
+    const r = run(dc, ['--env-file', envFileName, '-f', 'docker-compose.yml', 'config'], { env: cleanEnv() });
+    expect(r.status, output(r)).toBe(0);
+    expect(r.stdout).toMatch(/WA_EDGE_META_WEBHOOK: "?false"?/);
+    expect(r.stdout).toMatch(/WA_EDGE_HTTP_HOST: 0\.0\.0\.0/);
   });
 
   it.skipIf(dc.skip)('refuses to start without a required variable, naming it', () => {

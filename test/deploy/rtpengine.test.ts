@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NgClient } from '../../src/media/rtpengine.js';
 import { freeUdpPort, rtpengineBin, RTPENGINE_ADDRESS } from '../helpers/rtpengine.js';
 import { freePort } from '../helpers/ports.js';
+import { until } from '../helpers/until.js';
 
 const env = (more: Record<string, string>) => ({ PATH: process.env.PATH, ...more });
 
@@ -33,16 +34,13 @@ describe('docker/rtpengine-start.sh', () => {
     let log = '';
     proc.stderr.on('data', (c: Buffer) => (log += c.toString()));
     try {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        try {
-          await client.ping({ host: '127.0.0.1', port: ngPort });
-          break;
-        } catch {
-          if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`no ng pong:\n${log}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      await until(
+        async () => proc.exitCode === null && (await client.ping({ host: '127.0.0.1', port: ngPort }).then(() => true, () => false)),
+        10_000,
+        'an ng pong',
+        () => log,
+        100,
+      );
       expect(await client.list({ host: '127.0.0.1', port: ngPort })).toEqual([]);
     } finally {
       proc.kill('SIGTERM');

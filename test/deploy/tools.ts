@@ -80,6 +80,18 @@ export function filledEnv(): Record<string, string> {
   return out;
 }
 
+/**
+ * The environment docs/quickstart.md has the operator write: .env.example with only its Required
+ * values (those docker-compose.yml stops without) filled in; every optional value as shipped,
+ * the empty ones (the Meta values) left empty.
+ */
+export function quickStartEnv(): Record<string, string> {
+  const { set } = envFile(read('.env.example'));
+  const required = requiredVars(read('docker-compose.yml'));
+  const filled = filledEnv();
+  return Object.fromEntries([...set].map(([k, v]) => [k, required.has(k) ? (filled[k] as string) : v]));
+}
+
 /** Fenced ```yaml blocks of a Markdown file, also those indented inside a list item. */
 export function yamlBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^( *)```ya?ml\n([\s\S]*?)^\1```/gm)].map((m) => {

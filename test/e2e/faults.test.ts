@@ -2,7 +2,7 @@
 // another keeps serving, duplicate events that must change nothing twice, and Redis stopping
 // with a call up. Inbound calls routed while Redis is down are in inbound.test.ts (fails open,
 // counted later); a drachtio-server restart in process.test.ts.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -64,11 +64,10 @@ describeWithDrachtio('faults', () => {
     const telnyxA = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: a.telnyxPort, timeoutSec: 60 });
     await telnyxA.ready;
     const pbxA = sipp({ scenario: 'pbx_call.xml', localAddress: addrs.pbx, remote: a.sip, service: USER, vars: { hold: 60_000 }, timeoutSec: 60 });
-    const deadline = Date.now() + 5000;
-    while ((await b.edge.calls.activeCalls(BUSINESS)) < 1 || a.edge.sessions.size === 0) {
-      if (Date.now() > deadline) throw new Error(`call through A never came up\n${a.logs().slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await vi.waitFor(async () => {
+      expect(a.edge.sessions.size, `call through A never came up\n${a.logs().slice(-2000)}`).toBe(1);
+      expect(await b.edge.calls.activeCalls(BUSINESS)).toBe(1);
+    }, { timeout: 5_000, interval: 50 });
 
     // A dies: no settle, no more renewals, its drachtio-server gone too.
     a.edge.leases.stop();
@@ -83,7 +82,7 @@ describeWithDrachtio('faults', () => {
     const telnyxB = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: b.telnyxPort, timeoutSec: 20 });
     await telnyxB.ready;
     // ...and with both slots taken, a third call is refused.
-    await new Promise((r) => setTimeout(r, 500));
+    await vi.waitFor(async () => expect(await b.edge.calls.activeCalls(BUSINESS)).toBe(2), { timeout: 5_000, interval: 50 });
     const third = await sipp({
       scenario: 'pbx_call_expect_reject.xml', localAddress: addrs.pbx, remote: b.sip, service: '+447911000004', vars: { code: '486', reason: 'concurrency_limit' }, timeoutSec: 10,
     }).done;
@@ -93,10 +92,10 @@ describeWithDrachtio('faults', () => {
     expectOk(t, b);
 
     // A's call stops counting once its lease runs out, without anyone settling it.
-    while ((await b.edge.redis.zcount(numberKeys(BUSINESS).active, `(${Date.now()}`, '+inf')) > 0) {
-      if (Date.now() - diedAt > (lease + 2) * 1000) throw new Error('the dead instance still counts');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await vi.waitFor(
+      async () => expect(await b.edge.redis.zcount(numberKeys(BUSINESS).active, `(${Date.now()}`, '+inf'), 'the dead instance still counts').toBe(0),
+      { timeout: (lease + 2) * 1000, interval: 200 },
+    );
     expect(Date.now() - diedAt).toBeLessThanOrEqual((lease + 2) * 1000);
     pbxA.kill();
     telnyxA.kill();

@@ -13,15 +13,9 @@ import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { baseConfigObject } from '../helpers/config.js';
 import { sipOptions } from '../helpers/sipOptions.js';
+import { until } from '../helpers/until.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string, context = () => '') {
-  const deadline = Date.now() + ms;
-  while (!(await Promise.resolve(cond()).catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context().slice(-3000)}`);
-    await sleep(100);
-  }
-}
 const processAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -82,7 +76,7 @@ describeWithDrachtio('the local engine', () => {
       await engine.stop();
     }
     const pidAfterStop = engine.pid;
-    await sleep(600);
+    await sleep(600); // an absence (no restart after stop) has nothing to wait on: three times the first back-off
     expect(pidAfterStop).toBeUndefined();
     expect(engine.running).toBe(false); // stop() is final: no restart
   });

@@ -12,6 +12,7 @@ import { messagesOf, scenarioPath, sipp, type SippResult } from '../helpers/sipp
 import { recentCalls } from '../../src/state/records.js';
 import { buildHttpServer } from '../../src/http/server.js';
 import { expectOk, expectRefused, inboundCall, outboundCall } from './call.js';
+import { until } from '../helpers/until.js';
 
 const NO_MEDIA_SECONDS = 3;
 
@@ -273,8 +274,7 @@ describeWithMedia('media: several rtpengines, SRTP towards Telnyx, drain', () =>
     } finally {
       await a.start();
     }
-    const deadline = Date.now() + 10_000;
-    while (fx.edge.media!.state()[0]!.state !== 'up' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await until(() => fx.edge.media!.state()[0]!.state === 'up', 10_000, 'the restarted rtpengine to be seen up', () => fx.logs());
     const used = new Set([(await anchoredCall(fx)).rtpengine, (await anchoredCall(fx)).rtpengine]);
     expect(used).toEqual(new Set([a.ng, b.ng]));
     expect(await a.calls()).toEqual([]);
@@ -314,11 +314,7 @@ describeWithMedia('media: several rtpengines, SRTP towards Telnyx, drain', () =>
       timeoutSec: 20,
       extraArgs: ['-oocsf', scenarioPath('phone_ooc_answer.xml')],
     });
-    const deadline = Date.now() + 10_000;
-    while ((await fx.edge.devices.list('alice')).length === 0) {
-      if (Date.now() > deadline) throw new Error('alice never registered');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(async () => (await fx.edge.devices.list('alice')).length > 0, 10_000, 'alice to register', () => fx.logs());
     const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 300 } });
     if (telnyx.code !== 0) softphone.kill();
     const phone = await softphone.done;
@@ -339,12 +335,12 @@ describeWithMedia('media: several rtpengines, SRTP towards Telnyx, drain', () =>
       { scenario: scenarios.callerWaitsBye, address: addrs.pbx, service: USER },
       { scenario: scenarios.answerer, address: addrs.telnyx, port: fx.telnyxPort },
     );
-    const deadline = Date.now() + 10_000;
-    while (fx.edge.sessions.size === 0 || (await engine.calls()).length === 0) {
-      if (Date.now() > deadline) throw new Error('the call never reached rtpengine');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 500)); // answered and streaming
+    await until(
+      async () => [...fx.edge.sessions].some((s) => s.isConnected) && (await engine.calls()).length === 1,
+      10_000,
+      'the call to be answered through rtpengine',
+      () => fx.logs(),
+    );
     await fx.edge.shutdown(200);
     const { caller, callee } = await call;
     expectOk(caller, fx);

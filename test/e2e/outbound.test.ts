@@ -5,13 +5,17 @@ import { describeWithDrachtio, addrs, freeSipPort } from '../helpers/drachtio.js
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { numberKeys } from '../../src/state/keys.js';
+import { recentCalls } from '../../src/state/records.js';
 import { expectOk, expectRefused, outboundCall } from './call.js';
+import { until } from '../helpers/until.js';
 
 const DIAL_STRING = 'sip:+447911123456@whatsapp-447418613982.sip.telnyx.com';
 const US_NUMBER = '+12025550123';
 
 describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
   let fx: EdgeFixture;
+  /** The newest call record (SPEC §6), once the session has written it. */
+  const lastRecord = async () => (await recentCalls(fx.edge.redis, 1))[0];
   const reconfigure = (overrides?: Record<string, unknown>) => fx.reconfigure(overrides);
 
   beforeAll(async () => {
@@ -164,6 +168,7 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
     expectOk(telnyx, fx);
     await fx.expectIdle();
     expect((await fx.edge.permissions.userState(BUSINESS, USER)).consecutiveUnanswered).toBe(1);
+    await expect.poll(lastRecord).toMatchObject({ outcome: 'unanswered', sipStatus: 487, reason: 'canceled' });
   });
 
   it('ring timeout: the Telnyx leg is cancelled, the PBX gets 480, counted unanswered', async () => {
@@ -193,7 +198,23 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
     const st = await fx.edge.permissions.userState(BUSINESS, USER);
     expect(st.permission).toEqual({ kind: 'none', cause: 'unanswered' });
     expect(st.consecutiveUnanswered).toBe(4);
+    await expect.poll(lastRecord).toMatchObject({ outcome: 'unanswered', sipStatus: 480, reason: 'unanswered' });
     await expectRefused(fx, 480, 'no_permission');
+  });
+
+  it.each([
+    [486, 'unanswered', 'declined'],
+    [503, 'failed', 'refused_by_telnyx'],
+  ] as const)('Telnyx %i: recorded %s, reason %s (no longer one telnyx_final for all)', async (code, outcome, reason) => {
+    const { pbx, telnyx } = await outboundCall(
+      fx,
+      { scenario: 'pbx_call_expect_reject.xml', vars: { code: String(code) } },
+      { scenario: 'telnyx_uas_reject.xml', vars: { code: String(code) } },
+    );
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    await fx.expectIdle();
+    await expect.poll(lastRecord).toMatchObject({ outcome, sipStatus: code, reason });
   });
 
   it('Telnyx unreachable four times: 503 telnyx_unreachable to the PBX, recorded failed, never counted unanswered (Meta saw nothing)', async () => {
@@ -245,9 +266,5 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
 });
 
 async function waitReady(fx: EdgeFixture) {
-  const deadline = Date.now() + 10_000;
-  while (fx.edge.redis.status !== 'ready') {
-    if (Date.now() > deadline) throw new Error('Redis did not come back');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(() => fx.edge.redis.status === 'ready', 10_000, 'Redis to come back', () => fx.logs());
 }

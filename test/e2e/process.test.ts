@@ -11,6 +11,7 @@ import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { freePort } from '../helpers/ports.js';
 import { baseConfigObject, BUSINESS, USER } from '../helpers/config.js';
 import { sipp, describeSipp } from '../helpers/sipp.js';
+import { until } from '../helpers/until.js';
 
 const MAIN = ['--import', 'tsx', 'src/main.ts'];
 const dir = mkdtempSync(join(tmpdir(), 'wa-edge-process-'));
@@ -64,13 +65,7 @@ describeWithDrachtio('the running process', () => {
   let config: Record<string, unknown>;
 
   const get = (path: string) => fetch(`${http}${path}`).then(async (r) => ({ status: r.status, body: await r.text() }));
-  async function until(cond: () => Promise<boolean>, ms: number, what: string) {
-    const deadline = Date.now() + ms;
-    while (!(await cond().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${out.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const untilOut = (cond: () => Promise<boolean>, ms: number, what: string) => until(cond, ms, what, () => out);
   const ready = async () => (await get('/readyz')).status === 200;
 
   beforeAll(async () => {
@@ -90,7 +85,7 @@ describeWithDrachtio('the running process', () => {
     proc = spawn(process.execPath, [...MAIN, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
-    await until(ready, 20_000, 'the edge to become ready');
+    await untilOut(ready, 20_000, 'the edge to become ready');
     const { Redis } = await import('ioredis');
     const c = new Redis(redis.url);
     await c.hset(`wa:{${BUSINESS.slice(1)}}:perm:${USER.slice(1)}`, 'kind', 'permanent');
@@ -106,18 +101,18 @@ describeWithDrachtio('the running process', () => {
   it('/healthz is 200, /readyz 503 naming drachtio while drachtio-server is down, and the edge reconnects by itself', async () => {
     expect((await get('/healthz')).status).toBe(200);
     await drachtio.kill();
-    await until(async () => (await get('/readyz')).status === 503, 10_000, '/readyz to turn 503');
+    await untilOut(async () => (await get('/readyz')).status === 503, 10_000, '/readyz to turn 503');
     expect(JSON.parse((await get('/readyz')).body)).toMatchObject({ drachtio: 'down', redis: 'up' });
     expect((await get('/healthz')).status).toBe(200);
     await drachtio.start();
-    await until(ready, 15_000, 'the edge to reconnect to drachtio');
+    await untilOut(ready, 15_000, 'the edge to reconnect to drachtio');
     expect(out).toMatch(/drachtio disconnected/);
   });
 
   it('SIGHUP with a broken file keeps the running configuration and says why', async () => {
     writeFileSync(configFile, 'trunks: [oops');
     proc.kill('SIGHUP');
-    await until(async () => /reload refused/.test(out), 5000, 'the refusal log line');
+    await untilOut(async () => /reload refused/.test(out), 5000, 'the refusal log line');
     expect((await get('/healthz')).status).toBe(200);
     writeFileSync(configFile, stringify(config));
   });
@@ -126,10 +121,10 @@ describeWithDrachtio('the running process', () => {
     const telnyx = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: telnyxPort, timeoutSec: 20 });
     await telnyx.ready;
     const held = sipp({ scenario: 'pbx_call.xml', localAddress: addrs.pbx, remote: drachtio.sipHostPort, service: USER, vars: { hold: 2500 }, timeoutSec: 20 });
-    await until(async () => /call connected/.test(out), 5000, 'the call to connect');
+    await untilOut(async () => /call connected/.test(out), 5000, 'the call to connect');
     writeFileSync(configFile, stringify({ ...config, numbers: [{ number: BUSINESS, calling: false }] }));
     proc.kill('SIGHUP');
-    await until(async () => /configuration reloaded/.test(out), 5000, 'the reload');
+    await untilOut(async () => /configuration reloaded/.test(out), 5000, 'the reload');
     const refused = await sipp({
       scenario: 'pbx_call_expect_reject.xml', localAddress: addrs.pbx, remote: drachtio.sipHostPort, service: '+447911000009', vars: { code: '403', reason: 'calling_disabled' }, timeoutSec: 10,
     }).done;
@@ -146,10 +141,10 @@ describeWithDrachtio('the running process', () => {
     await telnyx.ready;
     const before = out.length;
     const held = sipp({ scenario: 'pbx_call.xml', localAddress: addrs.pbx, remote: drachtio.sipHostPort, service: USER, vars: { hold: 2500 }, timeoutSec: 20 });
-    await until(async () => /call connected/.test(out.slice(before)), 5000, 'the call to connect');
+    await untilOut(async () => /call connected/.test(out.slice(before)), 5000, 'the call to connect');
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     proc.kill('SIGTERM');
-    await until(async () => /draining/.test(out.slice(before)), 5000, 'draining');
+    await untilOut(async () => /draining/.test(out.slice(before)), 5000, 'draining');
     const refused = await sipp({
       scenario: 'pbx_call_expect_reject.xml', localAddress: addrs.pbx, remote: drachtio.sipHostPort, service: '+447911000009', vars: { code: '503', reason: 'draining', retry_after: 'yes' }, timeoutSec: 10,
     }).done;

@@ -13,6 +13,7 @@ import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { messagesOf, sipp, scenarioPath, timeOf, type SippResult, type SippRun } from '../helpers/sipp.js';
 import { expectOk, inboundCall, outboundCall } from './call.js';
+import { until } from '../helpers/until.js';
 
 const REALM = 'edge.wa-test';
 const ALICE = { user: 'alice', password: 'alice-secret-1' };
@@ -30,14 +31,6 @@ function received(r: SippResult, firstLine: RegExp): string[] {
 function header(msg: string, name: string): string | undefined {
   const m = new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(msg);
   return m?.[1]?.trim();
-}
-
-async function waitFor(cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** A UDP socket on address:port that keeps whatever reaches it: a phone gone silent, or the address of an expired contact. */
@@ -83,7 +76,7 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     const { expiresAt: _e, ...binding } = b!;
     await fx.edge.devices.set('alice', [{ binding, expiresSeconds: 1 }]);
   }
-  const waitForBindings = (n: number) => waitFor(async () => (await bindings()).length === n, `${n} registered contact(s) of alice`);
+  const waitForBindings = (n: number) => until(async () => (await bindings()).length === n, 5_000, `${n} registered contact(s) of alice`, () => '', 25);
 
   beforeAll(async () => {
     fx = await startEdgeFixture((p) => ({

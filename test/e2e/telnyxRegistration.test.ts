@@ -6,19 +6,15 @@ import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { sipp, describeSipp, messagesOf, type SippResult } from '../helpers/sipp.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { expectOk, inboundCall } from './call.js';
+import { until } from '../helpers/until.js';
 
 const USERNAME = 'wasipedge01';
 const PASSWORD = 'correct-horse-battery';
 const ASKED = 600;
 const GRANTED = 4;
 
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string, fx?: EdgeFixture) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${fx?.logs().split('\n').slice(-40).join('\n') ?? ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const untilLogged = (cond: () => boolean | Promise<boolean>, ms: number, what: string, fx?: EdgeFixture) =>
+  until(cond, ms, what, () => fx?.logs().split('\n').slice(-40).join('\n') ?? '', 25);
 
 /** Each message SIPp logged: direction, time (ms, local clock) and first line. */
 function timeline(r: SippResult) {
@@ -71,10 +67,10 @@ describeWithDrachtio('Telnyx registration: register, refresh, retry, take a call
     const registeredLines = () => edge.logs().split('\n').filter((l) => l.includes('Telnyx registration registered')).length;
 
     // Registered, refreshed once (200 again), then the 503 and the retry's 200: registered twice in the log.
-    await withRegistrarTrace(() => until(() => registration.state === 'retrying', 30_000, 'the 503 on the second refresh', edge));
+    await withRegistrarTrace(() => untilLogged(() => registration.state === 'retrying', 30_000, 'the 503 on the second refresh', edge));
     expect(registeredLines(), 'a successful refresh logs nothing').toBe(1);
     expect(edge.logs()).toMatch(/Telnyx registration failed: 503 Service Unavailable/);
-    await withRegistrarTrace(() => until(() => registration.state === 'registered', 30_000, 'registered again after the retry', edge));
+    await withRegistrarTrace(() => untilLogged(() => registration.state === 'registered', 30_000, 'registered again after the retry', edge));
     expect(registeredLines()).toBe(2);
     expect(await edge.edge.metrics.registry.getSingleMetricAsString('wa_edge_telnyx_registered')).toMatch(/^wa_edge_telnyx_registered 1$/m);
 
@@ -136,7 +132,7 @@ describeWithDrachtio('Telnyx registration: refused credentials', () => {
       const registrar = sipp({ scenario: 'telnyx_registrar_refuse.xml', localAddress: addrs.telnyx, localPort: registrarPort, vars: { code, quiet: 4000 }, timeoutSec: 30 });
       await registrar.ready;
       fx.reconfigure(telnyxConfig(registrarPort, telnyxPort));
-      await until(() => fx.edge.registration.state === 'refused', 15_000, 'refused', fx);
+      await untilLogged(() => fx.edge.registration.state === 'refused', 15_000, 'refused', fx);
       const r = await registrar.done;
       expect(r.code, `${describeSipp(r)}\n${fx.logs().split('\n').slice(-20).join('\n')}`).toBe(0);
       expect(fx.edge.registration.state).toBe('refused');
@@ -147,7 +143,7 @@ describeWithDrachtio('Telnyx registration: refused credentials', () => {
       const fixed = sipp({ scenario: 'telnyx_registrar_accept.xml', localAddress: addrs.telnyx, localPort: registrarPort, vars: { rounds: 1 }, timeoutSec: 30 });
       await fixed.ready;
       fx.reconfigure(telnyxConfig(registrarPort, telnyxPort));
-      await until(() => fx.edge.registration.state === 'registered', 10_000, 'registered after the SIGHUP', fx);
+      await untilLogged(() => fx.edge.registration.state === 'registered', 10_000, 'registered after the SIGHUP', fx);
       const ok = await fixed.done;
       expect(ok.code, describeSipp(ok)).toBe(0);
     }, 60_000);
@@ -160,12 +156,12 @@ describeWithDrachtio('Telnyx registration: refused credentials', () => {
     // Registered with this registrar (the previous case left a binding elsewhere, removed first).
     const registeredLines = () => fx.logs().split('\n').filter((l) => l.includes('Telnyx registration registered') && l.includes(`:${registrarPort}"`)).length;
     fx.reconfigure(telnyxConfig(registrarPort, telnyxPort));
-    await until(() => registeredLines() === 1, 15_000, 'registered', fx);
+    await untilLogged(() => registeredLines() === 1, 15_000, 'registered', fx);
     // A reload that changes nothing of the registration sends nothing (the registrar has one round left).
     fx.reconfigure({ ...telnyxConfig(registrarPort, telnyxPort), whatsapp: { maxConcurrentCalls: 5 } });
     await fx.drachtio.restart();
-    await until(() => fx.edge.registration.state !== 'registered', 15_000, 'the registration to follow the lost connection', fx);
-    await until(() => fx.edge.registration.state === 'registered' && fx.edge.drachtio.connected, 30_000, 'registered again after the reconnect', fx);
+    await untilLogged(() => fx.edge.registration.state !== 'registered', 15_000, 'the registration to follow the lost connection', fx);
+    await untilLogged(() => fx.edge.registration.state === 'registered' && fx.edge.drachtio.connected, 30_000, 'registered again after the reconnect', fx);
     const r = await registrar.done;
     expect(r.code, describeSipp(r)).toBe(0);
     expect(registeredLines()).toBe(2);
@@ -189,7 +185,7 @@ describeWithDrachtio('Telnyx registration: refused credentials', () => {
     expect(fx.edge.registration.state).toBeUndefined();
     expect(await fx.edge.metrics.registry.metrics()).not.toMatch(/wa_edge_telnyx_registered/);
     // The previous case's binding is removed first (its registrar is gone: the Expires: 0 times out).
-    await until(() => removed() > before, 15_000, 'the old binding removed', fx);
+    await untilLogged(() => removed() > before, 15_000, 'the old binding removed', fx);
     expect(fx.edge.registration.state).toBeUndefined();
   });
 });

@@ -140,7 +140,7 @@ export interface DrachtioServer {
   logs(): string;
   /** The process is running. */
   running(): boolean;
-  /** Its process id while it runs (measurements read its CPU time). */
+  /** drachtio-server's own pid while it runs (setpriv execs it, so the spawned pid is the engine's). */
   pid(): number | undefined;
 }
 

@@ -9,6 +9,7 @@ import { numberKeys } from '../../src/state/keys.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { startDrachtio, addrs, freeSipPort, type DrachtioOptions, type DrachtioServer } from './drachtio.js';
 import { testConfig, BUSINESS } from './config.js';
+import { until } from './until.js';
 
 export interface EdgeFixture {
   edge: Edge;
@@ -28,14 +29,6 @@ export interface EdgeFixture {
   /** Waits until no call is in progress on the edge and every Redis lease is gone. */
   expectIdle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export async function startEdgeFixture(
@@ -64,7 +57,7 @@ export async function startEdgeFixture(
   };
   const edge = startEdge(testConfig(startedWith), { logger: createLogger(process.env.E2E_LOG_LEVEL ?? 'debug', sink) });
   await redisReady(edge.redis);
-  await waitFor(() => edge.drachtio.connected, 10_000, 'the edge to connect to drachtio');
+  await until(() => edge.drachtio.connected, 10_000, 'the edge to connect to drachtio');
   const allNumbers = () => edge.config.current.numbers.map((n) => n.number);
   return {
     edge,
@@ -79,7 +72,7 @@ export async function startEdgeFixture(
       edge.reload(testConfig({ ...startedWith, ...more }));
     },
     async expectIdle(timeoutMs = 5000) {
-      await waitFor(() => edge.sessions.size === 0, timeoutMs, 'calls to end on the edge');
+      await until(() => edge.sessions.size === 0, timeoutMs, 'calls to end on the edge');
       for (const n of allNumbers()) {
         expect(await edge.redis.zcard(numberKeys(n).active), `active leases on ${n}`).toBe(0);
         expect(await edge.redis.zcard(numberKeys(n).inflight), `in-flight reservations on ${n}`).toBe(0);

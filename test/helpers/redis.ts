@@ -16,10 +16,10 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
-async function waitForPing(port: number, timeoutMs = 5000): Promise<void> {
+async function waitForPing(port: number, password?: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(password ? { password } : {}) });
     c.on('error', () => {}); // refused until the server listens; the loop retries
     try {
       await c.connect();
@@ -37,15 +37,17 @@ async function waitForPing(port: number, timeoutMs = 5000): Promise<void> {
 /**
  * `appendOnly`: every write reaches the append-only file before it is answered, so a server
  * killed and started again has what it had (as production runs it: docker-compose.yml).
+ * `requirePass`: clients must AUTH with it (compose's --requirepass, REDIS_PASSWORD).
  */
-export async function startRedis(opts: { appendOnly?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(opts: { appendOnly?: boolean; requirePass?: string } = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wa-edge-redis-'));
   const persistence = opts.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   let proc: ChildProcess | undefined;
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' });
-    await waitForPing(port);
+    const auth = opts.requirePass ? ['--requirepass', opts.requirePass] : [];
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, ...auth, '--dir', dir], { stdio: 'ignore' });
+    await waitForPing(port, opts.requirePass);
   };
   const kill = async () => {
     const p = proc;

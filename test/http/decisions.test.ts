@@ -37,17 +37,20 @@ async function snapshot() {
   return Promise.all(keys.map(async (k) => ({ k, value: (await f.redis.dumpBuffer(k))?.toString('hex'), pttl: await f.redis.pttl(k) })));
 }
 
+/** Without whatsapp.cloudApi.permissionLookup, Meta is not asked (test/http/decisionsMeta.test.ts asks it). */
+const notAsked = { asked: false, why: 'whatsapp.cloudApi.permissionLookup is off', differs: false };
+
 describe('GET /v1/decisions', () => {
   it('admitted: reason and code null, every check passes', async () => {
     await f.permissions.grant(BUSINESS, USER, 'permanent', 'test');
     const res = await decide(BUSINESS, USER);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ from: BUSINESS, to: USER, admitted: true, reason: null, code: null, checks: checks([]) });
+    expect(res.json()).toEqual({ from: BUSINESS, to: USER, admitted: true, reason: null, code: null, checks: checks([]), meta: notAsked });
   });
 
   it('no permission → no_permission 480; `to` may be dialled as 00… and `from` without +', async () => {
     const res = await decide(BUSINESS.slice(1), `00${USER.slice(1)}`);
-    expect(res.json()).toEqual({ from: BUSINESS, to: USER, admitted: false, reason: 'no_permission', code: 480, checks: checks(['no_permission']) });
+    expect(res.json()).toEqual({ from: BUSINESS, to: USER, admitted: false, reason: 'no_permission', code: 480, checks: checks(['no_permission']), meta: notAsked });
   });
 
   it('a raw + in the query (decoded as a space) still reads as E.164', async () => {
@@ -69,7 +72,7 @@ describe('GET /v1/decisions', () => {
     await f.calls.settle(BUSINESS, USER, callId, 'failed');
     f.clock.now = T0 + HOUR;
     const res = await decide(BUSINESS, USER);
-    expect(res.json()).toEqual({ from: BUSINESS, to: USER, admitted: false, reason: 'attempt_limit', code: 480, retryAfter: 23 * 3600, checks: checks(['attempt_limit']) });
+    expect(res.json()).toEqual({ from: BUSINESS, to: USER, admitted: false, reason: 'attempt_limit', code: 480, retryAfter: 23 * 3600, checks: checks(['attempt_limit']), meta: notAsked });
   });
 
   it('reserves nothing and expires nothing: Redis is byte-for-byte the same afterwards', async () => {

@@ -10,7 +10,8 @@ export interface ReceivedRequest {
   body: unknown;
 }
 
-export type MetaAnswer = { status: number; body: unknown } | 'hang';
+/** `delayMs`: answer that late (a slow Meta); 'hang': never answer (the client's deadline ends it). */
+export type MetaAnswer = { status: number; body: unknown; delayMs?: number } | 'hang';
 
 export interface FakeMeta {
   baseUrl: string;
@@ -30,7 +31,11 @@ export async function startFakeMeta(): Promise<FakeMeta> {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: text ? JSON.parse(text) : undefined });
       const a = fake.answer;
       if (a === 'hang') return; // the client's timeout has to end it
-      res.writeHead(a.status, { 'content-type': 'application/json' }).end(JSON.stringify(a.body));
+      const send = () => {
+        if (!res.destroyed) res.writeHead(a.status, { 'content-type': 'application/json' }).end(JSON.stringify(a.body));
+      };
+      if (a.delayMs) setTimeout(send, a.delayMs);
+      else send();
     });
   });
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/log.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { CallState } from '../../src/state/calls.js';
 import { PermissionState } from '../../src/state/permissions.js';
+import { PermissionLookup } from '../../src/permissionLookup.js';
 import { buildHttpServer, type HttpDeps } from '../../src/http/server.js';
 import { stateFixture, type StateFixture } from '../helpers/state.js';
 
@@ -34,7 +35,8 @@ export async function httpFixture(redisUrl: string, overrides: Record<string, un
   const logs: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
   const drachtio = { connected: true };
-  const app = await buildHttpServer({ config, calls, permissions, metrics, logger, clock, drachtioConnected: () => drachtio.connected, ...deps });
+  const permissionLookup = new PermissionLookup({ config, calls, permissions, metrics, logger, clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const app = await buildHttpServer({ config, calls, permissions, permissionLookup, metrics, logger, clock, drachtioConnected: () => drachtio.connected, ...deps });
   await app.ready();
   return {
     ...f,

@@ -7,7 +7,7 @@ import { useHttpFixtures, type HttpFixture } from './fixture.js';
 
 const US_NUMBER = '+12024561111';
 /** The caps the figures are held against (configuration defaults). */
-const limits = { activeCalls: 1000, connected24h: 100 };
+const limits = { activeCalls: 1000, connected24h: 100, connected24hPerUser: 100 };
 
 const redis = useRedisServer();
 const openFixture = useHttpFixtures(redis);
@@ -31,8 +31,8 @@ describe('GET /v1/numbers', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       numbers: [
-        { number: BUSINESS, calling: true, region: 'GB', businessInitiatedEligible: true, activeCalls: 1, connected24h: 0, limits },
-        { number: US_NUMBER, calling: false, region: 'US', businessInitiatedEligible: false, activeCalls: 0, connected24h: 0, limits },
+        { number: BUSINESS, calling: true, region: 'GB', businessInitiatedEligible: true, activeCalls: 1, connected24h: 0, limits, metaCap: null },
+        { number: US_NUMBER, calling: false, region: 'US', businessInitiatedEligible: false, activeCalls: 0, connected24h: 0, limits, metaCap: null },
       ],
     });
   });
@@ -50,7 +50,7 @@ describe('GET /v1/numbers', () => {
   it('limits follow the configuration; a disabled cap is null', async () => {
     f = await openFixture({ whatsapp: { maxConcurrentCalls: 5, connectedCallsPer24h: { perNumber: null, perUser: 3 } } });
     const [gb] = (await f.api('GET', '/v1/numbers')).json().numbers;
-    expect(gb.limits).toEqual({ activeCalls: 5, connected24h: null });
+    expect(gb.limits).toEqual({ activeCalls: 5, connected24h: null, connected24hPerUser: 3 });
     const user = (await f.api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`)).json();
     expect(user.limits.connected24h).toBe(3);
   });

@@ -26,54 +26,76 @@ const REQUESTS_URL = `/v1/numbers/${BUSINESS}/users/${USER}/permission-requests`
 const request = () => f.api('POST', REQUESTS_URL);
 const allowance = async () => (await f.api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`)).json().permissionRequests;
 
-describe('without cloudApi: recorded only', () => {
+const recordElsewhere = () => f.api('POST', REQUESTS_URL, { sentElsewhere: true });
+const unused = { last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2, waitSeconds: 0, viaCloudApi: false };
+
+describe('without cloudApi: nothing is sent, so nothing is counted unless the operator records one sent elsewhere', () => {
   beforeEach(async () => {
     await fixture();
   });
 
-  it('202 {sent:false} and the allowance is used', async () => {
+  it('409 cloud_api_not_configured, saying so in words, and the allowance is untouched', async () => {
     const res = await request();
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toEqual({ error: 'cloud_api_not_configured', message: expect.stringContaining('not sent: the edge has no WhatsApp Cloud API configured') });
+    expect(await allowance()).toEqual(unused);
+    expect(await f.redis.keys('*preq*')).toEqual([]);
+  });
+
+  it('{"sentElsewhere": true} → 202 {sent:false}: recorded, the allowance is used and the wait shows in the view', async () => {
+    const res = await recordElsewhere();
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ sent: false });
-    expect(await allowance()).toEqual({ last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1 });
+    expect(await allowance()).toEqual({ last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1, waitSeconds: 24 * 3600, viaCloudApi: false });
+  });
+
+  it('over the limit, an unsendable request still answers 429 with the wait (the agent must not send one elsewhere either)', async () => {
+    expect((await recordElsewhere()).statusCode).toBe(202);
+    f.clock.now = T0 + HOUR;
+    const res = await request();
+    expect(res.statusCode).toBe(429);
+    expect(res.headers['retry-after']).toBe(String(23 * 3600));
+    expect((await allowance()).waitSeconds).toBe(23 * 3600);
   });
 
   it('429 with the exact Retry-After at the 24 h edge, then at the 7 day edge', async () => {
-    expect((await request()).statusCode).toBe(202);
+    expect((await recordElsewhere()).statusCode).toBe(202);
 
     f.clock.now = T0 + HOUR;
-    let res = await request();
+    let res = await recordElsewhere();
     expect(res.statusCode).toBe(429);
     expect(res.headers['retry-after']).toBe(String(23 * 3600));
     expect(res.json()).toEqual({ error: 'permission_request_limited', message: `next request possible in ${23 * 3600} s` });
 
     f.clock.now = T0 + DAY - 1000;
-    res = await request();
+    res = await recordElsewhere();
     expect(res.statusCode).toBe(429);
     expect(res.headers['retry-after']).toBe('1');
 
     f.clock.now = T0 + DAY;
-    expect((await request()).statusCode).toBe(202);
+    expect((await recordElsewhere()).statusCode).toBe(202);
 
     // Two in the last 7 days: the first leaves the week at T0 + 7 d.
     f.clock.now = T0 + 2 * DAY;
-    res = await request();
+    res = await recordElsewhere();
     expect(res.statusCode).toBe(429);
     expect(res.headers['retry-after']).toBe(String(5 * 24 * 3600));
+    expect((await allowance()).waitSeconds).toBe(5 * 24 * 3600);
 
     f.clock.now = T0 + 7 * DAY - 1000;
-    expect((await request()).headers['retry-after']).toBe('1');
+    expect((await recordElsewhere()).headers['retry-after']).toBe('1');
 
     f.clock.now = T0 + 7 * DAY;
-    expect((await request()).statusCode).toBe(202);
+    expect((await recordElsewhere()).statusCode).toBe(202);
   });
 
   it('409 when the user granted a permanent permission, allowance untouched', async () => {
     await f.permissions.grant(BUSINESS, USER, 'permanent', 'test');
-    const res = await request();
-    expect(res.statusCode).toBe(409);
-    expect(res.json().error).toBe('permanent_permission');
-    expect(await allowance()).toEqual({ last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2 });
+    for (const res of [await request(), await recordElsewhere()]) {
+      expect(res.statusCode).toBe(409);
+      expect(res.json().error).toBe('permanent_permission');
+    }
+    expect(await allowance()).toEqual(unused);
   });
 
   it('bad numbers, unknown number and a bad body are refused before Redis', async () => {
@@ -81,6 +103,7 @@ describe('without cloudApi: recorded only', () => {
     expect((await f.api('POST', `/v1/numbers/+447911123457/users/${USER}/permission-requests`)).statusCode).toBe(404);
     expect((await f.api('POST', REQUESTS_URL, { text: '' })).statusCode).toBe(400);
     expect((await f.api('POST', REQUESTS_URL, { text: 'hi', extra: true })).statusCode).toBe(400);
+    expect((await f.api('POST', REQUESTS_URL, { sentElsewhere: 'yes' })).statusCode).toBe(400);
     expect(await f.redis.keys('*')).toEqual([]);
   });
 });
@@ -131,7 +154,7 @@ describe('with cloudApi: sent through a fake Meta', () => {
     const res = await request();
     expect(res.statusCode).toBe(502);
     expect(res.json()).toEqual({ error: 'upstream_failed', message: 'Cloud API answered 500: Service temporarily unavailable (code 2)' });
-    expect(await allowance()).toEqual({ last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2 });
+    expect(await allowance()).toEqual({ ...unused, viaCloudApi: true });
     meta.answer = { status: 200, body: { messages: [{ id: 'wamid.2' }] } };
     expect((await request()).json()).toEqual({ sent: true, messageId: 'wamid.2' });
   });
@@ -163,6 +186,18 @@ describe('with cloudApi: sent through a fake Meta', () => {
     expect(res.json().error).toBe('phone_number_id_missing');
     expect(meta.requests).toHaveLength(0);
     expect(await f.redis.keys('*')).toEqual([]);
+  });
+
+  it('the view says requests are sent from here', async () => {
+    expect(await allowance()).toMatchObject({ viaCloudApi: true, waitSeconds: 0 });
+  });
+
+  it('{"sentElsewhere": true}: recorded against the allowance, nothing sent to Meta', async () => {
+    const res = await recordElsewhere();
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ sent: false });
+    expect(meta.requests).toHaveLength(0);
+    expect(await allowance()).toMatchObject({ last24h: 1, viaCloudApi: true });
   });
 
   it('limited requests never reach Meta', async () => {

@@ -174,16 +174,19 @@ describe('GET /openapi.json', () => {
         'PUT /v1/numbers/{number}/users/{user}/permission',
         'DELETE /v1/numbers/{number}/users/{user}/permission',
         'POST /v1/numbers/{number}/users/{user}/permission-requests',
+        'POST /v1/numbers/{number}/permissions',
         'GET /v1/decisions',
         'GET /v1/calls',
         'GET /v1/devices',
         'GET /v1/phone',
         'GET /v1/webhooks/whatsapp',
         'POST /v1/webhooks/whatsapp',
+        'POST /v1/webhooks/telnyx',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/v1/webhooks/whatsapp'].post.security).toEqual([]);
+    expect(doc.paths['/v1/webhooks/telnyx'].post.security).toEqual([]);
     const grant = doc.paths['/v1/numbers/{number}/users/{user}/permission'].put;
     expect(JSON.stringify(grant.requestBody)).toContain('epoch seconds');
   });
@@ -195,9 +198,9 @@ describe('GET /v1/calls', () => {
     direction: 'outbound' as const,
     number: BUSINESS,
     user: USER,
-    outcome: 'connected',
+    outcome: 'connected' as const,
     sipStatus: 200,
-    reason: '',
+    reason: 'bye_from_caller' as const,
     startedAt: T0 + i,
     endedAt: T0 + i + 1000,
   });
@@ -209,6 +212,19 @@ describe('GET /v1/calls', () => {
     expect(all[0]).toMatchObject({ callId: 'call-59', sipStatus: 200, startedAt: T0 + 59, number: BUSINESS });
     const two = (await f.api('GET', '/v1/calls?limit=2')).json().calls;
     expect(two.map((c: { callId: string }) => c.callId)).toEqual(['call-59', 'call-58']);
+  });
+
+  it("user= (with or without +) gives that customer's newest records across pages of the stream; number= narrows to one business number", async () => {
+    const OTHER = '+447700900123';
+    for (let i = 0; i < 2500; i++) await appendCallRecord(f.redis, { ...record(i), user: i % 1000 === 0 ? USER : OTHER, number: i === 2000 ? '+4930901820' : BUSINESS });
+    const mine = (await f.api('GET', `/v1/calls?user=${encodeURIComponent(USER)}`)).json().calls;
+    expect(mine.map((c: { callId: string }) => c.callId)).toEqual(['call-2000', 'call-1000', 'call-0']);
+    const limited = (await f.api('GET', `/v1/calls?user=${USER.slice(1)}&limit=1`)).json().calls;
+    expect(limited.map((c: { callId: string }) => c.callId)).toEqual(['call-2000']);
+    const onUk = (await f.api('GET', `/v1/calls?user=${encodeURIComponent(USER)}&number=${encodeURIComponent(BUSINESS)}`)).json().calls;
+    expect(onUk.map((c: { callId: string }) => c.callId)).toEqual(['call-1000', 'call-0']);
+    expect((await f.api('GET', '/v1/calls?user=+447911000000')).json().calls).toEqual([]);
+    expect((await f.api('GET', '/v1/calls?user=bob')).statusCode).toBe(400);
   });
 
   it.each(['0', '1001', 'x', '2.5'])('limit=%s → 400', async (limit) => {

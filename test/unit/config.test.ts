@@ -8,12 +8,15 @@ const problems = (obj: unknown, env: NodeJS.ProcessEnv = {}) => configProblems((
 describe('configuration (SPEC §2)', () => {
   it('the shipped default.yaml and example.yaml are valid', () => {
     expect(loadConfig('config/default.yaml', {}).numbers[0]?.number).toBe('+447418613982');
-    const env = Object.fromEntries(
-      ['DRACHTIO_SECRET', 'WA_EDGE_ADMIN_TOKEN', 'TELNYX_SIP_USERNAME', 'TELNYX_SIP_PASSWORD', 'META_APP_SECRET', 'META_VERIFY_TOKEN', 'META_CLOUD_API_TOKEN', 'ACME_TRUNK_PASSWORD', 'ALICE_SIP_PASSWORD'].map((k) => [k, 'x'.repeat(20)]),
-    );
+    // The production template with only its required variables (docs/quickstart.md, "Variables").
+    const env = {
+      DRACHTIO_SECRET: 'x'.repeat(20), REDIS_PASSWORD: 'x'.repeat(20), WA_EDGE_ADMIN_TOKEN: 'x'.repeat(20),
+      TELNYX_SIP_USERNAME: 'user', TELNYX_SIP_PASSWORD: 'x'.repeat(20), WA_BUSINESS_NUMBER: '+447418613982',
+      PBX_SOURCE_CIDR: '203.0.113.10/32', PBX_TRUNK_PASSWORD: 'x'.repeat(20), PBX_INBOUND_URI: 'sip:100@pbx.example.com:5060',
+    };
     const c = loadConfig('config/example.yaml', env);
-    expect(c.whatsapp.unanswered.stopAt).toBe(3);
-    expect(c.devices[0]?.username).toBe('alice');
+    expect(c.http.host).toBe('127.0.0.1');
+    expect(c.trunks[0]?.auth?.username).toBe('pbx');
   });
 
   it('fills defaults from SPEC §2', () => {
@@ -25,6 +28,18 @@ describe('configuration (SPEC §2)', () => {
     expect(c.whatsapp.unanswered).toEqual({ codes: [408, 480, 486, 487, 603], nudgeAt: 2, revokeAt: 4, stopAt: null });
     expect(c.whatsapp.blockedRegions).toEqual(['US', 'CA', 'EG', 'VN', 'NG']);
     expect(c.media.codecs).toEqual(['opus', 'PCMU', 'PCMA', 'telephone-event']);
+  });
+
+  it('an absent block gets the same defaults as an empty one (each default written once)', () => {
+    const absent = parseConfig(stringify(baseConfigObject()), 'x', {});
+    const empty = parseConfig(stringify(baseConfigObject({ sip: {}, log: {}, media: {} })), 'x', {});
+    expect(absent.sip).toEqual(empty.sip);
+    expect(absent.sip.scannerBan).toEqual({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 });
+    expect(absent.sip.registration).toEqual({ minExpires: 60, maxExpires: 3600 });
+    expect(absent.log).toEqual({ level: 'info' });
+    expect(absent.media).toEqual(empty.media);
+    const partial = parseConfig(stringify(baseConfigObject({ sip: { scannerBan: { banSeconds: 5 } } })), 'x', {});
+    expect(partial.sip.scannerBan).toEqual({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 5 });
   });
 
   it('is frozen', () => {
@@ -152,5 +167,77 @@ describe('drachtio: connect or spawn (SPEC §2)', () => {
     [{ spawn: { tls: { certFile: '/x.pem', keyFile: '/y.pem', verify: true } } }, 'drachtio.spawn.tls: '],
   ])('refuses %j', (drachtio, problem) => {
     expect(problems(baseConfigObject({ drachtio })).join('\n')).toContain(problem);
+  });
+});
+
+describe('blocks switched on and off by a variable (the shipped templates)', () => {
+  const switched = (env: NodeJS.ProcessEnv) =>
+    parseConfig(
+      stringify(
+        baseConfigObject({
+          telnyx: {
+            dialDomain: 'sip.telnyx.com',
+            outboundProxy: 'sip:127.0.0.2:5060',
+            sources: ['127.0.0.2/32'],
+            auth: { username: '${TELNYX_SIP_USERNAME:-none}', password: '${TELNYX_SIP_PASSWORD:-none}' },
+            register: { enabled: '${WA_EDGE_TELNYX_REGISTER:-false}', registrar: 'sip:sip.telnyx.com;transport=tls' },
+          },
+          whatsapp: {
+            webhook: { enabled: '${WA_EDGE_META_WEBHOOK:-false}', appSecret: '${META_APP_SECRET}', verifyToken: '${META_VERIFY_TOKEN}' },
+            cloudApi: { enabled: '${WA_EDGE_CLOUD_API:-false}', baseUrl: 'https://graph.facebook.com/v23.0', token: '${META_CLOUD_API_TOKEN}' },
+          },
+          media: { anchor: { enabled: '${WA_EDGE_MEDIA:-false}', rtpengine: ['${RTPENGINE_NG}'] } },
+          numbers: [{ number: '+447418613982', phoneNumberId: '${WA_PHONE_NUMBER_ID:-}' }],
+        }),
+      ),
+      'x.yaml',
+      env,
+    );
+
+  it('off by default: as if absent, and their variables are not needed', () => {
+    const c = switched({});
+    expect(c.telnyx.register).toBeUndefined();
+    expect(c.whatsapp.webhook).toBeUndefined();
+    expect(c.whatsapp.cloudApi).toBeUndefined();
+    expect(c.media.anchor).toBeUndefined();
+    expect(c.numbers[0]?.phoneNumberId).toBeUndefined();
+  });
+
+  it('on: validated whole, naming each missing variable', () => {
+    const p = configProblems(() => switched({ WA_EDGE_META_WEBHOOK: 'true', WA_EDGE_CLOUD_API: 'true', WA_EDGE_MEDIA: 'true' }));
+    expect(p).toEqual(
+      expect.arrayContaining([
+        'whatsapp.webhook.appSecret: environment variable META_APP_SECRET is not set',
+        'whatsapp.webhook.verifyToken: environment variable META_VERIFY_TOKEN is not set',
+        'whatsapp.cloudApi.token: environment variable META_CLOUD_API_TOKEN is not set',
+        'media.anchor.rtpengine[0]: environment variable RTPENGINE_NG is not set',
+      ]),
+    );
+    const c = switched({
+      WA_EDGE_TELNYX_REGISTER: 'true', WA_EDGE_META_WEBHOOK: 'true', WA_EDGE_CLOUD_API: 'true', WA_EDGE_MEDIA: 'true',
+      META_APP_SECRET: 'app-secret', META_VERIFY_TOKEN: 'verify', META_CLOUD_API_TOKEN: 'token', RTPENGINE_NG: '127.0.0.1:22222', WA_PHONE_NUMBER_ID: '1234567890',
+    });
+    expect(c.telnyx.register).toMatchObject({ registrar: 'sip:sip.telnyx.com;transport=tls', expires: 600 });
+    expect(c.whatsapp.webhook).toEqual({ appSecret: 'app-secret', verifyToken: 'verify' });
+    expect(c.whatsapp.cloudApi).toMatchObject({ token: 'token', timeoutMs: 5000 });
+    expect(c.media.anchor).toMatchObject({ rtpengine: ['127.0.0.1:22222'], noMediaSeconds: 10 });
+    expect(c.numbers[0]?.phoneNumberId).toBe('1234567890');
+  });
+
+  it('a switch that is neither true nor false is refused', () => {
+    expect(configProblems(() => switched({ WA_EDGE_MEDIA: 'yes', RTPENGINE_NG: '127.0.0.1:22222' })).some((p) => p.startsWith('media.anchor.enabled:'))).toBe(true);
+  });
+});
+
+describe('CIDR lists from one variable', () => {
+  it('splits items on commas, so TELNYX_SOURCES / PBX_SOURCE_CIDR can carry several', () => {
+    const obj = baseConfigObject({
+      telnyx: { dialDomain: 'sip.telnyx.com', outboundProxy: 'sip:127.0.0.2:5060', sources: ['${TELNYX_SOURCES:-192.76.120.10/32, 64.16.250.10/32}'] },
+      trunks: [{ name: 'acme', sources: ['${PBX_SOURCE_CIDR}', '10.0.0.0/8'], numbers: ['+447418613982'] }],
+    });
+    const c = parseConfig(stringify(obj), 'x', { PBX_SOURCE_CIDR: '203.0.113.10/32,203.0.113.11/32' });
+    expect(c.telnyx.sources).toEqual(['192.76.120.10/32', '64.16.250.10/32']);
+    expect(c.trunks[0]?.sources).toEqual(['203.0.113.10/32', '203.0.113.11/32', '10.0.0.0/8']);
+    expect(problems(obj, { PBX_SOURCE_CIDR: '203.0.113.10/32,nope' })).toContain('trunks[0].sources[1]: not a CIDR');
   });
 });

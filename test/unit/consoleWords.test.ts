@@ -1,8 +1,9 @@
 // The console's words and times (src/console/words.ts, format.ts): pure, no browser needed.
 import { describe, expect, it } from 'vitest';
 import { isRefusalReason } from '../../src/domain/reasons.js';
-import { formatRelative, formatWait } from '../../src/console/format.js';
-import { CHECK_WORDS, REASON_ADVICE, checkWords } from '../../src/console/words.js';
+import { formatDuration, formatRelative, formatWait } from '../../src/console/format.js';
+import { CHECK_WORDS, REASON_ADVICE, callReasonWords, checkWords } from '../../src/console/words.js';
+import { END_REASONS } from '../../src/domain/endReasons.js';
 
 describe('console words', () => {
   it('every check and every piece of advice is named after a SPEC §3 reason', () => {
@@ -16,7 +17,25 @@ describe('console words', () => {
   });
 });
 
+describe('call records in words', () => {
+  it("every end reason reads in the end-reason table's words; an older edge's reason still reads; an unknown one has none (its code is shown)", () => {
+    for (const [reason, row] of Object.entries(END_REASONS)) expect(callReasonWords(reason)).toBe(row.words);
+    expect(callReasonWords('telnyx_final')).toContain('older edge');
+    expect(callReasonWords('something_new')).toBeUndefined();
+    expect(callReasonWords(undefined)).toBeUndefined();
+  });
+});
+
 describe('console times', () => {
+  it.each([
+    [0, '0:00'],
+    [42_400, '0:42'],
+    [725_000, '12:05'],
+    [3_729_000, '1:02:09'],
+  ])('a call of %i ms lasts "%s"', (ms, words) => {
+    expect(formatDuration(ms)).toBe(words);
+  });
+
   it.each([
     [40, '40 s'],
     [300, '5 min'],

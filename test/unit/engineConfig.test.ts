@@ -1,7 +1,7 @@
 // The local engine's generated drachtio-server config and the sockets a contact asks for.
 import { describe, expect, it } from 'vitest';
 import { contactListeners, engineConfigXml } from '../../src/sip/engineConfig.js';
-import { engineLogLevel } from '../../src/sip/localEngine.js';
+import { engineLogLevel } from '../../src/sip/engineOutput.js';
 
 describe('contactListeners', () => {
   it.each([

@@ -14,7 +14,7 @@ const contact = z.object({
   expiresAt: z.number().int().meta({ description: 'When the binding lapses unless refreshed (epoch ms)' }),
 });
 
-const device = z.object({
+export const device = z.object({
   username: z.string(),
   numbers: z.array(z.string()).meta({ description: 'Business numbers it may call as' }),
   contacts: z.array(contact),

@@ -2,12 +2,13 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isRegionBlocked, parseBusinessNumber } from '../../domain/numbers.js';
+import { capAboveMeta } from '../../domain/metaPermission.js';
 import { withErrors } from '../errors.js';
 import { configuredNumber, numberParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
-const numberView = z.object({
+export const numberView = z.object({
   number: z.string().meta({ description: 'E.164 with +' }),
   calling: z.boolean().meta({ description: 'The calling toggle shared by all instances (config default until an operator sets it)' }),
   region: z.string().nullable().meta({ description: 'ISO 3166 region of the number (libphonenumber)' }),
@@ -18,8 +19,17 @@ const numberView = z.object({
     .object({
       activeCalls: z.number().int().meta({ description: 'whatsapp.maxConcurrentCalls' }),
       connected24h: z.number().int().nullable().meta({ description: 'whatsapp.connectedCallsPer24h.perNumber; null: no cap' }),
+      connected24hPerUser: z.number().int().nullable().meta({ description: 'whatsapp.connectedCallsPer24h.perUser; null: no cap' }),
     })
     .meta({ description: 'The caps the figures above are held against (SPEC §7), so a client need not know the configuration' }),
+  metaCap: z
+    .object({
+      connected24hPerUser: z.number().int().meta({ description: "Meta's start_call cap per business+user over 24 h (PT24H)" }),
+      seenAt: z.string().meta({ description: 'When a call_permissions lookup last named it' }),
+      configuredAbove: z.boolean().meta({ description: 'true when limits.connected24hPerUser is above it (or null): the edge would admit calls Meta refuses (wa_edge_cap_above_meta)' }),
+    })
+    .nullable()
+    .meta({ description: "Meta's cap in force, as the last permission lookup returned it; null until one did" }),
 });
 
 export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
@@ -32,9 +42,10 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         const config = deps.config();
         const numbers = await Promise.all(
           config.numbers.map(async ({ number }) => {
-            const [calling, activeCalls, connected24h] = await state(() =>
-              Promise.all([deps.permissions.calling(number), deps.calls.activeCalls(number), deps.calls.connected24h(number)]),
+            const [calling, activeCalls, connected24h, metaCap] = await state(() =>
+              Promise.all([deps.permissions.calling(number), deps.calls.activeCalls(number), deps.calls.connected24h(number), deps.permissionLookup?.metaCap(number)]),
             );
+            const perUser = config.whatsapp.connectedCallsPer24h.perUser;
             const parsed = parseBusinessNumber(number);
             return {
               number,
@@ -43,7 +54,10 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
               businessInitiatedEligible: !parsed || !isRegionBlocked(parsed, config.whatsapp.blockedRegions),
               activeCalls,
               connected24h,
-              limits: { activeCalls: config.whatsapp.maxConcurrentCalls, connected24h: config.whatsapp.connectedCallsPer24h.perNumber },
+              limits: { activeCalls: config.whatsapp.maxConcurrentCalls, connected24h: config.whatsapp.connectedCallsPer24h.perNumber, connected24hPerUser: perUser },
+              metaCap: metaCap
+                ? { connected24hPerUser: metaCap.connected24h, seenAt: new Date(metaCap.seenAt).toISOString(), configuredAbove: capAboveMeta(perUser, metaCap.connected24h) === true }
+                : null,
             };
           }),
         );

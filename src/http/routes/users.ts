@@ -5,11 +5,11 @@ import type { Config } from '../../config/schema.js';
 import type { UserState } from '../../state/permissions.js';
 import { DEFAULT_REQUEST_TEXT, sendPermissionRequest } from '../cloudApi.js';
 import { HttpError, withErrors } from '../errors.js';
-import { configuredNumber, userParams } from '../params.js';
+import { configuredNumber, expiresAtSchema, userParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
-const userView = z.object({
+export const userView = z.object({
   number: z.string(),
   user: z.string().meta({ description: 'The key the edge holds the user under: the phone number when known, else the business-scoped user id' }),
   phone: z.string().optional().meta({ description: 'E.164, when known' }),
@@ -27,6 +27,8 @@ const userView = z.object({
     last7d: z.number().int(),
     remaining24h: z.number().int(),
     remaining7d: z.number().int(),
+    waitSeconds: z.number().int().meta({ description: 'Seconds until another request is allowed (SPEC §7 limits); 0: one is allowed now' }),
+    viaCloudApi: z.boolean().meta({ description: 'true when a request is sent through whatsapp.cloudApi (configured, and the number has a phoneNumberId); false: it must be sent from another WhatsApp tool and recorded with sentElsewhere' }),
   }),
   limits: z
     .object({
@@ -39,7 +41,7 @@ const userView = z.object({
 
 type Limits = z.output<typeof userView>['limits'];
 
-function toUserView(number: string, s: UserState, limits: Limits): z.output<typeof userView> {
+function toUserView(number: string, s: UserState, limits: Limits, viaCloudApi: boolean): z.output<typeof userView> {
   const { expiresAt, ...rest } = s.permission;
   const { user, phone, bsuid } = s.identity;
   return {
@@ -50,7 +52,7 @@ function toUserView(number: string, s: UserState, limits: Limits): z.output<type
     permission: { ...rest, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) },
     consecutiveUnanswered: s.consecutiveUnanswered,
     connected24h: s.connected24h,
-    permissionRequests: s.permissionRequests,
+    permissionRequests: { ...s.permissionRequests, viaCloudApi },
     limits,
   };
 }
@@ -60,33 +62,41 @@ function userLimits(w: Config['whatsapp']): Limits {
   return { connected24h: w.connectedCallsPer24h.perUser, unanswered: { nudgeAt, revokeAt, stopAt }, permissionRequests: { ...w.permissionRequests } };
 }
 
-/** Epoch seconds past this are surely milliseconds (year 5138): refuse rather than guess. */
-const MAX_EPOCH_SECONDS = 99_999_999_999;
-
-const expiresAt = z
-  .union([z.iso.datetime({ offset: true }), z.number().int().positive().max(MAX_EPOCH_SECONDS, 'epoch seconds, not milliseconds')])
-  .transform((v) => (typeof v === 'number' ? v * 1000 : Date.parse(v)))
-  .meta({ description: 'ISO 8601 instant with offset, or epoch seconds; must be in the future. Default: now + whatsapp.temporaryPermissionHours' });
-
 const grantBody = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('temporary'), expiresAt: expiresAt.optional() }).strict(),
+  z.object({ kind: z.literal('temporary'), expiresAt: expiresAtSchema.optional() }).strict(),
   z.object({ kind: z.literal('permanent') }).strict(),
 ]);
 
 const requestBody = z
-  .object({ text: z.string().trim().min(1).max(1024).optional().meta({ description: 'Text above the allow/deny buttons' }) })
+  .object({
+    text: z.string().trim().min(1).max(1024).optional().meta({ description: 'Text above the allow/deny buttons' }),
+    sentElsewhere: z.boolean().optional().meta({
+      description: 'true: the operator sent the request from another WhatsApp tool; the edge records it against the allowance and sends nothing',
+    }),
+  })
   .strict()
   .nullish(); // fastify passes null for a POST without a body
 
-const requestAccepted = z.object({
-  sent: z.boolean().meta({ description: 'true when sent through whatsapp.cloudApi; false when only recorded' }),
+export const requestAccepted = z.object({
+  sent: z.boolean().meta({ description: 'true when sent through whatsapp.cloudApi; false when recorded as sent elsewhere (sentElsewhere)' }),
   messageId: z.string().optional().meta({ description: "Meta's message id (wamid…)" }),
 });
 
+/** The Cloud API and the number's phoneNumberId, when both are there: a request is then sent from here. */
+function cloudSender(config: Config, number: string) {
+  const api = config.whatsapp.cloudApi;
+  const phoneNumberId = config.numbers.find((n) => n.number === number)?.phoneNumberId;
+  return api && phoneNumberId ? { api, phoneNumberId } : undefined;
+}
+
+const limited = (seconds: number) => new HttpError('permission_request_limited', `next request possible in ${seconds} s`, { 'Retry-After': String(seconds) });
+
 export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);
-  const view = async (number: string, user: string) =>
-    toUserView(number, await state(() => deps.permissions.userState(number, user)), userLimits(deps.config().whatsapp));
+  const view = async (number: string, user: string) => {
+    const config = deps.config();
+    return toUserView(number, await state(() => deps.permissions.userState(number, user)), userLimits(config.whatsapp), cloudSender(config, number) !== undefined);
+  };
 
   return async (app) => {
     app.get(
@@ -126,8 +136,9 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       '/numbers/:number/users/:user/permission-requests',
       {
         schema: {
-          summary: 'Reserve a permission request (SPEC §7 limits) and send it through the Cloud API when configured',
-          description: '202 when recorded (and sent); 429 with Retry-After (seconds) over the limit; 409 when a permanent permission exists or the number has no phoneNumberId; 502 when the Cloud API fails (the allowance is not consumed).',
+          summary: 'Reserve a permission request (SPEC §7 limits) and send it through the Cloud API, or record one sent elsewhere',
+          description:
+            '202 when sent through whatsapp.cloudApi, or recorded with {"sentElsewhere": true}; 429 with Retry-After (seconds) over the limit; 409 when a permanent permission exists, the number has no phoneNumberId, or nothing would send it (no cloudApi and no sentElsewhere: nothing is recorded); 502 when the Cloud API fails (the allowance is not consumed).',
           params: userParams,
           body: requestBody,
           response: withErrors({ 202: requestAccepted }),
@@ -136,17 +147,24 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       async (req, reply) => {
         const config = deps.config();
         const entry = configuredNumber(config, req.params.number);
-        const api = config.whatsapp.cloudApi;
+        const sentElsewhere = req.body?.sentElsewhere === true;
         // Checked before reserving: a configuration gap must not use up the user's allowance.
-        if (api && !entry.phoneNumberId) throw new HttpError('phone_number_id_missing', `${entry.number} has no phoneNumberId; add it under numbers[] to send through whatsapp.cloudApi`);
-        const sender = api && entry.phoneNumberId ? { api, phoneNumberId: entry.phoneNumberId } : undefined;
+        if (!sentElsewhere && config.whatsapp.cloudApi && !entry.phoneNumberId) {
+          throw new HttpError('phone_number_id_missing', `${entry.number} has no phoneNumberId; add it under numbers[] to send through whatsapp.cloudApi`);
+        }
+        const sender = sentElsewhere ? undefined : cloudSender(config, entry.number);
         // A BSUID known to be a phone number is that number; one that is not is messaged by BSUID.
         const known = await state(() => deps.permissions.identify(entry.number, req.params.user.key));
+        if (!sender && !sentElsewhere) {
+          // Nothing would reach the customer: say so and spend nothing, after the answers that still apply.
+          const s = await state(() => deps.permissions.userState(entry.number, known.user));
+          if (s.permission.kind === 'permanent') throw new HttpError('permanent_permission');
+          if (s.permissionRequests.waitSeconds > 0) throw limited(s.permissionRequests.waitSeconds);
+          throw new HttpError('cloud_api_not_configured');
+        }
         const r = await state(() => deps.permissions.reservePermissionRequest(entry.number, known.user));
         if (r.status === 'permanent') throw new HttpError('permanent_permission');
-        if (r.status === 'limited') {
-          throw new HttpError('permission_request_limited', `next request possible in ${r.retryAfterSeconds} s`, { 'Retry-After': String(r.retryAfterSeconds) });
-        }
+        if (r.status === 'limited') throw limited(r.retryAfterSeconds);
         if (!sender) return reply.code(202).send({ sent: false });
         try {
           const recipient = known.phone !== undefined ? { to: known.phone.slice(1) } : { recipient: known.user };

@@ -1,11 +1,15 @@
-// GET/POST /v1/webhooks/whatsapp (SPEC §4): Meta's subscription check and its signed notifications.
-// No bearer token here: the GET proves itself with hub.verify_token, the POST with X-Hub-Signature-256.
+// GET/POST /v1/webhooks/whatsapp (SPEC §4): Meta's subscription check and its signed notifications;
+// POST /v1/webhooks/telnyx: Telnyx's signed webhooks. No bearer token here: the GET proves itself
+// with hub.verify_token, the POSTs with X-Hub-Signature-256 and telnyx-signature-ed25519.
+import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HttpError, withErrors } from '../errors.js';
-import { hubSignature, sameSecret } from '../secrets.js';
+import { hubSignature, redactSecrets, sameSecret } from '../secrets.js';
+import { checkTelnyxSignature, parseTelnyxWebhook, telnyxPublicKey } from '../telnyxWebhook.js';
 import { stateCall } from '../state.js';
-import { parseWebhook, type PermissionReply, type UnusableReason } from '../webhook.js';
+import { parseWebhook, type ParsedWebhook, type PermissionReply, type UnusableReason } from '../webhook.js';
 import type { HttpDeps } from '../server.js';
 
 const verification = z.object({
@@ -23,6 +27,15 @@ const delivery = z.object({
 
 export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);
+
+  /** Parsed once per configured key: a reload with a new key takes effect at the next delivery. */
+  let telnyxKeyCache: { base64: string; key: KeyObject } | undefined;
+  function telnyxKey(): KeyObject {
+    const base64 = deps.config().telnyx.webhook?.publicKey;
+    if (!base64) throw new HttpError('telnyx_webhook_not_configured');
+    if (telnyxKeyCache?.base64 !== base64) telnyxKeyCache = { base64, key: telnyxPublicKey(base64) };
+    return telnyxKeyCache.key;
+  }
 
   function webhookConfig() {
     const hook = deps.config().whatsapp.webhook;
@@ -43,6 +56,54 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     else if (decision.expiresAt > deps.clock()) await deps.permissions.grant(r.business, user, 'temporary', 'webhook', decision.expiresAt);
     else return false;
     return true;
+  }
+
+  /**
+   * Applies what a verified delivery carries (Meta's, or Telnyx's): the identity links, then each
+   * reply once. Each stands on its own: a Redis failure on one does not skip the others; any
+   * failure rejects at the end, so the sender redelivers, and what was applied is not applied
+   * twice (message ids are claimed, links are idempotent).
+   */
+  async function applyParsed({ replies, links, unusable }: ParsedWebhook, log: FastifyBaseLogger, source: string) {
+    const unusableReply = (messageId: string | undefined, reason: UnusableReason, why: string) => {
+      deps.metrics.webhookRepliesUnusableTotal.inc({ reason });
+      log.warn({ messageId, reason }, `${source}: permission reply not applied: ${why}`);
+    };
+    for (const u of unusable) unusableReply(u.messageId, u.reason, u.why);
+    let failure: unknown;
+    let linked = 0;
+    for (const l of links) {
+      try {
+        const r = await state(() => deps.permissions.link(l.business, l.bsuid, l.phone));
+        if (!r.known) linked++;
+        if (r.moved) log.info({ number: l.business, user: l.phone, bsuid: l.bsuid }, `${source}: permission held under the BSUID moved to the phone number`);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    let applied = 0;
+    let duplicates = 0;
+    for (const r of replies) {
+      try {
+        if (!(await state(() => deps.permissions.claimWebhookMessage(r.messageId)))) {
+          duplicates++;
+          continue;
+        }
+      } catch (err) {
+        failure ??= err;
+        continue;
+      }
+      try {
+        if (await state(() => apply(r))) applied++;
+        else unusableReply(r.messageId, 'already_expired', 'the temporary permission had already expired');
+      } catch (err) {
+        // Unclaimed, so the sender's redelivery applies it.
+        await deps.permissions.releaseWebhookMessage(r.messageId).catch(() => {});
+        failure ??= err;
+      }
+    }
+    if (failure) throw failure;
+    return { applied, duplicates, unusable: unusable.length, linked };
   }
 
   return async (app) => {
@@ -94,49 +155,50 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
           req.log.warn('whatsapp webhook: signed body is not JSON; ignored');
           return { applied: 0, duplicates: 0, unusable: 0, linked: 0 };
         }
-        const { replies, links, unusable } = parseWebhook(payload, deps.config().numbers);
-        const unusableReply = (messageId: string | undefined, reason: UnusableReason, why: string) => {
-          deps.metrics.webhookRepliesUnusableTotal.inc({ reason });
-          req.log.warn({ messageId, reason }, `whatsapp webhook: permission reply not applied: ${why}`);
+        return applyParsed(parseWebhook(payload, deps.config().numbers), req.log, 'whatsapp webhook');
+      },
+    );
+
+    app.post(
+      '/webhooks/telnyx',
+      {
+        schema: {
+          summary: "Telnyx webhook: a WhatsApp call_permission_reply it carries (Meta's shape anywhere in data.payload) is applied; everything else is acknowledged and counted",
+          description:
+            'Authenticated by telnyx-signature-ed25519 (base64 Ed25519 over `${telnyx-timestamp}|${raw body}`, telnyx.webhook.publicKey) and telnyx-timestamp within 300 s. ' +
+            'Counted in wa_edge_telnyx_webhooks_total{event}; payloads without a permission reply are logged at debug level, secrets redacted.',
+          security: [],
+          response: withErrors({ 200: delivery }),
+        },
+      },
+      async (req) => {
+        const key = telnyxKey();
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const header = (name: string) => {
+          const v = req.headers[name];
+          return typeof v === 'string' ? v : undefined;
         };
-        for (const u of unusable) unusableReply(u.messageId, u.reason, u.why);
-        // Each link and each reply stands on its own: a Redis failure on one does not skip the
-        // others. Any failure answers 503 at the end, so Meta redelivers; what was applied is not
-        // applied twice (message ids are claimed, links are idempotent).
-        let failure: unknown;
-        let linked = 0;
-        for (const l of links) {
-          try {
-            const r = await state(() => deps.permissions.link(l.business, l.bsuid, l.phone));
-            if (!r.known) linked++;
-            if (r.moved) req.log.info({ number: l.business, user: l.phone, bsuid: l.bsuid }, 'whatsapp webhook: permission held under the BSUID moved to the phone number');
-          } catch (err) {
-            failure ??= err;
-          }
+        const check = checkTelnyxSignature(raw, header('telnyx-signature-ed25519'), header('telnyx-timestamp'), key, deps.clock());
+        if (!check.ok) {
+          req.log.warn({ why: check.why }, 'telnyx webhook refused');
+          throw new HttpError('invalid_telnyx_signature', check.why);
         }
-        let applied = 0;
-        let duplicates = 0;
-        for (const r of replies) {
-          try {
-            if (!(await state(() => deps.permissions.claimWebhookMessage(r.messageId)))) {
-              duplicates++;
-              continue;
-            }
-          } catch (err) {
-            failure ??= err;
-            continue;
-          }
-          try {
-            if (await state(() => apply(r))) applied++;
-            else unusableReply(r.messageId, 'already_expired', 'the temporary permission had already expired');
-          } catch (err) {
-            // Unclaimed, so Meta's redelivery applies it.
-            await deps.permissions.releaseWebhookMessage(r.messageId).catch(() => {});
-            failure ??= err;
-          }
+        let payload: unknown;
+        try {
+          payload = JSON.parse(raw.toString('utf8'));
+        } catch {
+          deps.metrics.telnyxWebhooksTotal.inc({ event: 'other' });
+          req.log.warn('telnyx webhook: signed body is not JSON; acknowledged');
+          return { applied: 0, duplicates: 0, unusable: 0, linked: 0 };
         }
-        if (failure) throw failure;
-        return { applied, duplicates, unusable: unusable.length, linked };
+        const parsed = parseTelnyxWebhook(payload, deps.config().numbers);
+        deps.metrics.telnyxWebhooksTotal.inc({ event: parsed.event });
+        if (parsed.event !== 'permission_reply') {
+          // What Telnyx forwards for a permission reply is not documented: this line is how an operator captures one.
+          req.log.debug({ eventType: parsed.eventType, payload: redactSecrets(payload) }, 'telnyx webhook: no permission reply found; acknowledged');
+          return { applied: 0, duplicates: 0, unusable: 0, linked: 0 };
+        }
+        return applyParsed(parsed, req.log, 'telnyx webhook');
       },
     );
   };
