@@ -2,8 +2,7 @@
 // this tab only, never the admin token), its registration state, an incoming call to answer or
 // decline, and the call in progress: timer, mute, keypad (RFC 4733), hang up, how it ended.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Api } from './api.js';
-import type { Report } from './App.js';
+import type { Api, Report } from './api.js';
 import type { Call, PhoneLine, PhoneState } from './phoneLine.js';
 import { phoneEndWords, EDGE_REASON_WORDS } from './phoneWords.js';
 import type { Decision } from './types.js';

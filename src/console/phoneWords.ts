@@ -1,6 +1,7 @@
 // How a phone call ended, in the console's words: the edge's reason (SPEC §3 Reason header) first,
-// then the SIP code, then what JsSIP saw. Kept apart from words.ts until the typed end-reason
-// table (src/domain/endReasons.ts) replaces both.
+// said to the agent on the phone; any other end reason in the words of the call-end table
+// (src/domain/endReasons.ts, as Recent calls says it); then the SIP code, then what JsSIP saw.
+import { endReasonWords } from '../domain/endReasons.js';
 
 /** The edge's refusal and end reasons, as an agent would say them. */
 export const EDGE_REASON_WORDS: Record<string, string> = {
@@ -48,6 +49,8 @@ export interface EndFacts {
 
 export function phoneEndWords(e: EndFacts): string {
   if (e.reason && EDGE_REASON_WORDS[e.reason]) return EDGE_REASON_WORDS[e.reason] as string;
+  const recorded = e.reason ? endReasonWords(e.reason) : undefined;
+  if (recorded) return `${recorded.charAt(0).toUpperCase()}${recorded.slice(1)}.`;
   // JsSIP's causes.BYE is the string 'Terminated'.
   if (e.cause === 'Terminated' || e.cause === 'BYE') return e.originator === 'local' ? 'You hung up.' : 'The customer hung up.';
   if (e.cause === 'Canceled') return e.originator === 'local' ? 'You cancelled the call.' : 'The caller hung up before it was answered.';

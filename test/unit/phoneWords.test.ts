@@ -28,3 +28,9 @@ describe('the end of a phone call in words', () => {
     expect(phoneEndWords({ cause: 'SIP Failure Code', code: 499, originator: 'remote' })).toBe('The call ended with SIP 499.');
   });
 });
+
+describe('end reasons the phone has no words of its own for', () => {
+  it("are said in the call-end table's words (as Recent calls says them)", () => {
+    expect(phoneEndWords({ cause: 'Rejected', code: 486, reason: 'declined', originator: 'remote' })).toBe('Declined: the customer was busy or rejected the call.');
+  });
+});
