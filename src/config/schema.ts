@@ -313,17 +313,20 @@ export const configSchema = z
           .strict()
           .prefault({}),
         // The console's phone (SPEC §4a): a ws/wss listener of the local engine, browsers signed in as devices.
-        webrtc: z
-          .object({
-            contact: z.string().superRefine((c, ctx) => {
-              const problem = webrtcContactProblem(c);
-              if (problem) ctx.addIssue({ code: 'custom', message: problem });
-            }),
-            // Where browsers connect when not <scheme>://<console host>:<port> (a TLS proxy in front).
-            url: z.string().regex(/^wss?:\/\/[^\s]+$/, 'not a ws:// or wss:// URL').optional(),
-          })
-          .strict()
-          .optional(),
+        webrtc: switchable(
+          z
+            .object({
+              enabled: enabledFlag(), // `${WA_EDGE_PHONE:-false}` in a shipped template
+              contact: z.string().superRefine((c, ctx) => {
+                const problem = webrtcContactProblem(c);
+                if (problem) ctx.addIssue({ code: 'custom', message: problem });
+              }),
+              // Where browsers connect when not <scheme>://<console host>:<port> (a TLS proxy in front).
+              url: z.string().regex(/^wss?:\/\/[^\s]+$/, 'not a ws:// or wss:// URL').optional(),
+            })
+            .strict()
+            .transform(({ enabled: _on, ...webrtc }) => webrtc),
+        ),
       })
       .strict()
       .prefault({}),

@@ -107,3 +107,11 @@ describe("a browser's media in rtpengine's figures", () => {
     expect(received(q, 'telnyx')).toEqual({ packets: 690, bytes: 118_000 });
   });
 });
+
+describe('sip.webrtc switched by enabled (as the shipped templates write it)', () => {
+  it('enabled: false is as if absent; true keeps the block without the switch', () => {
+    const yaml = stringify(baseConfigObject({ sip: { webrtc: { enabled: '${WA_EDGE_PHONE:-false}', contact: 'sips:0.0.0.0:8443;transport=wss' } } }));
+    expect(parseConfig(yaml, 'x.yaml', {}).sip.webrtc).toBeUndefined();
+    expect(parseConfig(yaml, 'x.yaml', { WA_EDGE_PHONE: 'true' }).sip.webrtc).toEqual({ contact: 'sips:0.0.0.0:8443;transport=wss' });
+  });
+});
