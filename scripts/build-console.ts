@@ -1,5 +1,6 @@
 // Builds the operator console (SPEC §4a) into static files the edge serves at /console:
-// src/console/main.tsx bundled by esbuild (Preact included, minified), next to the page and its
+// src/console/main.tsx bundled by esbuild (Preact included, minified; the phone's SIP stack in a
+// chunk of its own, loaded only when the edge has a phone), next to the page and its
 // stylesheet copied as they are. Run by `npm run build` (into dist/console) and by the console's
 // tests and screenshot script (into a directory of their own). Nothing is built at run time.
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -14,8 +15,10 @@ const STATIC_FILES = ['index.html', 'console.css', 'icon.svg'];
 export async function buildConsole(outDir: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   await build({
-    entryPoints: [join(SOURCE, 'main.tsx')],
-    outfile: join(outDir, 'console.js'),
+    entryPoints: { console: join(SOURCE, 'main.tsx') },
+    outdir: outDir,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     bundle: true,
     format: 'esm',
     target: 'es2022',

@@ -20,6 +20,7 @@ import { TelnyxRegistration } from './sip/telnyxRegistration.js';
 import type { CallSession } from './sip/callSession.js';
 import type { SipDeps } from './sip/context.js';
 import { MediaRelays } from './media/anchor.js';
+import { engineContacts, type WebrtcConfig } from './sip/webrtc.js';
 
 export interface Edge {
   config: { current: Readonly<Config> };
@@ -60,12 +61,17 @@ export interface EdgeOptions {
 }
 
 /** Starts the local drachtio-server of `drachtio.spawn`, supervised, its output in the edge's log. */
-export async function startEngine(spawn: EngineSpawnConfig, logger: Logger, telnyxTls?: Config['telnyx']['tls']): Promise<LocalEngine> {
+export async function startEngine(spawn: EngineSpawnConfig, logger: Logger, telnyxTls?: Config['telnyx']['tls'], webrtc?: WebrtcConfig): Promise<LocalEngine> {
   const log = logger.child({ component: 'drachtio-server' });
+  if (webrtc && /transport=wss/i.test(webrtc.contact) && !spawn.tls?.chainFile) {
+    // The written chain file carries the system CA bundle, too big a handshake for browsers.
+    log.warn({ webrtc: webrtc.contact }, 'sip.webrtc is wss but drachtio.spawn.tls.chainFile is not set: browsers refuse the handshake (ERR_SSL_PROTOCOL_ERROR). Set it to the certificate chain (leaf + intermediates), docs/webrtc.md');
+  }
   // onEvent runs only after start-up, once `engine` is assigned.
   const engine: LocalEngine = await startLocalEngine({
     bin: spawn.bin,
-    contacts: spawn.contacts,
+    // The console's phone listens on the same engine (sip.webrtc).
+    contacts: engineContacts(spawn.contacts, webrtc),
     adminPort: spawn.adminPort,
     externalIp: spawn.externalIp,
     tls: spawn.tls,
@@ -94,6 +100,9 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const config = { current: initial };
   const logger = opts.logger ?? createLogger(initial.log.level);
   const clock = opts.clock ?? systemClock;
+  if (initial.sip.webrtc && !initial.media.anchor) {
+    logger.warn({ webrtc: initial.sip.webrtc.contact }, 'sip.webrtc is set without media.anchor: browser calls are refused 503 media_unavailable (a browser needs ICE and DTLS-SRTP, which only rtpengine provides here)');
+  }
   const metrics = createMetrics();
   const telnyxTls = new TelnyxTls(() => config.current.telnyx, initial.telnyx.tls.verify, logger, metrics);
   // A local engine's version is known now; an external one's on connect (below), unless it does not matter.

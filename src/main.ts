@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   let engine;
   if ('spawn' in config.drachtio) {
     try {
-      engine = await startEngine(config.drachtio.spawn, logger, config.telnyx.tls);
+      engine = await startEngine(config.drachtio.spawn, logger, config.telnyx.tls, config.sip.webrtc);
     } catch (e) {
       process.stderr.write(`wa-edge: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
       if (e instanceof EngineStartError && e.output) logger.error({ output: e.output }, 'drachtio-server output');

@@ -6,6 +6,7 @@ import { isValidCidr } from '../domain/sources.js';
 import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
 import { contactListeners } from '../sip/engineConfig.js';
 import { parseNgAddress } from '../media/ngAddress.js';
+import { webrtcContactProblem } from '../sip/webrtc.js';
 
 // `${VAR}` substitution yields strings; accept "8080" where a number is expected.
 const fromEnvString = (v: unknown): unknown => {
@@ -327,6 +328,21 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        // The console's phone (SPEC §4a): a ws/wss listener of the local engine, browsers signed in as devices.
+        webrtc: switchable(
+          z
+            .object({
+              enabled: enabledFlag(), // `${WA_EDGE_PHONE:-false}` in a shipped template
+              contact: z.string().superRefine((c, ctx) => {
+                const problem = webrtcContactProblem(c);
+                if (problem) ctx.addIssue({ code: 'custom', message: problem });
+              }),
+              // Where browsers connect when not <scheme>://<console host>:<port> (a TLS proxy in front).
+              url: z.string().regex(/^wss?:\/\/[^\s]+$/, 'not a ws:// or wss:// URL').optional(),
+            })
+            .strict()
+            .transform(({ enabled: _on, ...webrtc }) => webrtc),
+        ),
       })
       .strict()
       .prefault({}),

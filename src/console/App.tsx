@@ -8,6 +8,7 @@ import { Numbers } from './Numbers.js';
 import { Lookup } from './Lookup.js';
 import { SeedPermissions } from './SeedPermissions.js';
 import { Calls, Softphones } from './Activity.js';
+import { PhonePanel, usePhone } from './Phone.js';
 
 /** Kept for the browser tab only (SPEC §4a): gone when the tab closes. */
 const TOKEN_KEY = 'wa-edge-admin-token';
@@ -120,6 +121,7 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
   const [data, setData] = useState<Data | null>(null);
   const [link, setLink] = useState<Link>({ kind: 'ok', at: Date.now() });
   const lastOk = useRef<number | undefined>(undefined);
+  const audio = useRef<HTMLAudioElement>(null);
 
   const report: Report = useCallback(
     (e: unknown) => {
@@ -153,6 +155,9 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
   );
   const refresh = usePoll(load);
 
+  // With sip.webrtc: the phone of this tab (its own sign-in, as a device).
+  const phone = usePhone(api, report, audio);
+
   // After sign-in, keyboard and screen-reader users start at the first section, not at the top of the page.
   const placedFocus = useRef(false);
   useEffect(() => {
@@ -169,7 +174,8 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
       ) : (
         <>
           <Numbers numbers={data.numbers} api={api} report={report} onChanged={refresh} />
-          <Lookup numbers={data.numbers} api={api} report={report} />
+          <Lookup numbers={data.numbers} api={api} report={report} phone={phone} />
+          {phone && <PhonePanel phone={phone} audio={audio} />}
           <SeedPermissions numbers={data.numbers} api={api} report={report} />
           <Calls api={api} report={report} />
           <Softphones devices={data.devices} />

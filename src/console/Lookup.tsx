@@ -10,6 +10,7 @@ import { RequestPermission } from './RequestPermission.js';
 import { formatDateTime, formatRelative, formatWait } from './format.js';
 import type { Decision, NumberView, UserView } from './types.js';
 import { REASON_ADVICE, checkWords, noPermissionCause, permissionSource } from './words.js';
+import { CallButton, type Phone } from './Phone.js';
 
 interface Subject {
   number: string;
@@ -25,7 +26,7 @@ interface Result {
 /** An answer about the request itself (bad number, unknown number) rather than about the edge. */
 const isAboutInput = (e: unknown): e is ApiError => e instanceof ApiError && (e.status === 400 || e.status === 404);
 
-export function Lookup({ numbers, api, report }: { numbers: NumberView[]; api: Api; report: Report }) {
+export function Lookup({ numbers, api, report, phone }: { numbers: NumberView[]; api: Api; report: Report; phone?: Phone }) {
   const [number, setNumber] = useState(numbers[0]?.number ?? '');
   const [user, setUser] = useState('');
   const [subject, setSubject] = useState<Subject | null>(null);
@@ -106,12 +107,12 @@ export function Lookup({ numbers, api, report }: { numbers: NumberView[]; api: A
           {problem}
         </p>
       )}
-      {result && <UserResult result={result} api={api} report={report} onChanged={refresh} />}
+      {result && <UserResult result={result} api={api} report={report} phone={phone} onChanged={refresh} />}
     </section>
   );
 }
 
-function UserResult({ result, api, report, onChanged }: { result: Result; api: Api; report: Report; onChanged: () => void }) {
+function UserResult({ result, api, report, phone, onChanged }: { result: Result; api: Api; report: Report; phone?: Phone; onChanged: () => void }) {
   const { decision, view } = result;
   return (
     <div class="result" aria-live="polite">
@@ -119,6 +120,7 @@ function UserResult({ result, api, report, onChanged }: { result: Result; api: A
         {view.user} <span class="muted">on</span> {view.number}
       </h3>
       <DecisionBox decision={decision} />
+      <CallButton phone={phone} decision={decision} />
       <MetaView meta={decision.meta} />
       <div class="facts">
         <dl>

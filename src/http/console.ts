@@ -15,30 +15,36 @@ export const BUILT_CONSOLE_DIR = fileURLToPath(new URL('../console/', import.met
  * cannot be framed. Everything the API returns is put into the page as text by Preact, and Trusted
  * Types make any string-to-markup sink (innerHTML and the like) throw in the browsers that have them.
  */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "require-trusted-types-for 'script'",
-].join('; ');
+export function consoleCsp(phoneSource?: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    // With sip.webrtc, the phone's WebSocket on the edge itself (src/sip/webrtc.ts) and nothing else.
+    phoneSource ? `connect-src 'self' ${phoneSource}` : "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "require-trusted-types-for 'script'",
+  ].join('; ');
+}
+
+export const CONSOLE_CSP = consoleCsp();
 
 const SECURITY_HEADERS = {
-  'content-security-policy': CONSOLE_CSP,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   // Small files, revalidated by ETag: an upgraded edge never serves an old page with a new API.
   'cache-control': 'no-cache',
 };
 
-export function consoleRoutes(dir: string = BUILT_CONSOLE_DIR): FastifyPluginAsync {
+/** `phoneSource(host)`: the phone's WebSocket origin for a page served under that Host, when there is a phone. */
+export function consoleRoutes(dir: string = BUILT_CONSOLE_DIR, phoneSource?: (host: string | undefined) => string | undefined): FastifyPluginAsync {
   return async (app) => {
-    app.addHook('onSend', async (_req, reply, payload) => {
+    app.addHook('onSend', async (req, reply, payload) => {
       reply.headers(SECURITY_HEADERS);
+      reply.header('content-security-policy', consoleCsp(phoneSource?.(req.headers.host)));
       return payload;
     });
     if (!existsSync(join(dir, 'index.html'))) {

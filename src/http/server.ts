@@ -25,6 +25,8 @@ import { callsRoutes } from './routes/calls.js';
 import { devicesRoutes } from './routes/devices.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { consoleRoutes } from './console.js';
+import { phoneConnectSource } from '../sip/webrtc.js';
+import { phoneRoutes } from './routes/phone.js';
 
 export interface HttpDeps {
   config: () => Readonly<Config>;
@@ -131,12 +133,18 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await v1.register(decisionsRoutes(deps));
       await v1.register(callsRoutes(deps));
       await v1.register(devicesRoutes(deps));
+      await v1.register(phoneRoutes(deps));
     },
     { prefix: '/v1' },
   );
   // Outside the bearer scope: Meta and Telnyx cannot send our token; they sign (POST) or echo a verify token (GET).
   await app.register(webhookRoutes(deps), { prefix: '/v1' });
   // Static files for the browser; the page itself needs no token, every figure on it comes from /v1.
-  await app.register(consoleRoutes(deps.consoleDir));
+  await app.register(
+    consoleRoutes(deps.consoleDir, (host) => {
+      const webrtc = deps.config().sip.webrtc;
+      return webrtc && phoneConnectSource(webrtc, host);
+    }),
+  );
   return app;
 }

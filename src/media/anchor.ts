@@ -40,6 +40,42 @@ const SDES_NOT_FOR_TELNYX = [
   'no-NULL_HMAC_SHA1_80', 'no-NULL_HMAC_SHA1_32',
 ];
 
+/**
+ * Towards a browser (SPEC §4a Phone): ICE and DTLS-SRTP with RTP and RTCP on one port, which is all
+ * WebRTC speaks; no SDES keys (browsers ignore them) and a mid on the m-line (Chrome needs one).
+ */
+const TO_BROWSER: NgParams = {
+  replace: ['origin', 'session-connection'],
+  ICE: 'force',
+  'transport-protocol': 'UDP/TLS/RTP/SAVPF',
+  SDES: ['off'],
+  'rtcp-mux': ['require'],
+  flags: ['generate-mid'],
+};
+
+/** What rtpengine is told for an offer from `offerer`; `browser` names the side that is a browser, if any. */
+export function offerParams(cfg: Pick<AnchorConfig, 'telnyxSrtp'>, callId: string, offerer: Side, sdp: string, browser?: Side): NgParams {
+  const toTelnyx = offerer === 'pbx';
+  if (browser && browser !== offerer) return { ...TO_BROWSER, 'call-id': callId, 'from-tag': offerer, sdp };
+  return {
+    ...COMMON,
+    'call-id': callId,
+    'from-tag': offerer,
+    sdp,
+    // SDES-SRTP towards Telnyx when asked; the PBX always gets plain RTP.
+    'transport-protocol': toTelnyx && cfg.telnyxSrtp ? 'RTP/SAVP' : 'RTP/AVP',
+    ...(toTelnyx && cfg.telnyxSrtp ? { SDES: SDES_NOT_FOR_TELNYX } : {}),
+    // A browser offers RTP and RTCP on one port: accepted back to it, split towards the other side.
+    ...(browser === offerer ? { 'rtcp-mux': ['demux'] } : {}),
+  };
+}
+
+/** What rtpengine is told for the answer back to `offerer`: a browser keeps its ICE and DTLS. */
+export function answerParams(callId: string, offerer: Side, sdp: string, browser?: Side): NgParams {
+  const base = browser === offerer ? { replace: ['origin', 'session-connection'], ICE: 'force' } : COMMON;
+  return { ...base, 'call-id': callId, 'from-tag': offerer, 'to-tag': other(offerer), sdp };
+}
+
 export class MediaRelays {
   private readonly engines: Engine[];
   private readonly ng: NgClient;
@@ -110,23 +146,14 @@ export class MediaRelays {
    * and the SDP for the other side. An rtpengine that does not answer is marked down and the next
    * one tried; when none takes it, MediaUnavailable.
    */
-  async open(callId: string, offerer: Side, sdp: string, log: LineLogger): Promise<{ media: CallMedia; sdp: string }> {
-    const toTelnyx = offerer === 'pbx';
-    const params: NgParams = {
-      ...COMMON,
-      'call-id': callId,
-      'from-tag': offerer,
-      sdp,
-      // SDES-SRTP towards Telnyx when asked; the PBX always gets plain RTP.
-      'transport-protocol': toTelnyx && this.cfg.telnyxSrtp ? 'RTP/SAVP' : 'RTP/AVP',
-      ...(toTelnyx && this.cfg.telnyxSrtp ? { SDES: SDES_NOT_FOR_TELNYX } : {}),
-    };
+  async open(callId: string, offerer: Side, sdp: string, log: LineLogger, browser?: Side): Promise<{ media: CallMedia; sdp: string }> {
+    const params = offerParams(this.cfg, callId, offerer, sdp, browser);
     const tried: string[] = [];
     for (const e of this.candidates()) {
       try {
         const offered = await this.ng.offer(e.address, params);
         this.mark(e, true);
-        return { media: new CallMedia(this.ng, e.address, e.label, callId, offerer, this.cfg, this.clock, log, this.metrics), sdp: offered };
+        return { media: new CallMedia(this.ng, e.address, e.label, callId, offerer, this.cfg, this.clock, log, this.metrics, browser), sdp: offered };
       } catch (err) {
         tried.push(`${e.label}: ${String(err)}`);
         if (err instanceof NgRefused) continue;
@@ -161,11 +188,23 @@ export class CallMedia {
     private readonly clock: Clock,
     private readonly log: LineLogger,
     private readonly metrics: Metrics,
+    private browser?: Side,
   ) {}
 
   /** The answerer's SDP through rtpengine, for the offerer. */
   answer(sdp: string): Promise<string> {
-    return this.ng.answer(this.address, { ...COMMON, 'call-id': this.callId, 'from-tag': this.offerer, 'to-tag': other(this.offerer), sdp });
+    return this.ng.answer(this.address, answerParams(this.callId, this.offerer, sdp, this.browser));
+  }
+
+  /**
+   * The offerer's SDP offered again, now for a browser on the other side (an inbound call reaching
+   * the console's phone after a PBX target): same call, same ports towards the offerer.
+   */
+  async offerToBrowser(sdp: string): Promise<string> {
+    const browser = other(this.offerer);
+    const offered = await this.ng.offer(this.address, offerParams(this.cfg, this.callId, this.offerer, sdp, browser));
+    this.browser = browser;
+    return offered;
   }
 
   /**

@@ -18,7 +18,11 @@ export interface SideFigures {
 
 export type MediaFigures = Record<Side, SideFigures>;
 
-const isRtp = (s: NgStream) => !(s.flags ?? []).includes('RTCP');
+/** An RTCP-only stream; a browser's stream (rtcp-mux) carries both and is flagged RTP and RTCP. */
+const isRtp = (s: NgStream) => {
+  const flags = s.flags ?? [];
+  return !flags.includes('RTCP') || flags.includes('RTP');
+};
 
 function streamsOf(q: NgQuery, side: Side): NgStream[] {
   return (q.tags?.[side]?.medias ?? []).flatMap((m) => m.streams ?? []);

@@ -9,6 +9,8 @@ import type { SipRequest } from './srf.js';
 export interface AnchoredSdp {
   offer: string;
   answer: (targetAnswer: string) => Promise<string>;
+  /** The offer for a browser (the console's phone): ICE and DTLS-SRTP, asked of rtpengine once. */
+  browserOffer: () => Promise<string>;
 }
 
 export async function anchorInbound(deps: SipDeps, req: SipRequest, session: CallSession): Promise<AnchoredSdp | undefined> {
@@ -16,7 +18,9 @@ export async function anchorInbound(deps: SipDeps, req: SipRequest, session: Cal
   try {
     const { media, sdp } = await deps.media.open(session.callId, 'telnyx', req.body, session.log);
     session.anchor(media);
-    return { offer: sdp, answer: (targetAnswer) => media.answer(targetAnswer) };
+    const telnyxOffer = req.body;
+    let browserOffer: Promise<string> | undefined;
+    return { offer: sdp, answer: (targetAnswer) => media.answer(targetAnswer), browserOffer: () => (browserOffer ??= media.offerToBrowser(telnyxOffer)) };
   } catch (err) {
     session.unanchored();
     deps.metrics.mediaUnanchoredTotal.inc();

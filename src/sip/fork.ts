@@ -4,12 +4,15 @@ import type { RegisteredBinding } from '../state/devices.js';
 import type { SipDeps } from './context.js';
 import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
 import type { AnchoredSdp } from './anchoring.js';
+import { isWebrtcTransport } from './webrtc.js';
 import { CancellableLeg } from './ringingLeg.js';
 
 export type ForkResult = { answered: { uas: Dialog; uac: Dialog } } | { status: number };
 
-/** Picks the answer to pass on when nobody answered: a busy beats a no-answer beats anything else. */
+/** Picks the answer to pass on when nobody answered: a decline, then a busy, then a no-answer, then anything else. */
 function bestFailure(statuses: number[]): number {
+  // The person declined (the console phone's Decline, a softphone's reject button): Telnyx hears so.
+  if (statuses.includes(603)) return 603;
   if (statuses.includes(486) || statuses.includes(600)) return 486;
   if (statuses.length === 0) return 480;
   return Math.min(...statuses.filter((s) => s >= 400), 480);
@@ -42,10 +45,16 @@ export async function forkToBindings(
 
   const attempts = bindings.map(async (b, i) => {
     try {
+      // A browser (the console's phone) gets rtpengine's ICE and DTLS-SRTP offer; without rtpengine it cannot take the call.
+      const browser = isWebrtcTransport(b.source.transport);
+      const notSent = (status: number) => (ended.add(i), status);
+      if (browser && !opts.sdp) return notSent(488);
+      const localSdp = browser && opts.sdp ? await opts.sdp.browserOffer() : (opts.sdp?.offer ?? req.body);
+      if (winner || req.canceled || timedOut) return notSent(487);
       const uac = await deps.srf.createUAC(
         b.uri,
         {
-          localSdp: opts.sdp?.offer ?? req.body,
+          localSdp,
           callingNumber: opts.callingNumber,
           headers: opts.headers,
           proxy: `sip:${b.source.address}:${b.source.port};transport=${b.source.transport}`,
@@ -71,7 +80,10 @@ export async function forkToBindings(
       return 200;
     } catch (e) {
       ended.add(i);
-      return (e as SipError).status ?? 500;
+      const status = (e as SipError).status ?? 500;
+      // A 6xx is the person's answer for every contact (RFC 3261 §16.7): stop ringing the others.
+      if (status >= 600) cancelOthers();
+      return status;
     }
   });
   const allEnded = Promise.all(attempts);

@@ -8,6 +8,7 @@ import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { cancelSignal, openSession, reject, uriOf, type SipDeps } from './context.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
+import { isWebrtcTransport, requestTransport } from './webrtc.js';
 import type { CallSession } from './callSession.js';
 import { ringWithTimeout } from './ringingLeg.js';
 
@@ -32,6 +33,13 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   const offer = offerToTelnyx(req.body ?? '', cfg.media.codecs);
   if (!offer) return reject(deps, res, refusal('codec_mismatch'), 'outbound', log);
   if (deps.draining()) return reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'outbound', log);
+  // The console's phone speaks ICE and DTLS-SRTP only: without rtpengine nothing could reach Telnyx.
+  const transport = requestTransport(req.protocol, req.get('Via'));
+  const browser = isWebrtcTransport(transport);
+  if (browser && !deps.media) {
+    deps.logger.warn({ ...log, transport }, 'browser call refused: media.anchor is not configured (a browser needs rtpengine for ICE and DTLS-SRTP)');
+    return reject(deps, res, refusal('media_unavailable', 60), 'outbound', log);
+  }
 
   const business = plan.business.e164;
   const user = plan.user.e164;
@@ -73,7 +81,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   let answerToPbx: (telnyxAnswer: string) => string | Promise<string> = answererFor(offer);
   if (deps.media) {
     try {
-      const anchored = await deps.media.open(callId, 'pbx', sdpToTelnyx, session.log);
+      const anchored = await deps.media.open(callId, 'pbx', sdpToTelnyx, session.log, browser ? 'pbx' : undefined);
       session.anchor(anchored.media);
       sdpToTelnyx = anchored.sdp;
       const reshape = answerToPbx;

@@ -5,6 +5,7 @@ import { refusal, refusalHeaders } from '../domain/reasons.js';
 import type { DeviceRegistry, RegisteredBinding } from '../state/devices.js';
 import type { SipDeps } from './context.js';
 import type { SipRequest, SipResponse } from './srf.js';
+import { requestTransport } from './webrtc.js';
 
 function contactList(bindings: RegisteredBinding[], now: number): string {
   return bindings.map((b) => `<${b.uri}>;expires=${Math.max(0, Math.round((b.expiresAt - now) / 1000))}`).join(', ');
@@ -35,7 +36,7 @@ export async function handleRegister(deps: SipDeps, registry: DeviceRegistry, re
         reg.contact.map((c) => ({
           binding: {
             uri: c.uri,
-            source: { address: req.source_address, port: Number(req.source_port), transport: String(req.protocol).toLowerCase() },
+            source: { address: req.source_address, port: Number(req.source_port), transport: requestTransport(req.protocol, req.get('Via')) },
             userAgent: req.has('User-Agent') ? req.get('User-Agent').slice(0, 200) : undefined,
             callId: req.get('Call-ID'),
           },

@@ -49,13 +49,25 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+/**
+ * The console's phone in a headless browser: a fake microphone (a tone) granted without a prompt,
+ * ICE over loopback, and host candidates as addresses rtpengine can reach (not mDNS names).
+ */
+export const PHONE_ARGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
 /** A fresh profile in a directory of its own, removed on close. */
-export async function launchChromium(viewport = { width: 1280, height: 900 }): Promise<Browser> {
+export async function launchChromium(viewport = { width: 1280, height: 900 }, extraArgs: string[] = []): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'wa-edge-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumBin,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...extraArgs],
     viewport,
     locale: 'en-GB',
     timezoneId: 'UTC',

@@ -139,6 +139,8 @@ export interface DrachtioOptions {
   tls?: true | EngineTlsOptions;
   /** Verify the far end of outgoing TLS (the patched engine's switches, as telnyx.tls sets them); default off. */
   verifyOutgoing?: OutgoingTlsVerification;
+  /** Also SIP over WebSocket (the console's phone) on sipAddress, a free port: `ws` plain, `wss` with the TLS files. */
+  ws?: 'ws' | 'wss';
 }
 
 export interface DrachtioServer {
@@ -152,6 +154,9 @@ export interface DrachtioServer {
   sipHostPort: string;
   /** The TLS listener's port on sipAddress, with `tls`. */
   tlsPort?: number;
+  /** The WebSocket listener's contact and port on sipAddress, with `ws`. */
+  wsContact?: string;
+  wsPort?: number;
   /** SIGTERM, then SIGKILL after 3 s; removes the temp config. Idempotent. */
   stop(): Promise<void>;
   /** Stops the process only (keeps config and ports) — a crash / outage for fault tests. */
@@ -174,9 +179,12 @@ export async function startDrachtio(opts: DrachtioOptions = {}): Promise<Drachti
   const sipAddress = opts.sipAddress ?? addrs.edge;
   const sipPort = opts.sipPort ?? (await freeSipPort(sipAddress));
   const tlsPort = opts.tls ? await freePort(sipAddress) : undefined;
+  const wsPort = opts.ws ? await freePort(sipAddress) : undefined;
+  // drachtio-server hands its TLS files only to contacts that say sips or tls: a wss contact is sips:.
+  const wsContact = wsPort ? `${opts.ws === 'wss' ? 'sips' : 'sip'}:${sipAddress}:${wsPort};transport=${opts.ws}` : undefined;
   const engine = await startLocalEngine({
     bin,
-    contacts: [`sip:${sipAddress}:${sipPort};transport=udp,tcp`, ...(tlsPort ? [`sips:${sipAddress}:${tlsPort};transport=tls`] : [])],
+    contacts: [`sip:${sipAddress}:${sipPort};transport=udp,tcp`, ...(tlsPort ? [`sips:${sipAddress}:${tlsPort};transport=tls`] : []), ...(wsContact ? [wsContact] : [])],
     ...(typeof opts.tls === 'object' ? { tls: opts.tls } : {}),
     ...(opts.verifyOutgoing ? { verifyOutgoing: opts.verifyOutgoing } : {}),
     adminPort: opts.adminPort ?? (await freePort('127.0.0.1')),
@@ -193,6 +201,7 @@ export async function startDrachtio(opts: DrachtioOptions = {}): Promise<Drachti
     secret: engine.secret,
     sipHostPort: `${sipAddress}:${sipPort}`,
     ...(tlsPort ? { tlsPort } : {}),
+    ...(wsContact ? { wsContact, wsPort } : {}),
     start: () => engine.start(),
     kill: (signal = 'SIGTERM') => engine.kill(signal),
     stop: () => engine.stop(),

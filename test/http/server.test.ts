@@ -192,6 +192,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/decisions',
         'GET /v1/calls',
         'GET /v1/devices',
+        'GET /v1/phone',
         'GET /v1/webhooks/whatsapp',
         'POST /v1/webhooks/whatsapp',
         'POST /v1/webhooks/telnyx',
