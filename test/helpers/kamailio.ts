@@ -91,21 +91,32 @@ export async function startKamailio(opts: KamailioOptions): Promise<Kamailio> {
     ...Object.entries(opts.defines ?? {}).flatMap(([k, v]) => ['-A', `${k}=${v}`]),
   ];
   let output = '';
-  const proc: ChildProcess = spawn(kamailioBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Kamailio forks workers, and a stop must end them all (a worker left
+  // behind keeps the output pipes open, and the listening sockets).
+  const proc: ChildProcess = spawn(kamailioBin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const capture = (c: Buffer) => {
     output += c.toString('utf8');
     if (output.length > 512 * 1024) output = output.slice(-512 * 1024);
   };
   proc.stdout?.on('data', capture);
   proc.stderr?.on('data', capture);
-  const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
+  // 'exit', not 'close': the pipes close only when the last worker has gone.
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(proc.pid as number), signal);
+    } catch {
+      // the group is gone already
+    }
+  };
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      signalGroup('SIGTERM');
+      const t = setTimeout(() => signalGroup('SIGKILL'), 3000);
       await exited;
       clearTimeout(t);
     }
+    signalGroup('SIGKILL'); // any worker still there
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 15_000;
