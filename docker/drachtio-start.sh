@@ -12,7 +12,8 @@
 #     TELNYX_TLS_VERIFY / TELNYX_TLS_WILDCARD say false (keep them equal to the edge's telnyx.tls);
 #     it takes the patched engine (docker/Dockerfile.drachtio, scripts/install-drachtio-server.sh,
 #     docs/tls.md): an engine without the patch ignores these variables and the edge says so;
-#  4. execs drachtio -f /etc/drachtio/drachtio.conf.xml.
+#  4. with WA_EDGE_PHONE=true adds the console phone's WSS listener, sips:*:8443;transport=wss;
+#  5. execs drachtio -f /etc/drachtio/drachtio.conf.xml.
 set -eu
 
 CONF=${DRACHTIO_CONF:-/etc/drachtio/drachtio.conf.xml}
@@ -62,12 +63,21 @@ if [ "$DRACHTIO_TLS_VERIFY_SERVER_CERT" != 1 ]; then
   echo "drachtio-start: WARNING: outgoing TLS is NOT VERIFIED (TELNYX_TLS_VERIFY=false): calls and the registration go to whoever answers." >&2
 fi
 
+# The console's phone (sip.webrtc, docs/webrtc.md): SIP over WSS on 8443, with the TLS files above.
+phone=$(flag "${WA_EDGE_PHONE:-false}" WA_EDGE_PHONE)
+
 set -- -f "$CONF"
-if [ -n "${SIP_PUBLIC_IP:-}" ]; then
-  # Command-line contacts replace those of the file: keep them identical to drachtio.conf.xml.
-  set -- "$@" \
-    --contact "sip:*:5060;transport=udp,tcp" --external-ip "$SIP_PUBLIC_IP" \
-    --contact "sips:*:5061;transport=tls" --external-ip "$SIP_PUBLIC_IP"
+if [ -n "${SIP_PUBLIC_IP:-}" ] || [ "$phone" = 1 ]; then
+  # Command-line contacts replace those of the file: keep them identical to drachtio.conf.xml, each
+  # followed by the public address when there is one.
+  set -- "$@" --contact "sip:*:5060;transport=udp,tcp"
+  if [ -n "${SIP_PUBLIC_IP:-}" ]; then set -- "$@" --external-ip "$SIP_PUBLIC_IP"; fi
+  set -- "$@" --contact "sips:*:5061;transport=tls"
+  if [ -n "${SIP_PUBLIC_IP:-}" ]; then set -- "$@" --external-ip "$SIP_PUBLIC_IP"; fi
+  if [ "$phone" = 1 ]; then
+    set -- "$@" --contact "sips:*:8443;transport=wss"
+    if [ -n "${SIP_PUBLIC_IP:-}" ]; then set -- "$@" --external-ip "$SIP_PUBLIC_IP"; fi
+  fi
 fi
 
 # The image's /entrypoint.sh only adds cloud-metadata lookups (and word-splits its arguments):

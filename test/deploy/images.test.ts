@@ -184,6 +184,25 @@ describe('docker/drachtio-start.sh', () => {
     ]);
   });
 
+  it('with WA_EDGE_PHONE=true adds the phone\'s WSS listener after the file\'s contacts, with --external-ip when SIP_PUBLIC_IP is set', () => {
+    const tls = join(dir, 'phone');
+    spawnSync('mkdir', ['-p', tls]);
+    const files = { DRACHTIO_TLS_KEY_FILE: join(tls, 'privkey.pem'), DRACHTIO_TLS_CERT_FILE: join(tls, 'cert.pem') };
+    writeFileSync(files.DRACHTIO_TLS_KEY_FILE, 'key');
+    writeFileSync(files.DRACHTIO_TLS_CERT_FILE, 'cert');
+    const args = (more: Record<string, string>) => {
+      const r = start({ ...files, ...more });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n');
+    };
+    expect(args({ WA_EDGE_PHONE: 'false' })).toEqual(['-f', '/etc/drachtio/drachtio.conf.xml']);
+    expect(args({ WA_EDGE_PHONE: 'true' })).toEqual(['-f', '/etc/drachtio/drachtio.conf.xml', '--contact', 'sip:*:5060;transport=udp,tcp', '--contact', 'sips:*:5061;transport=tls', '--contact', 'sips:*:8443;transport=wss']);
+    expect(args({ WA_EDGE_PHONE: 'true', SIP_PUBLIC_IP: '198.51.100.7' }).slice(-3)).toEqual(['sips:*:8443;transport=wss', '--external-ip', '198.51.100.7']);
+    const bad = start({ ...files, WA_EDGE_PHONE: 'yes please' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/WA_EDGE_PHONE=yes please is not true or false/);
+  });
+
   it('switches on verified outgoing TLS (docs/tls.md) unless TELNYX_TLS_VERIFY / TELNYX_TLS_WILDCARD say false, loudly', () => {
     const tls = join(dir, 'verify');
     spawnSync('mkdir', ['-p', tls]);
