@@ -3,7 +3,8 @@
 # drachtio/drachtio-server image, as `sh /usr/local/bin/drachtio-start.sh`):
 #  1. makes sure the TLS key and certificate of the sips:*:5061 contact exist (a self-signed pair,
 #     with a loud warning, when the operator has not put real ones in SIP_TLS_DIR), and the chain
-#     file without which drachtio-server opens no TLS transport at all (see drachtio.conf.xml);
+#     file without which drachtio-server opens no TLS transport at all (see drachtio.conf.xml): a
+#     copy of cert.pem, leaf and intermediates, never the system CA bundle (see below);
 #  2. when SIP_PUBLIC_IP is set (the host is behind NAT, or Docker's bridge is), repeats the
 #     contacts of drachtio.conf.xml on the command line with --external-ip, so Via/Contact/SDP
 #     o-lines towards Telnyx and the PBX carry the public address instead of the container's;
@@ -22,8 +23,9 @@ CERT=${DRACHTIO_TLS_CERT_FILE:-/etc/drachtio/tls/cert.pem}
 # Beside cert.pem unless set; exported below, so drachtio reads the file this script checked.
 CHAIN=${DRACHTIO_TLS_CHAIN_FILE:-$(dirname "$CERT")/chain.pem}
 # First line of a chain file this script wrote: such a file is rewritten on every start, so a
-# renewed cert.pem (new intermediates) is picked up; any other chain.pem is the operator's.
-CHAIN_MARK="# written by drachtio-start.sh from cert.pem and the system CA bundle; rewritten on every start"
+# renewed cert.pem (new intermediates) is picked up; any other chain.pem is the operator's. Files
+# of earlier versions (cert.pem and the system CA bundle) start with the same words.
+CHAIN_MARK="# written by drachtio-start.sh from cert.pem (leaf and intermediates); rewritten on every start"
 
 if [ ! -s "$KEY" ] || [ ! -s "$CERT" ]; then
   if ! command -v openssl >/dev/null 2>&1; then
@@ -40,14 +42,17 @@ if [ ! -s "$KEY" ] || [ ! -s "$CERT" ]; then
 fi
 
 # The chain file: drachtio-server's CA list and the source of the intermediates it sends. Without
-# it sofia-sip looks for ./cafile.pem, fails, and drachtio runs with no TLS transport.
-if [ ! -s "$CHAIN" ] || [ "$(head -n 1 "$CHAIN")" = "$CHAIN_MARK" ]; then
-  BUNDLE=
-  for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do
-    if [ -s "$f" ]; then BUNDLE=$f; break; fi
-  done
+# it sofia-sip looks for ./cafile.pem, fails, and drachtio runs with no TLS transport. The WSS
+# listener (WA_EDGE_PHONE) sends every certificate in it after the first: with the system CA
+# bundle that was 146 certificates, beyond what browsers accept (docs/webrtc.md). The roots that
+# verify Telnyx come from the system store (DRACHTIO_TLS_SYSTEM_CA below), not from this file.
+ours=
+if [ -s "$CHAIN" ]; then
+  case "$(head -n 1 "$CHAIN")" in "# written by drachtio-start.sh"*) ours=1 ;; esac
+fi
+if [ ! -s "$CHAIN" ] || [ -n "$ours" ]; then
   mkdir -p "$(dirname "$CHAIN")"
-  { echo "$CHAIN_MARK"; cat "$CERT"; if [ -n "$BUNDLE" ]; then cat "$BUNDLE"; fi; } > "$CHAIN.tmp"
+  { echo "$CHAIN_MARK"; cat "$CERT"; } > "$CHAIN.tmp"
   mv "$CHAIN.tmp" "$CHAIN"
 fi
 export DRACHTIO_TLS_CHAIN_FILE="$CHAIN"
