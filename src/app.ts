@@ -21,6 +21,7 @@ import type { CallSession } from './sip/callSession.js';
 import type { SipDeps } from './sip/context.js';
 import { MediaRelays } from './media/anchor.js';
 import { engineContacts, type WebrtcConfig } from './sip/webrtc.js';
+import { StateStore } from './state/store.js';
 
 export interface Edge {
   config: { current: Readonly<Config> };
@@ -110,15 +111,16 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     logger.warn({ err }, 'Redis connection error');
   });
   redis.on('ready', () => logger.info('Redis ready'));
-  const calls = new CallState(redis, () => config.current, clock, (e) => {
+  const store = new StateStore(redis, () => config.current, clock, (e) => {
     metrics.permissionEventsTotal.inc({ event: e.event });
     logger.info({ permissionEvent: e }, `permission ${e.event}`);
   }, (writes, script, acknowledged) => {
     const { waitReplicas, waitReplicasTimeoutMs } = config.current.redis;
     logger.warn({ writes, script, acknowledged, waitReplicas, waitReplicasTimeoutMs }, 'writes acknowledged by fewer replicas than redis.waitReplicas: a master crash now could lose them');
   });
-  const permissions = new PermissionState(calls, () => config.current, clock);
-  const devices = new DeviceRegistry(calls, clock);
+  const calls = new CallState(store);
+  const permissions = new PermissionState(store);
+  const devices = new DeviceRegistry(store);
   const leases = new LeaseKeeper(calls, () => config.current.whatsapp.leaseSeconds, logger, metrics);
   leases.start();
   const srf = createSrf();
@@ -181,7 +183,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       media?.stop();
       drachtio.close();
       await opts.engine?.stop();
-      calls.disconnect();
+      store.disconnect();
       redis.disconnect();
     },
   };

@@ -1,12 +1,13 @@
 // Business-initiated calls: PBX (or softphone) → policy → state → B2BUA to Telnyx → outcome.
 import { randomUUID } from 'node:crypto';
-import { planOutbound, isRefusal, softphoneCallingNumber, type OutboundCaller } from '../domain/policy.js';
-import { refusal, refusalHeaders } from '../domain/reasons.js';
+import { planOutbound, isRefusal, softphoneCallingNumber, type OutboundCaller, type OutboundPlan } from '../domain/policy.js';
+import { refusal, refusalHeaders, type Refusal } from '../domain/reasons.js';
 import { userPart } from '../domain/numbers.js';
 import { EDGE_FAILURE, classifyUnconnected } from '../domain/outcome.js';
-import { answererFor, offerToTelnyx, writeOffer } from './sdp.js';
+import { answererFor, offerToTelnyx, writeOffer, type TelnyxOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
-import { cancelSignal, openSession, reject, uriOf, type SipDeps } from './context.js';
+import { cancelSignal, openSession, reject, uriOf, type RequestLogFields, type SipDeps } from './context.js';
+import { anchorOutbound, type OutboundSdp } from './anchoring.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
 import { isWebrtcTransport, requestTransport } from './webrtc.js';
 import type { CallSession } from './callSession.js';
@@ -20,85 +21,108 @@ function callingNumberOf(req: SipRequest, caller: OutboundCaller): string {
   return softphoneCallingNumber([identity('P-Preferred-Identity'), identity('P-Asserted-Identity'), fromUser], caller);
 }
 
+/** What the request asks for, once policy allows it: the plan, the SDP offer, whether a browser asks. */
+interface OutboundRequest {
+  plan: OutboundPlan;
+  offer: TelnyxOffer;
+  browser: boolean;
+  log: RequestLogFields;
+}
+
 export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller): Promise<void> {
   const startedAt = deps.clock();
+  const request = checkRequest(deps, req, res, caller);
+  if (!request) return;
+  const callId = randomUUID();
+  if (!(await admit(deps, req, res, request, callId))) return;
+  const session = openSession(deps, 'outbound', request.plan.business.e164, request.plan.user.e164, callId, req, startedAt);
+  if (endIfCanceled(req, res, session)) return;
+  const sdp = await anchorOutbound(deps, session, { toTelnyx: writeOffer(request.offer), answerToCaller: answererFor(request.offer) }, request.browser);
+  if (!sdp) {
+    reject(deps, res, refusal('media_unavailable', deps.config().media.anchor?.pingSeconds), 'outbound', request.log);
+    return session.close('failed', 503, 'media_unavailable');
+  }
+  if (endIfCanceled(req, res, session)) return;
+  const leg = await ringTelnyx(deps, req, res, request.plan, sdp);
+  if ('answered' in leg) {
+    session.connected();
+    session.bridge(leg.answered.uas, leg.answered.uac);
+  } else endUnconnected(deps, req, res, session, leg.error, leg.timedOut);
+}
+
+/** The checks of SPEC §3 that need no state: the number rule, the caller's numbers, codecs, draining, a browser without rtpengine. */
+function checkRequest(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller): OutboundRequest | undefined {
   const cfg = deps.config();
   const log = { callId: req.get('Call-ID'), direction: 'outbound', caller: caller.name };
-
   const plan = planOutbound(userPart(req.uri), callingNumberOf(req, caller), caller, {
     blockedRegions: cfg.whatsapp.blockedRegions,
     dialDomain: cfg.telnyx.dialDomain,
   });
-  if (isRefusal(plan)) return reject(deps, res, plan, 'outbound', log);
+  if (isRefusal(plan)) return void reject(deps, res, plan, 'outbound', log);
   const offer = offerToTelnyx(req.body ?? '', cfg.media.codecs);
-  if (!offer) return reject(deps, res, refusal('codec_mismatch'), 'outbound', log);
-  if (deps.draining()) return reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'outbound', log);
+  if (!offer) return void reject(deps, res, refusal('codec_mismatch'), 'outbound', log);
+  if (deps.draining()) return void reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'outbound', log);
   // The console's phone speaks ICE and DTLS-SRTP only: without rtpengine nothing could reach Telnyx.
   const transport = requestTransport(req.protocol, req.get('Via'));
   const browser = isWebrtcTransport(transport);
   if (browser && !deps.media) {
     deps.logger.warn({ ...log, transport }, 'browser call refused: media.anchor is not configured (a browser needs rtpengine for ICE and DTLS-SRTP)');
-    return reject(deps, res, refusal('media_unavailable', 60), 'outbound', log);
+    return void reject(deps, res, refusal('media_unavailable', 60), 'outbound', log);
   }
+  return { plan, offer, browser, log };
+}
 
-  const business = plan.business.e164;
-  const user = plan.user.e164;
-  const callId = randomUUID();
+/**
+ * The state checks and the reservation (waiting out a Redis failover), then Meta's view when the
+ * edge knows no permission. False when the call was refused or cancelled (answered here).
+ */
+async function admit(deps: SipDeps, req: SipRequest, res: SipResponse, { plan, log }: OutboundRequest, callId: string): Promise<boolean> {
+  const call = { business: plan.business.e164, user: plan.user.e164, callId, regionBlocked: plan.regionBlocked };
+  const refuse = (r: Refusal) => {
+    reject(deps, res, r, 'outbound', log);
+    return false;
+  };
   const timer = deps.metrics.policyDecisionSeconds.startTimer();
   let admission;
   try {
-    admission = await deps.admissions.admit({ business, user, callId, regionBlocked: plan.regionBlocked }, cancelSignal(req));
+    admission = await deps.admissions.admit(call, cancelSignal(req));
   } catch (err) {
     deps.logger.warn({ ...log, err }, 'Redis refused the admission: outbound fails closed');
-    return reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
+    return refuse(refusal('state_unavailable', 5));
   } finally {
     timer();
   }
   if ('canceled' in admission) {
     deps.logger.info(log, 'canceled while the admission waited for Redis: nothing admitted');
     if (!res.finalResponseSent) res.send(487);
-    return;
+    return false;
   }
   if (!admission.admitted && admission.refusal.reason === 'no_permission' && deps.permissionLookup) {
     // Meta may hold a permission the edge has not seen (src/permissionLookup.ts); its errors leave the local answer.
     try {
-      admission = (await deps.permissionLookup.admitAfterNoPermission({ business, user, callId, regionBlocked: plan.regionBlocked }, log)) ?? admission;
+      admission = (await deps.permissionLookup.admitAfterNoPermission(call, log)) ?? admission;
     } catch (err) {
       deps.metrics.redisErrorsTotal.inc();
       deps.logger.warn({ ...log, err }, 'Redis unavailable after the permission lookup: outbound fails closed');
-      return reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
+      return refuse(refusal('state_unavailable', 5));
     }
   }
-  if (!admission.admitted) return reject(deps, res, admission.refusal, 'outbound', log);
+  return admission.admitted || refuse(admission.refusal);
+}
 
-  const session = openSession(deps, 'outbound', business, user, callId, req, startedAt);
-  if (req.canceled) {
-    res.send(487);
-    return session.close('failed', 487, 'canceled_during_admission');
-  }
+/** The PBX cancelled while the edge was busy (admission, rtpengine): 487, and the session closes. */
+function endIfCanceled(req: SipRequest, res: SipResponse, session: CallSession): boolean {
+  if (!req.canceled) return false;
+  res.send(487);
+  session.close('failed', 487, 'canceled_during_admission');
+  return true;
+}
 
-  let sdpToTelnyx = writeOffer(offer);
-  let answerToPbx: (telnyxAnswer: string) => string | Promise<string> = answererFor(offer);
-  if (deps.media) {
-    try {
-      const anchored = await deps.media.open(callId, 'pbx', sdpToTelnyx, session.log, browser ? 'pbx' : undefined);
-      session.anchor(anchored.media);
-      sdpToTelnyx = anchored.sdp;
-      const reshape = answerToPbx;
-      answerToPbx = async (telnyxAnswer) => reshape(await anchored.media.answer(telnyxAnswer));
-    } catch (err) {
-      session.log.warn({ err }, 'no rtpengine took the call');
-      reject(deps, res, refusal('media_unavailable', cfg.media.anchor?.pingSeconds), 'outbound', log);
-      return session.close('failed', 503, 'media_unavailable');
-    }
-    if (req.canceled) {
-      res.send(487);
-      return session.close('failed', 487, 'canceled_during_admission');
-    }
-  }
-
-  // Ring timeout: cancel the Telnyx leg; the call then counts as unanswered.
-  const leg = await ringWithTimeout(req, cfg.whatsapp.ringTimeoutSeconds * 1000, (onSent) =>
+/** The Telnyx leg, with the ring timer: the dial string, From = the business number, the anchored SDP. */
+function ringTelnyx(deps: SipDeps, req: SipRequest, res: SipResponse, plan: OutboundPlan, sdp: OutboundSdp) {
+  const cfg = deps.config();
+  const business = plan.business.e164;
+  return ringWithTimeout(req, cfg.whatsapp.ringTimeoutSeconds * 1000, (onSent) =>
     deps.srf.createB2BUA(
       req,
       res,
@@ -111,18 +135,14 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
         // copies the caller's display name (a softphone's "Alice"). drachtio-server puts its own
         // address in place of `localhost`.
         headers: { ...pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToTelnyx)), From: `<sip:${business}@localhost>` },
-        localSdpB: sdpToTelnyx,
-        localSdpA: answerToPbx,
+        localSdpB: sdp.toTelnyx,
+        localSdpA: sdp.answerToCaller,
         passFailure: false,
         passProvisionalResponses: true,
       },
       { cbRequest: onSent },
     ),
   );
-  if ('answered' in leg) {
-    session.connected();
-    session.bridge(leg.answered.uas, leg.answered.uac);
-  } else endUnconnected(deps, req, res, session, leg.error, leg.timedOut);
 }
 
 /** The Telnyx leg ended without an answer: what the PBX hears and how the call counts (SPEC §3 outcome). */

@@ -1,11 +1,10 @@
 // Admission, settlement and leases of calls: thin typed wrappers around one Lua script each.
 import type { Config } from '../config/schema.js';
-import type { Clock } from '../domain/clock.js';
 import { refusal, isRefusalReason, type Refusal } from '../domain/reasons.js';
 import { numberKeys } from './keys.js';
-import { COMMAND_TIMEOUT_MS, redisReady, type RedisClient } from './redis.js';
-import { defineScripts, type ReplicaWait, type RunScript, type ScriptName } from './scripts.js';
-import { appendPermissionEvent, type PermissionEvent, type PermissionEventKind } from './records.js';
+import type { RedisClient } from './redis.js';
+import { replyFields, replyList, replyString, type ScriptCall } from './scripts.js';
+import type { StateStore } from './store.js';
 import { numberEntry } from '../config/derived.js';
 
 export type Outcome = 'connected' | 'unanswered' | 'failed' | 'ended';
@@ -33,96 +32,23 @@ export interface SettleResult {
 }
 
 const DAY_MS = 86_400_000;
-/** How long kept writes skip WAIT after one came back short. */
-const SHORT_REPLICAS_BACKOFF_MS = 1000;
 const b = (v: boolean) => (v ? '1' : '0');
 const cap = (v: number | null) => (v === null ? 0 : v);
 
 export class CallState {
-  private readonly run: RunScript;
-  private shortWaits = { count: 0, loggedAt: 0 };
-  /**
-   * The connection of the writes that WAIT for replicas (made on first use). WAIT blocks the
-   * connection it runs on until the replicas answer or the timeout passes: on the shared one it
-   * would hold every admission behind it.
-   */
-  private keptConnection: { redis: RedisClient; run: RunScript } | undefined;
-  private keptReady: Promise<void> | undefined;
-  /** After a WAIT came back short (no replica to answer), kept writes skip WAIT until then. */
-  private replicasShortUntil = 0;
+  constructor(readonly store: StateStore) {}
 
-  constructor(
-    readonly redis: RedisClient,
-    private readonly config: () => Config,
-    private readonly clock: Clock,
-    /** Told of every permission change (metrics); the stream append happens here. */
-    private readonly onPermissionEvent: (e: PermissionEvent) => void = () => {},
-    /** Told, at most every 10 s, how many writes fewer replicas than redis.waitReplicas acknowledged. */
-    private readonly onShortWait: (writes: number, lastScript: ScriptName, acknowledged: number) => void = () => {},
-  ) {
-    this.run = defineScripts(redis);
+  /** The shared connection (records, health, nonces read and write through it). */
+  get redis(): RedisClient {
+    return this.store.redis;
   }
 
-  get scripts(): RunScript {
-    return this.run;
+  private config(): Config {
+    return this.store.config();
   }
 
-  /**
-   * Runs a script whose write a master crash must not lose (a permission granted or revoked, a
-   * connected count, an unanswered streak): with redis.waitReplicas > 0 it returns only once that
-   * many replicas have it, or after redis.waitReplicasTimeoutMs (then the write stands on the
-   * master alone, and is reported).
-   */
-  kept(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
-    const r = this.config().redis;
-    if (r.waitReplicas <= 0) return this.run(name, keys, args);
-    const wait = this.replicaWait(r.waitReplicas, r.waitReplicasTimeoutMs);
-    // No replica answered a moment ago (it is down, or being replaced after a failover): every
-    // WAIT would cost the whole timeout, one after another on its connection. Write without it
-    // for a while, reported as short, then try again.
-    if (Date.now() < this.replicasShortUntil) {
-      return this.run(name, keys, args).then((result) => {
-        wait.onShort(name, 0);
-        return result;
-      });
-    }
-    return this.keptRunner().then((kept) => kept.run(name, keys, args, wait));
-  }
-
-  private async keptRunner() {
-    if (!this.keptConnection) {
-      const redis = this.redis.duplicate() as RedisClient;
-      redis.on('error', () => {}); // the shared connection's handler counts and logs Redis errors
-      this.keptConnection = { redis, run: defineScripts(redis) };
-    }
-    // Its offline queue is off too: the first write waits for it to connect (a connection error
-    // past the command timeout, retried like any other).
-    if (this.keptConnection.redis.status !== 'ready') {
-      // One wait shared by every write that finds it down (one 'ready' listener, not one each).
-      this.keptReady ??= redisReady(this.keptConnection.redis, COMMAND_TIMEOUT_MS).finally(() => (this.keptReady = undefined));
-      await this.keptReady;
-    }
-    return this.keptConnection;
-  }
-
-  /** Closes the connection of the kept writes, if one was made (the shared one is the caller's). */
-  disconnect(): void {
-    this.keptConnection?.redis.disconnect();
-  }
-
-  private replicaWait(replicas: number, timeoutMs: number): ReplicaWait {
-    return {
-      replicas,
-      timeoutMs,
-      onShort: (script, acknowledged) => {
-        const now = Date.now();
-        this.replicasShortUntil = Math.max(this.replicasShortUntil, now + SHORT_REPLICAS_BACKOFF_MS);
-        this.shortWaits.count++;
-        if (now - this.shortWaits.loggedAt < 10_000) return;
-        this.onShortWait(this.shortWaits.count, script, acknowledged);
-        this.shortWaits = { count: 0, loggedAt: now };
-      },
-    };
+  private clock(): number {
+    return this.store.clock();
   }
 
   private leaseMs() {
@@ -138,22 +64,21 @@ export class CallState {
     return numberEntry(this.config().numbers, business)?.calling ?? false;
   }
 
-  async emit(event: PermissionEventKind, business: string, user: string, source: string, extra: Partial<PermissionEvent> = {}) {
-    const e: PermissionEvent = { event, number: business, user, source, at: this.clock(), ...extra };
-    this.onPermissionEvent(e);
-    await appendPermissionEvent(this.redis, e);
-  }
-
-  private outboundArgs(c: OutboundCall, mode: 'admit' | 'explain') {
+  private outboundCall(c: OutboundCall, mode: 'admit' | 'explain'): ScriptCall<'admitOutbound'> {
     const w = this.config().whatsapp;
     const k = numberKeys(c.business);
-    const keys = [k.number, k.perm(c.user), k.unanswered, k.active, k.activeUser, k.inflight, k.connected, k.userConnected(c.user), k.attempts, k.call(c.callId)];
-    const args = [
-      this.clock(), c.user, c.callId, b(c.regionBlocked), b(this.callingDefault(c.business)), cap(w.unanswered.stopAt),
-      w.maxConcurrentCalls, cap(w.connectedCallsPer24h.perNumber), cap(w.connectedCallsPer24h.perUser), cap(w.callAttemptsPer24h),
-      DAY_MS, this.leaseMs(), this.callTtlMs(), mode, c.business,
-    ];
-    return { keys, args };
+    return {
+      keys: {
+        number: k.number, perm: k.perm(c.user), unanswered: k.unanswered, active: k.active, activeUser: k.activeUser, inflight: k.inflight,
+        connected: k.connected, userConnected: k.userConnected(c.user), attempts: k.attempts, call: k.call(c.callId),
+      },
+      args: {
+        nowMs: this.clock(), user: c.user, callId: c.callId, regionBlocked: b(c.regionBlocked), callingDefault: b(this.callingDefault(c.business)),
+        stopAt: cap(w.unanswered.stopAt), maxConcurrent: w.maxConcurrentCalls, perNumberCap: cap(w.connectedCallsPer24h.perNumber),
+        perUserCap: cap(w.connectedCallsPer24h.perUser), attemptsCap: cap(w.callAttemptsPer24h), windowMs: DAY_MS, leaseMs: this.leaseMs(),
+        callTtlMs: this.callTtlMs(), mode, business: c.business,
+      },
+    };
   }
 
   private static toAdmission(status: string, reason: string, retryMs: string): Admission {
@@ -166,10 +91,9 @@ export class CallState {
 
   /** SPEC §3 state checks and, when all pass, the reservation: one round trip. */
   async admitOutbound(c: OutboundCall): Promise<Admission> {
-    const { keys, args } = this.outboundArgs(c, 'admit');
-    const [status, reason, retryMs, event] = (await this.run('admitOutbound', keys, args)) as string[];
-    if (event === 'expired') await this.emit('expired', c.business, c.user, 'expired', { kind: 'none' });
-    return CallState.toAdmission(status as string, reason as string, retryMs as string);
+    const [status, reason, retryMs, event] = replyFields('admitOutbound', await this.store.script('admitOutbound', this.outboundCall(c, 'admit')), 4);
+    if (event === 'expired') await this.store.emit('expired', c.business, c.user, 'expired', { kind: 'none' });
+    return CallState.toAdmission(status, reason, retryMs);
   }
 
   /**
@@ -178,16 +102,22 @@ export class CallState {
    */
   async releaseAdmission(business: string, callId: string, dropAttempt: boolean): Promise<'released' | 'none'> {
     const k = numberKeys(business);
-    return (await this.run('releaseAdmission', [k.call(callId), k.active, k.activeUser, k.inflight, k.attempts], [this.clock(), callId, this.callTtlMs(), b(dropAttempt)])) as 'released' | 'none';
+    const status = replyString(
+      'releaseAdmission',
+      await this.store.script('releaseAdmission', {
+        keys: { call: k.call(callId), active: k.active, activeUser: k.activeUser, inflight: k.inflight, attempts: k.attempts },
+        args: { nowMs: this.clock(), callId, callTtlMs: this.callTtlMs(), dropAttempt: b(dropAttempt) },
+      }),
+    );
+    return status === 'released' ? 'released' : 'none';
   }
 
   /** What admitOutbound would answer now, with every check, reserving nothing. */
   async explainOutbound(c: Omit<OutboundCall, 'callId'>): Promise<Decision> {
-    const { keys, args } = this.outboundArgs({ ...c, callId: 'explain' }, 'explain');
-    const [status, reason, retryMs, , ...flat] = (await this.run('admitOutbound', keys, args)) as string[];
+    const [status = '', reason = '', retryMs = '', , ...flat] = replyList('admitOutbound', await this.store.script('admitOutbound', this.outboundCall({ ...c, callId: 'explain' }, 'explain')));
     const checks: Decision['checks'] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) checks.push({ check: flat[i] as string, result: flat[i + 1] as 'pass' | 'fail' });
-    return { result: CallState.toAdmission(status as string, reason as string, retryMs as string), checks };
+    for (let i = 0; i + 1 < flat.length; i += 2) checks.push({ check: flat[i] ?? '', result: flat[i + 1] === 'pass' ? 'pass' : 'fail' });
+    return { result: CallState.toAdmission(status, reason, retryMs), checks };
   }
 
   /**
@@ -200,18 +130,21 @@ export class CallState {
     const w = this.config().whatsapp;
     const k = numberKeys(business);
     // With callbackPermission the admission may grant a permission: kept.
-    const run = w.callbackPermission ? this.kept.bind(this) : this.run;
-    const [status, reason, retryMs, granted] = (await run(
-      'admitInbound',
-      [k.active, k.activeUser, k.call(callId), k.perm(user), k.userIds],
-      [this.clock(), user, callId, w.maxConcurrentCalls, this.leaseMs(), this.callTtlMs(), b(w.callbackPermission), w.temporaryPermissionHours * 3_600_000, business, kind],
-    )) as string[];
-    if (status === 'linked') return this.admitInbound(business, reason as string, callId, 'phone');
+    const call: ScriptCall<'admitInbound'> = {
+      keys: { active: k.active, activeUser: k.activeUser, call: k.call(callId), perm: k.perm(user), userIds: k.userIds },
+      args: {
+        nowMs: this.clock(), user, callId, maxConcurrent: w.maxConcurrentCalls, leaseMs: this.leaseMs(), callTtlMs: this.callTtlMs(),
+        grantCallback: b(w.callbackPermission), temporaryMs: w.temporaryPermissionHours * 3_600_000, business, identity: kind,
+      },
+    };
+    const reply = w.callbackPermission ? await this.store.kept('admitInbound', call) : await this.store.script('admitInbound', call);
+    const [status, reason, retryMs, granted] = replyFields('admitInbound', reply, 4);
+    if (status === 'linked') return this.admitInbound(business, reason, callId, 'phone');
     const grantedUntil = granted ? Number(granted) : undefined;
     if (grantedUntil !== undefined) {
-      await this.emit('granted', business, user, 'callback', { kind: 'temporary', expiresAt: grantedUntil });
+      await this.store.emit('granted', business, user, 'callback', { kind: 'temporary', expiresAt: grantedUntil });
     }
-    return { ...CallState.toAdmission(status as string, reason as string, retryMs as string), grantedUntil, user };
+    return { ...CallState.toAdmission(status, reason, retryMs), grantedUntil, user };
   }
 
   /** Applies a call's outcome exactly once. */
@@ -220,16 +153,20 @@ export class CallState {
     const k = numberKeys(business);
     // `connected` adds to the 24 h counts and `unanswered` to the streak: kept. The others only
     // release a lease, which expires by itself if a crash loses the release.
-    const run = outcome === 'connected' || outcome === 'unanswered' ? this.kept.bind(this) : this.run;
-    const [status, count, event] = (await run(
-      'settle',
-      [k.call(callId), k.active, k.activeUser, k.inflight, k.connected, k.userConnected(user), k.unanswered, k.perm(user), k.permissionRequests(user)],
-      [this.clock(), callId, outcome, cap(w.unanswered.nudgeAt), cap(w.unanswered.revokeAt), this.leaseMs(), DAY_MS],
-    )) as string[];
-    const result: SettleResult = { status: status as SettleResult['status'], consecutiveUnanswered: Number(count) };
+    const call: ScriptCall<'settle'> = {
+      keys: {
+        call: k.call(callId), active: k.active, activeUser: k.activeUser, inflight: k.inflight, connected: k.connected,
+        userConnected: k.userConnected(user), unanswered: k.unanswered, perm: k.perm(user), permissionRequests: k.permissionRequests(user),
+      },
+      args: { nowMs: this.clock(), callId, outcome, nudgeAt: cap(w.unanswered.nudgeAt), revokeAt: cap(w.unanswered.revokeAt), leaseMs: this.leaseMs(), windowMs: DAY_MS },
+    };
+    const reply = outcome === 'connected' || outcome === 'unanswered' ? await this.store.kept('settle', call) : await this.store.script('settle', call);
+    const [status, count, event] = replyFields('settle', reply, 3);
+    if (status !== 'applied' && status !== 'duplicate' && status !== 'unknown') throw new Error(`settle answered ${status}`);
+    const result: SettleResult = { status, consecutiveUnanswered: Number(count) };
     if (event === 'nudged' || event === 'revoked') {
       result.event = event;
-      await this.emit(event, business, user, 'unanswered', event === 'revoked' ? { kind: 'none' } : {});
+      await this.store.emit(event, business, user, 'unanswered', event === 'revoked' ? { kind: 'none' } : {});
     }
     return result;
   }
@@ -238,7 +175,8 @@ export class CallState {
   async renewLeases(business: string, callIds: string[]): Promise<number> {
     if (callIds.length === 0) return 0;
     const k = numberKeys(business);
-    return Number(await this.run('renewLeases', [k.active, k.inflight], [this.clock(), this.leaseMs(), ...callIds]));
+    const alive = await this.store.script('renewLeases', { keys: { active: k.active, inflight: k.inflight }, args: { nowMs: this.clock(), leaseMs: this.leaseMs() }, rest: callIds });
+    return Number(alive);
   }
 
   /** Live leases on a number (both directions). */

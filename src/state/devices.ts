@@ -1,6 +1,6 @@
 // Softphone registrations in Redis, so every instance can ring a device wherever it registered.
-import type { Clock } from '../domain/clock.js';
-import type { CallState } from './calls.js';
+import { replyList } from './scripts.js';
+import type { StateStore } from './store.js';
 
 export interface Binding {
   /** The Contact URI the softphone registered. */
@@ -21,16 +21,18 @@ const keys = (username: string) => ({
 });
 
 export class DeviceRegistry {
-  constructor(
-    private readonly calls: CallState,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly store: StateStore) {}
 
-  private async run(username: string, op: string, args: (string | number)[]): Promise<RegisteredBinding[]> {
+  private clock(): number {
+    return this.store.clock();
+  }
+
+  private async run(username: string, op: 'set' | 'remove' | 'clear' | 'list', contacts: (string | number)[]): Promise<RegisteredBinding[]> {
     const k = keys(username);
-    const flat = (await this.calls.scripts('registerContacts', [k.contacts, k.expiry], [this.clock(), op, ...args])) as string[];
+    const reply = await this.store.script('registerContacts', { keys: { contacts: k.contacts, expiry: k.expiry }, args: { nowMs: this.clock(), op }, rest: contacts });
+    const flat = replyList('registerContacts', reply);
     const out: RegisteredBinding[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ ...(JSON.parse(flat[i] as string) as Binding), expiresAt: Number(flat[i + 1]) });
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ ...(JSON.parse(flat[i] ?? '{}') as Binding), expiresAt: Number(flat[i + 1]) });
     return out;
   }
 

@@ -1,11 +1,11 @@
 // Permissions, permission requests and the calling toggle of a business number (SPEC §4, §7).
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
-import type { Clock } from '../domain/clock.js';
 import { isBsuid } from '../domain/identity.js';
 import { permissionRequestWaitMs } from '../domain/permissionRequests.js';
 import { numberKeys } from './keys.js';
-import type { CallState } from './calls.js';
+import type { StateStore } from './store.js';
+import { replyFields } from './scripts.js';
 import { numberEntry } from '../config/derived.js';
 
 export type PermissionKind = 'none' | 'temporary' | 'permanent';
@@ -52,14 +52,18 @@ const WEBHOOK_MESSAGE_TTL_SECONDS = 7 * 86_400;
 const webhookMessageKey = (messageId: string) => `wa:webhook:${messageId}`;
 
 export class PermissionState {
-  constructor(
-    private readonly calls: CallState,
-    private readonly config: () => Config,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly store: StateStore) {}
 
   private get redis() {
-    return this.calls.redis;
+    return this.store.redis;
+  }
+
+  private config(): Config {
+    return this.store.config();
+  }
+
+  private clock(): number {
+    return this.store.clock();
   }
 
   /** The live permission: a temporary one past its expiry reads as `none` (cause expired). */
@@ -97,7 +101,11 @@ export class PermissionState {
    */
   async link(business: string, bsuid: string, phone: string): Promise<{ known: boolean; moved: boolean }> {
     const k = numberKeys(business);
-    const [status, moved] = (await this.calls.scripts('linkUserIdentity', [k.userIds, k.userBsuids, k.perm(bsuid), k.perm(phone)], [bsuid, phone])) as string[];
+    const reply = await this.store.script('linkUserIdentity', {
+      keys: { userIds: k.userIds, userBsuids: k.userBsuids, bsuidPerm: k.perm(bsuid), phonePerm: k.perm(phone) },
+      args: { bsuid, phone },
+    });
+    const [status, moved] = replyFields('linkUserIdentity', reply, 2);
     return { known: status === 'known', moved: moved === '1' };
   }
 
@@ -128,24 +136,35 @@ export class PermissionState {
     const now = this.clock();
     const until = kind === 'temporary' ? (expiresAt ?? now + this.config().whatsapp.temporaryPermissionHours * 3_600_000) : undefined;
     const k = numberKeys(business);
-    const args = [now, kind, until ?? '', source, isBsuid(user) ? user : '', keepStronger ? '1' : '', expiresAt === undefined ? '1' : ''];
-    const [status, detail, heldExpiry, heldSource] = (await this.calls.kept('grantPermission', [k.perm(user), k.userIds], args)) as string[];
-    if (status === 'linked') return this.write(business, detail as string, kind, source, expiresAt, keepStronger);
+    const reply = await this.store.kept('grantPermission', {
+      keys: { perm: k.perm(user), userIds: k.userIds },
+      args: {
+        nowMs: now, kind, expiresAtMs: until ?? '', source, bsuid: isBsuid(user) ? user : '',
+        keepStronger: keepStronger ? '1' : '', expiryDefaulted: expiresAt === undefined ? '1' : '',
+      },
+    });
+    const [status, detail, heldExpiry, heldSource] = replyFields('grantPermission', reply, 4);
+    if (status === 'linked') return this.write(business, detail, kind, source, expiresAt, keepStronger);
     if (status === 'kept') {
-      const held: Permission = { kind: detail as 'temporary' | 'permanent', ...(heldExpiry ? { expiresAt: Number(heldExpiry) } : {}), ...(heldSource ? { source: heldSource } : {}) };
+      const heldKind = detail === 'permanent' ? 'permanent' : 'temporary';
+      const held: Permission = { kind: heldKind, ...(heldExpiry ? { expiresAt: Number(heldExpiry) } : {}), ...(heldSource ? { source: heldSource } : {}) };
       return { status, user, permission: held };
     }
-    await this.calls.emit('granted', business, user, source, { kind, expiresAt: until });
+    await this.store.emit('granted', business, user, source, { kind, expiresAt: until });
     return { status: 'granted', user, permission: kind === 'temporary' ? { kind, expiresAt: until, source } : { kind, source } };
   }
 
   /** As grant: a BSUID known to be a phone number is revoked under the number. */
   async revoke(business: string, user: string, cause: string): Promise<PermissionKind> {
     const k = numberKeys(business);
-    const [status, prev] = (await this.calls.kept('revokePermission', [k.perm(user), k.userIds], [this.clock(), cause, isBsuid(user) ? user : ''])) as string[];
-    if (status === 'linked') return this.revoke(business, prev as string, cause);
-    await this.calls.emit('revoked', business, user, cause, { kind: 'none' });
-    return prev as PermissionKind;
+    const reply = await this.store.kept('revokePermission', {
+      keys: { perm: k.perm(user), userIds: k.userIds },
+      args: { nowMs: this.clock(), cause, bsuid: isBsuid(user) ? user : '' },
+    });
+    const [status, prev] = replyFields('revokePermission', reply, 2);
+    if (status === 'linked') return this.revoke(business, prev, cause);
+    await this.store.emit('revoked', business, user, cause, { kind: 'none' });
+    return prev === 'temporary' || prev === 'permanent' ? prev : 'none';
   }
 
   /** Reserves a permission-request slot; `release` gives it back when the request was not sent. */
@@ -153,7 +172,11 @@ export class PermissionState {
     const limits = this.config().whatsapp.permissionRequests;
     const k = numberKeys(business);
     const id = `${this.clock()}-${randomUUID()}`;
-    const [status, retryMs] = (await this.calls.scripts('reservePermissionRequest', [k.permissionRequests(user), k.perm(user)], [this.clock(), limits.per24h, limits.per7d, id])) as string[];
+    const reply = await this.store.script('reservePermissionRequest', {
+      keys: { permissionRequests: k.permissionRequests(user), perm: k.perm(user) },
+      args: { nowMs: this.clock(), per24h: limits.per24h, per7d: limits.per7d, requestId: id },
+    });
+    const [status, retryMs] = replyFields('reservePermissionRequest', reply, 2);
     if (status === 'permanent') return { status };
     if (status === 'limited') return { status, retryAfterSeconds: Math.max(1, Math.ceil(Number(retryMs) / 1000)) };
     return { status: 'reserved', release: async () => void (await this.redis.zrem(k.permissionRequests(user), id)) };

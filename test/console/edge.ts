@@ -20,7 +20,7 @@ export async function openConsoleEdge(open: Open, consoleDir: string, overrides:
   const f = await open(overrides, { consoleDir, devices });
   Object.defineProperty(f.clock, 'now', { get: () => Date.now(), set: () => {}, configurable: true });
   holder.f = f;
-  holder.registry = new DeviceRegistry(f.calls, () => f.clock.now);
+  holder.registry = new DeviceRegistry(f.calls.store);
   await f.app.listen({ host: '127.0.0.1', port: 0 });
   const address = f.app.server.address();
   if (address === null || typeof address === 'string') throw new Error('edge HTTP server has no TCP address');

@@ -16,6 +16,7 @@ import { OutboundAdmissions } from '../../src/sip/admission.js';
 import { DurableQueue } from '../../src/sip/durable.js';
 import { BUSINESS, testConfig } from './config.js';
 import { startCluster, startSentinel } from './redisTopology.js';
+import { StateStore } from '../../src/state/store.js';
 
 export interface FailoverLoadOptions {
   topology: 'sentinel' | 'cluster';
@@ -79,14 +80,14 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
   const logger = createLogger('info', sink);
   const metrics = createMetrics();
   let redis: RedisClient | undefined;
-  let calls: CallState | undefined;
+  let store: StateStore | undefined;
   try {
     redis = createRedis(config.redis);
     redis.on('error', () => metrics.redisErrorsTotal.inc());
     await redisReady(redis, 10_000);
-    calls = new CallState(redis, () => config, Date.now);
-    const state = calls;
-    const permissions = new PermissionState(state, () => config, Date.now);
+    store = new StateStore(redis, () => config, Date.now);
+    const state = new CallState(store);
+    const permissions = new PermissionState(store);
     const admissions = new OutboundAdmissions({ calls: state, failoverWaitMs: () => config.redis.failoverWaitMs, metrics, logger });
     const total = Math.round((o.rate * o.totalMs) / 1000);
     for (let i = 0; i < total; i++) await permissions.grant(BUSINESS, userOf(i), 'permanent', 'test');
@@ -216,7 +217,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       },
     };
   } finally {
-    calls?.disconnect();
+    store?.disconnect();
     redis?.disconnect();
     await topo.stop();
   }

@@ -6,6 +6,7 @@ import { createRedis, redisReady, type RedisClient } from '../../src/state/redis
 import type { PermissionEvent } from '../../src/state/records.js';
 import type { Config } from '../../src/config/schema.js';
 import { testConfig } from './config.js';
+import { StateStore } from '../../src/state/store.js';
 
 export const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 export const HOUR = 3_600_000;
@@ -13,6 +14,7 @@ export const DAY = 24 * HOUR;
 
 export interface StateFixture {
   redis: RedisClient;
+  store: StateStore;
   calls: CallState;
   permissions: PermissionState;
   config: { current: Readonly<Config> };
@@ -27,11 +29,12 @@ export async function stateFixture(url: string, overrides: Record<string, unknow
   const events: PermissionEvent[] = [];
   const redis = createRedis(config.current.redis);
   redis.on('error', () => {}); // a test that stops Redis expects the client to complain
-  const calls = new CallState(redis, () => config.current, () => clock.now, (e) => events.push(e));
-  const permissions = new PermissionState(calls, () => config.current, () => clock.now);
+  const store = new StateStore(redis, () => config.current, () => clock.now, (e) => events.push(e));
+  const calls = new CallState(store);
+  const permissions = new PermissionState(store);
   await redisReady(redis);
-  return { redis, calls, permissions, config, clock, events, close: async () => {
-    calls.disconnect();
+  return { redis, store, calls, permissions, config, clock, events, close: async () => {
+    store.disconnect();
     redis.disconnect();
   } };
 }

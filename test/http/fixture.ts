@@ -9,6 +9,7 @@ import { PermissionState } from '../../src/state/permissions.js';
 import { PermissionLookup } from '../../src/permissionLookup.js';
 import { buildHttpServer, type HttpDeps } from '../../src/http/server.js';
 import { stateFixture, type StateFixture } from '../helpers/state.js';
+import { StateStore } from '../../src/state/store.js';
 
 export const TOKEN = 'test-admin-token-0123456789';
 export const PHONE_NUMBER_ID = '1234567890';
@@ -27,11 +28,12 @@ export async function httpFixture(redisUrl: string, overrides: Record<string, un
   const metrics = createMetrics();
   const config = () => f.config.current;
   const clock = () => f.clock.now;
-  const calls = new CallState(f.redis, config, clock, (e) => {
+  const store = new StateStore(f.redis, config, clock, (e) => {
     f.events.push(e);
     metrics.permissionEventsTotal.inc({ event: e.event });
   });
-  const permissions = new PermissionState(calls, config, clock);
+  const calls = new CallState(store);
+  const permissions = new PermissionState(store);
   const logs: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
   const drachtio = { connected: true };

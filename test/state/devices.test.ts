@@ -10,7 +10,7 @@ let devices: DeviceRegistry;
 beforeAll(async () => {
   server = await startRedis();
   f = await stateFixture(server.url);
-  devices = new DeviceRegistry(f.calls, () => f.clock.now);
+  devices = new DeviceRegistry(f.store);
 });
 afterAll(async () => {
   await f.close();

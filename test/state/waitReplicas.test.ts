@@ -12,6 +12,7 @@ import { CallState } from '../../src/state/calls.js';
 import { PermissionState } from '../../src/state/permissions.js';
 import { createRedis, redisReady } from '../../src/state/redis.js';
 import { numberKeys } from '../../src/state/keys.js';
+import { StateStore } from '../../src/state/store.js';
 
 async function stateOn(redisCfg: Record<string, unknown>) {
   const config = testConfig({ redis: redisCfg });
@@ -20,9 +21,10 @@ async function stateOn(redisCfg: Record<string, unknown>) {
   await redisReady(redis, 10_000);
   const short: { writes: number; acknowledged: number }[] = [];
   // The report is rate-limited to one every 10 s: the first short write reports at once.
-  const calls = new CallState(redis, () => config, Date.now, () => {}, (writes, _script, acknowledged) => short.push({ writes, acknowledged }));
-  const permissions = new PermissionState(calls, () => config, Date.now);
-  return { redis, calls, permissions, short };
+  const store = new StateStore(redis, () => config, Date.now, () => {}, (writes, _script, acknowledged) => short.push({ writes, acknowledged }));
+  const calls = new CallState(store);
+  const permissions = new PermissionState(store);
+  return { redis, store, calls, permissions, short };
 }
 
 describe('a master with one replica, waitReplicas 1', () => {
@@ -49,7 +51,7 @@ describe('a master with one replica, waitReplicas 1', () => {
       expect(s.short).toEqual([]);
     } finally {
       replica.disconnect();
-      s.calls.disconnect();
+      s.store.disconnect();
       s.redis.disconnect();
     }
   });
@@ -71,7 +73,7 @@ describe('a lone master, waitReplicas 1', () => {
       expect(await s.redis.hget(numberKeys(BUSINESS).perm(USER), 'kind')).toBe('permanent');
       expect(s.short).toEqual([{ writes: 1, acknowledged: 0 }]);
     } finally {
-      s.calls.disconnect();
+      s.store.disconnect();
       s.redis.disconnect();
     }
   });
@@ -93,7 +95,7 @@ describe('Redis Cluster, waitReplicas 1', () => {
       expect((await s.calls.settle(BUSINESS, USER, callId, 'connected')).status).toBe('applied');
       expect(s.short).toEqual([]);
     } finally {
-      s.calls.disconnect();
+      s.store.disconnect();
       s.redis.disconnect();
     }
   }, 30_000);

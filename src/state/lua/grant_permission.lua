@@ -5,8 +5,8 @@
 -- or, with keepStronger, { 'kept', kind, expiresAt, source } when the pair already holds at least
 -- as much (a seed never shortens or weakens what the edge has seen, so applying it twice changes nothing).
 -- KEYS: 1 perm  2 userIds (BSUID → phone)
--- ARGV: 1 nowMs  2 kind  3 expiresAtMs (temporary)  4 source  5 BSUID ('' for a phone number)
---       6 keepStronger ('1' or '')  7 expiry was defaulted ('1': any live temporary is enough)
+-- ARGV: 1 nowMs  2 kind  3 expiresAtMs (temporary)  4 source  5 bsuid ('' for a phone number)
+--       6 keepStronger ('1' or '')  7 expiryDefaulted ('1': any live temporary is enough)
 if ARGV[5] ~= '' then
   local phone = redis.call('HGET', KEYS[2], ARGV[5])
   if phone then return { 'linked', phone } end

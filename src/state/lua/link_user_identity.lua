@@ -3,8 +3,8 @@
 -- BSUID alone (a reply that named only it, a call from it) moves to the phone number unless the
 -- phone number's own is newer. A user who changed number gets a new BSUID from Meta, so a BSUID
 -- names one phone number: the latest link wins.
--- KEYS: 1 userIds (BSUID → phone)  2 userBsuids (phone → BSUID)  3 perm of the BSUID  4 perm of the phone
--- ARGV: 1 BSUID  2 phone (E.164)
+-- KEYS: 1 userIds (BSUID → phone)  2 userBsuids (phone → BSUID)  3 bsuidPerm (of the BSUID)  4 phonePerm (of the phone)
+-- ARGV: 1 bsuid  2 phone (E.164)
 -- Returns { 'new'|'known', moved (0/1) }.
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])

@@ -1,7 +1,7 @@
 -- revokePermission: the user (or an operator acting for them) withdrew it. Returns { 'ok',
 -- previous kind }, or { 'linked', phone } for a BSUID known to be that phone number (as grantPermission).
 -- KEYS: 1 perm  2 userIds (BSUID → phone)
--- ARGV: 1 nowMs  2 cause  3 BSUID ('' for a phone number)
+-- ARGV: 1 nowMs  2 cause  3 bsuid ('' for a phone number)
 if ARGV[3] ~= '' then
   local phone = redis.call('HGET', KEYS[2], ARGV[3])
   if phone then return { 'linked', phone } end
