@@ -64,10 +64,6 @@ export interface EdgeOptions {
 /** Starts the local drachtio-server of `drachtio.spawn`, supervised, its output in the edge's log. */
 export async function startEngine(spawn: EngineSpawnConfig, logger: Logger, telnyxTls?: Config['telnyx']['tls'], webrtc?: WebrtcConfig): Promise<LocalEngine> {
   const log = logger.child({ component: 'drachtio-server' });
-  if (webrtc && /transport=wss/i.test(webrtc.contact) && !spawn.tls?.chainFile) {
-    // The written chain file carries the system CA bundle, too big a handshake for browsers.
-    log.warn({ webrtc: webrtc.contact }, 'sip.webrtc is wss but drachtio.spawn.tls.chainFile is not set: browsers refuse the handshake (ERR_SSL_PROTOCOL_ERROR). Set it to the certificate chain (leaf + intermediates), docs/webrtc.md');
-  }
   // onEvent runs only after start-up, once `engine` is assigned.
   const engine: LocalEngine = await startLocalEngine({
     bin: spawn.bin,

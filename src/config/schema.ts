@@ -337,8 +337,9 @@ export const configSchema = z
                 const problem = webrtcContactProblem(c);
                 if (problem) ctx.addIssue({ code: 'custom', message: problem });
               }),
-              // Where browsers connect when not <scheme>://<console host>:<port> (a TLS proxy in front).
-              url: z.string().regex(/^wss?:\/\/[^\s]+$/, 'not a ws:// or wss:// URL').optional(),
+              // Where browsers connect when not <scheme>://<console host>:<port> (a TLS proxy in front);
+              // `${WA_EDGE_PHONE_URL:-}` left empty in the shipped templates: unset.
+              url: z.preprocess(emptyAsUnset, z.string().regex(/^wss?:\/\/[^\s]+$/, 'not a ws:// or wss:// URL').optional()),
             })
             .strict()
             .transform(({ enabled: _on, ...webrtc }) => webrtc),

@@ -1,12 +1,18 @@
-// The TLS files of the local engine's `sips:`/`transport=tls` contacts. drachtio-server v0.9.10
-// (sofia-sip) refuses to open a TLS transport without a CA list: with no chain file it looks for
-// `cafile.pem` in its working directory, logs `tls_init_context: error loading CA list` and runs
-// without TLS. The chain file is also the only place its intermediates are sent from: the
-// certificate file contributes the leaf alone. So the engine always hands it a chain file: the
-// certificate file (leaf and intermediates) followed by the system CA bundle, written next to
-// its config on every start, so a renewed certificate is picked up by a restart.
-// The chain file's certificates are also what the patched engine trusts when it verifies
-// outgoing TLS (telnyx.tls, docs/tls.md): telnyx.tls.caFile takes the system bundle's place.
+// The TLS files of the local engine's `sips:` contacts (`transport=tls`, and `wss` for the console's
+// phone). drachtio-server v0.9.10 (sofia-sip) refuses to open a TLS transport without a CA list:
+// with no chain file it looks for `cafile.pem` in its working directory, logs `tls_init_context:
+// error loading CA list` and runs without TLS. So the engine always gets a chain file, written next
+// to its config on every start (a renewed certificate is picked up by a restart): the certificate
+// file alone, leaf and intermediates. What each listener does with it (sofia-sip, measured in
+// test/e2e/tlsTransport.test.ts):
+// * tls (5061): loads it as its CA store and sends the chain OpenSSL builds from the leaf through
+//   that store: leaf and intermediates (and the root when the store has it, e.g. the system's).
+// * wss: sends every certificate of the file after the first (SSL_CTX_use_certificate_chain_file).
+//   A CA bundle in it was 146 certificates, 158 KB: more than OpenSSL's and Chromium's 100 KB limit
+//   on a Certificate message, so browsers failed the handshake (ERR_SSL_PROTOCOL_ERROR).
+// The roots the patched engine trusts when it verifies outgoing TLS (telnyx.tls, docs/tls.md) come
+// from the system store (DRACHTIO_TLS_SYSTEM_CA=1), not from this file; with telnyx.tls.caFile its
+// CAs are appended instead (then sent on wss too).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +21,9 @@ import { join } from 'node:path';
 export interface EngineTlsOptions {
   keyFile?: string;
   certFile?: string;
-  /** Used as is instead of the written one (must hold the intermediates and the CAs to trust). */
+  /** Used as is instead of the written one (the intermediates; sent on wss after its first certificate). */
   chainFile?: string;
-  /** CA bundle appended to the written chain file (default: the system bundle when present). */
+  /** CAs appended to the written chain file (none by default): trusted by the engine, and sent on wss. */
   caFile?: string;
   /** Common name of the self-signed fallback (default wa-edge.local). */
   selfSignedName?: string;
@@ -61,13 +67,6 @@ export interface EngineTlsFiles {
   certFile: string;
   chainFile: string;
   selfSigned: boolean;
-}
-
-/** Debian/Ubuntu, then RHEL/Fedora, then Alpine/others. */
-export const SYSTEM_CA_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
-
-export function systemCaBundle(): string | undefined {
-  return SYSTEM_CA_BUNDLES.find((f) => existsSync(f));
 }
 
 /** True when a contact needs TLS files (a `sips:` URI, or transport tls or wss). */
@@ -135,9 +134,9 @@ export function prepareEngineTls(dir: string, opts: EngineTlsOptions, warn: (tex
     writeFileSync(chainFile, chain + trusted, { mode: 0o600 });
     return { keyFile, certFile, chainFile, selfSigned };
   }
-  const bundleFile = opts.caFile ?? systemCaBundle();
-  const bundle = trusted ?? (bundleFile ? readPem(bundleFile, 'CA bundle') : '');
-  writeFileSync(chainFile, cert + bundle, { mode: 0o600 });
+  // The certificate chain only: no system CA bundle (the engine loads the system store itself).
+  const extra = trusted ?? (opts.caFile ? readPem(opts.caFile, 'CA file') : '');
+  writeFileSync(chainFile, cert + extra, { mode: 0o600 });
   return { keyFile, certFile, chainFile, selfSigned };
 }
 

@@ -82,10 +82,10 @@ describeWithChromium('console phone in Chromium', () => {
           numbers: [{ number: BUSINESS, calling: true, inbound: [`device:${AGENT.username}`] }],
           media: { anchor: { rtpengine: [rtp.ng], noMediaSeconds: 10, pingSeconds: 1 } },
         }),
-        // WSS as in production: a certificate with its chain file holding leaf and intermediate only
-        // (the default chain file, certificate + system CA bundle, makes browsers fail the handshake:
-        // ERR_SSL_PROTOCOL_ERROR, docs/webrtc.md). The browser is told to accept the test CA.
-        { drachtio: { ws: 'wss', tls: { ...wssCert, chainFile: wssCert.certFile } } },
+        // WSS as in production: the operator's certificate (leaf + intermediate) and no chainFile, so
+        // the engine's default chain file (the certificate chain only, no CA bundle: with one Chromium
+        // failed the handshake, ERR_SSL_PROTOCOL_ERROR). The browser is told to accept the test CA.
+        { drachtio: { ws: 'wss', tls: wssCert } },
       );
       const { wsContact, wsPort } = fx.drachtio;
       fx.reconfigure({ sip: { ...sip, webrtc: { contact: wsContact, url: `wss://${addrs.edge}:${wsPort}` } } });

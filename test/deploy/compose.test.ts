@@ -65,7 +65,8 @@ describe('docker-compose.yml structure', () => {
     expect(d.build).toEqual({ context: '.', dockerfile: 'docker/Dockerfile.drachtio' });
     expect(read('docker/Dockerfile.drachtio')).toMatch(/install-drachtio-server\.sh/);
     expect(d.volumes).toContain('./docker/drachtio.conf.xml:/etc/drachtio/drachtio.conf.xml:ro');
-    expect(published(d).sort()).toEqual(['5060/tcp', '5060/udp', '5061/tcp']);
+    expect(published(d).sort()).toEqual(['5060/tcp', '5060/udp', '5061/tcp', '8443/tcp']); // 8443: the phone's WSS, listening only with WA_EDGE_PHONE=true
+    expect(d.environment?.WA_EDGE_PHONE).toBe(svc('edge').environment?.WA_EDGE_PHONE);
     for (const s of Object.values(compose.services)) expect(published(s).some((p) => p.startsWith('9022'))).toBe(false);
     expect(d.expose).toContain('9022');
     expect(d.environment?.DRACHTIO_SECRET).toMatch(/^\$\{DRACHTIO_SECRET:\?/);

@@ -24,9 +24,14 @@ const CUSTOMER = '+447911123456';
 describe('docker/edge.yaml and config/example.yaml are one template', () => {
   it('load to the same configuration from the same variables, switches off and on', () => {
     const base = { ...filledEnv(), DRACHTIO_HOST: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:6379' };
-    for (const env of [base, { ...base, WA_EDGE_MEDIA: 'true', WA_EDGE_META_WEBHOOK: 'true', WA_EDGE_CLOUD_API: 'true', WA_EDGE_TELNYX_REGISTER: 'true' }]) {
+    for (const env of [base, { ...base, WA_EDGE_MEDIA: 'true', WA_EDGE_META_WEBHOOK: 'true', WA_EDGE_CLOUD_API: 'true', WA_EDGE_TELNYX_REGISTER: 'true', WA_EDGE_PHONE: 'true' }]) {
       expect(loadConfig(`${ROOT}docker/edge.yaml`, env)).toEqual(loadConfig(`${ROOT}config/example.yaml`, env));
     }
+    // The phone: off as shipped; on, the WSS listener the drachtio service opens, the page's URL from its host.
+    expect(loadConfig(`${ROOT}docker/edge.yaml`, base).sip.webrtc).toBeUndefined();
+    const phone = { ...base, WA_EDGE_PHONE: 'true' };
+    expect(loadConfig(`${ROOT}config/example.yaml`, phone).sip.webrtc).toEqual({ contact: 'sips:*:8443;transport=wss' });
+    expect(loadConfig(`${ROOT}config/example.yaml`, { ...phone, WA_EDGE_PHONE_URL: 'wss://edge.example.com:8443' }).sip.webrtc?.url).toBe('wss://edge.example.com:8443');
   });
 });
 

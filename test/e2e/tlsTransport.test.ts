@@ -3,7 +3,11 @@
 // its addresses and ports moved to free loopback ones), and the local engine (drachtio.spawn).
 // "Open" means listening and completing a TLS handshake; with the operator's certificate, one
 // that a client trusting only the issuing root verifies for its name (the intermediates are sent).
-import { spawn, type ChildProcess } from 'node:child_process';
+// What each listener sends is counted with `openssl s_client -showcerts`: the certificate chain
+// only (leaf, intermediate), on tls and on the phone's wss, whose listener sends every certificate
+// of the chain file after the first (with a CA bundle in it: 146 certificates, 158 KB, refused by
+// OpenSSL and by Chromium as an excessive message).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,14 +50,29 @@ function handshake(port: number, opts: { ca?: string; servername?: string } = {}
   });
 }
 
+/**
+ * The subject CNs of the certificates a TLS listener sends, in order, as `openssl s_client -showcerts`
+ * prints them; throws with openssl's output when the handshake fails.
+ */
+function sentCertificates(port: number, servername = 'edge.test'): string[] {
+  const r = spawnSync('openssl', ['s_client', '-connect', `${addrs.edge}:${port}`, '-servername', servername, '-showcerts'], { input: '', encoding: 'utf8', timeout: 15_000 });
+  const pems = (r.stdout.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
+  const subjects = [...r.stdout.matchAll(/^ *\d+ s:.*?CN ?= ?([^,\n]+)/gm)].map((m) => (m[1] as string).trim());
+  if (pems === 0 || pems !== subjects.length) throw new Error(`openssl s_client to ${addrs.edge}:${port}: ${pems} certificates\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`);
+  return subjects;
+}
+
 /** docker/drachtio.conf.xml with its addresses and ports moved to free loopback ones; the TLS section as shipped. */
-async function shippedConfig(dir: string, opts: { withoutChainFile?: boolean } = {}) {
-  const ports = { admin: await freePort('127.0.0.1'), sip: await freeSipPort(addrs.edge), tls: await freePort(addrs.edge), prometheus: await freePort('127.0.0.1') };
+async function shippedConfig(dir: string, opts: { withoutChainFile?: boolean; wss?: boolean } = {}) {
+  const ports = { admin: await freePort('127.0.0.1'), sip: await freeSipPort(addrs.edge), tls: await freePort(addrs.edge), wss: await freePort(addrs.edge), prometheus: await freePort('127.0.0.1') };
   let xml = readFileSync(join(ROOT, 'docker/drachtio.conf.xml'), 'utf8');
   const moves: [string, string][] = [
     ['<admin port="9022" secret="cymru">0.0.0.0</admin>', `<admin port="${ports.admin}" secret="cymru">127.0.0.1</admin>`],
     ['<contact>sip:*:5060;transport=udp,tcp</contact>', `<contact>sip:${addrs.edge}:${ports.sip};transport=udp,tcp</contact>`],
-    ['<contact>sips:*:5061;transport=tls</contact>', `<contact>sips:${addrs.edge}:${ports.tls};transport=tls</contact>`],
+    [
+      '<contact>sips:*:5061;transport=tls</contact>',
+      `<contact>sips:${addrs.edge}:${ports.tls};transport=tls</contact>` + (opts.wss ? `<contact>sips:${addrs.edge}:${ports.wss};transport=wss</contact>` : ''),
+    ],
     ['<prometheus port="9099">0.0.0.0</prometheus>', `<prometheus port="${ports.prometheus}">127.0.0.1</prometheus>`],
   ];
   if (opts.withoutChainFile) moves.push(['<chain-file>/etc/drachtio/tls/chain.pem</chain-file>', '']);
@@ -170,9 +189,9 @@ describeWithDrachtio('drachtio-server opens its TLS transport with the project\'
     await d.stop();
   }, 40_000);
 
-  it('docker/drachtio.conf.xml via docker/drachtio-start.sh with the operator\'s certificate: verified for its name by a client that trusts only the root', async () => {
+  it('docker/drachtio.conf.xml via docker/drachtio-start.sh with the operator\'s certificate: verified for its name by a client that trusts only the root; tls and the phone\'s wss send leaf and intermediate only', async () => {
     const own = mkdtempSync(join(dir, 'compose-operator-'));
-    const { file, ports } = await shippedConfig(own);
+    const { file, ports } = await shippedConfig(own, { wss: true });
     const cert = pki.leaf('edge.test', { fullchain: true });
     const d = await run('sh', [join(ROOT, 'docker/drachtio-start.sh')], {
       PATH: `${binDir}:${process.env.PATH ?? ''}`,
@@ -186,6 +205,9 @@ describeWithDrachtio('drachtio-server opens its TLS transport with the project\'
     expect(d.output()).not.toMatch(/SELF-SIGNED/);
     const h = await handshake(ports.tls, { ca: readFileSync(pki.root.certFile, 'utf8'), servername: 'edge.test' });
     expect(h, JSON.stringify(h)).toMatchObject({ authorized: true, chain: ['edge.test', 'wa-edge test intermediate', 'wa-edge test root'] });
+    await untilListening(ports.wss, d.output);
+    expect(sentCertificates(ports.tls)).toEqual(['edge.test', 'wa-edge test intermediate']);
+    expect(sentCertificates(ports.wss)).toEqual(['edge.test', 'wa-edge test intermediate']);
     await d.stop();
   }, 40_000);
 
@@ -208,13 +230,14 @@ describeWithDrachtio('drachtio-server opens its TLS transport with the project\'
     }
   }, 30_000);
 
-  it('the local engine with drachtio.spawn.tls (the operator\'s fullchain): verified for its name by a client that trusts only the root', async () => {
+  it('the local engine with drachtio.spawn.tls (the operator\'s fullchain, no chainFile): verified for its name by a client that trusts only the root; tls and the phone\'s wss send leaf and intermediate only', async () => {
     const sip = await freeSipPort(addrs.edge);
     const tlsPort = await freePort(addrs.edge);
+    const wssPort = await freePort(addrs.edge);
     const cert = pki.leaf('edge.test', { fullchain: true });
     const engine = await startLocalEngine({
       bin,
-      contacts: [`sip:${addrs.edge}:${sip};transport=udp,tcp`, `sips:${addrs.edge}:${tlsPort};transport=tls`],
+      contacts: [`sip:${addrs.edge}:${sip};transport=udp,tcp`, `sips:${addrs.edge}:${tlsPort};transport=tls`, `sips:${addrs.edge}:${wssPort};transport=wss`],
       tls: { keyFile: cert.keyFile, certFile: cert.certFile },
       supervise: false,
     });
@@ -222,6 +245,8 @@ describeWithDrachtio('drachtio-server opens its TLS transport with the project\'
       const h = await handshake(tlsPort, { ca: readFileSync(pki.root.certFile, 'utf8'), servername: 'edge.test' });
       expect(h, JSON.stringify(h)).toMatchObject({ authorized: true, chain: ['edge.test', 'wa-edge test intermediate', 'wa-edge test root'] });
       expect(engine.output()).not.toMatch(/SELF-SIGNED|error loading CA list/);
+      expect(sentCertificates(tlsPort)).toEqual(['edge.test', 'wa-edge test intermediate']);
+      expect(sentCertificates(wssPort)).toEqual(['edge.test', 'wa-edge test intermediate']);
     } finally {
       await engine.stop();
     }

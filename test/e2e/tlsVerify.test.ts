@@ -229,6 +229,37 @@ describeWithVerifyingDrachtio('verified TLS to Telnyx (the patched engine)', () 
       expect(answer).toMatch(/^SIP\/2\.0 \d{3}/);
     }, 30_000);
 
+    describe('with the system CA store (no caFile, as shipped) and the default chain file (the certificate chain, no CA bundle)', () => {
+      // The engine trusts OpenSSL's default store (DRACHTIO_TLS_SYSTEM_CA=1), not its chain file: the
+      // test root stands in for the system's CAs through OpenSSL's SSL_CERT_FILE, set for the engine only.
+      let sys: EdgeFixture;
+      beforeAll(async () => {
+        process.env.SSL_CERT_FILE = pki.root.certFile;
+        try {
+          sys = await startEdgeFixture(() => ({}), { drachtio: { tls: true, verifyOutgoing: { wildcard: true } } });
+        } finally {
+          delete process.env.SSL_CERT_FILE;
+        }
+        await sys.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+      }, 60_000);
+      afterAll(async () => sys?.stop());
+      const viaSystemStore = (peer: TlsPeer) => {
+        const t = telnyxVia(peer).telnyx;
+        return { telnyx: { ...t, tls: { verify: true, wildcard: true } } };
+      };
+
+      it('a peer for another name is refused; the right name gets the call', async () => {
+        expect(sys.drachtio.logs()).toMatch(/outgoing TLS connections verify the far end's certificate chain and name, wildcards allowed, system CA store trusted/);
+        const wrong = await peerWith(pki.leaf('not-telnyx.example', { fullchain: true }), sys);
+        sys.reconfigure(viaSystemStore(wrong));
+        await expectRefused(wrong, sys);
+        await running.pop()!.stop();
+        const right = await peerWith(pki.leaf(NAME, { fullchain: true }), sys);
+        sys.reconfigure(viaSystemStore(right));
+        await expectConnected(right, sys);
+      }, 90_000);
+    });
+
     describe('with wildcards off (telnyx.tls.wildcard: false)', () => {
       let strict: EdgeFixture;
       beforeAll(async () => {

@@ -20,18 +20,22 @@ describe('prepareEngineTls', () => {
   const certFile = file('cert.pem', PEM('leaf') + PEM('intermediate'));
   const caFile = file('bundle.pem', PEM('root'));
 
-  it('writes the chain file drachtio needs: the certificate file (with its intermediates), then the CA bundle', () => {
+  it('writes the chain file drachtio needs: the certificate file (leaf and intermediates) only, no system CA bundle', () => {
     const warnings: string[] = [];
-    const files = prepareEngineTls(dir, { keyFile, certFile, caFile }, (w) => warnings.push(w));
+    const files = prepareEngineTls(dir, { keyFile, certFile }, (w) => warnings.push(w));
     expect(files).toEqual({ keyFile, certFile, chainFile: join(dir, 'chain.pem'), selfSigned: false });
-    expect(readFileSync(files.chainFile, 'utf8')).toBe(PEM('leaf') + PEM('intermediate') + PEM('root'));
+    expect(readFileSync(files.chainFile, 'utf8')).toBe(PEM('leaf') + PEM('intermediate'));
     expect(warnings).toEqual([]);
+  });
+  it('appends drachtio.spawn.tls.caFile when one is given', () => {
+    const files = prepareEngineTls(dir, { keyFile, certFile, caFile }, () => {});
+    expect(readFileSync(files.chainFile, 'utf8')).toBe(PEM('leaf') + PEM('intermediate') + PEM('root'));
   });
   it('uses an operator\'s chain file as it is', () => {
     const chainFile = file('mine.pem', PEM('intermediate'));
     expect(prepareEngineTls(dir, { keyFile, certFile, chainFile }, () => {})).toMatchObject({ chainFile });
   });
-  it('with telnyx.tls.caFile, trusts those CAs instead of the system bundle (the chain file is the engine\'s trust store)', () => {
+  it('with telnyx.tls.caFile, trusts those CAs (appended to the chain file, the engine\'s CA list) instead of the system store', () => {
     const telnyxCa = file('telnyx-ca.pem', PEM('telnyx root'));
     const files = prepareEngineTls(dir, { keyFile, certFile, caFile }, () => {}, { wildcard: true, caFile: telnyxCa });
     expect(readFileSync(files.chainFile, 'utf8')).toBe(PEM('leaf') + PEM('intermediate') + PEM('telnyx root'));
