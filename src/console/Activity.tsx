@@ -6,6 +6,7 @@ import { formatDuration, formatRelative, formatZonedDateTime } from './format.js
 import { usePoll } from './poll.js';
 import type { CallRecord, Device } from './types.js';
 import { callReasonWords, outcomeWords } from './words.js';
+import { Problem } from './fields.js';
 
 const RECENT = 20;
 
@@ -67,11 +68,7 @@ export function Calls({ api, report }: { api: Api; report: Report }) {
           </button>
         )}
       </form>
-      {problem && (
-        <p class="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
       {calls === null ? !problem && <p aria-live="polite">Loading…</p> : <CallTable calls={calls} empty={customer ? `No call with ${customer} among the recent records.` : 'No call recorded yet.'} />}
     </section>
   );

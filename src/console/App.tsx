@@ -9,6 +9,7 @@ import { Lookup } from './Lookup.js';
 import { SeedPermissions } from './SeedPermissions.js';
 import { Calls, Softphones } from './Activity.js';
 import { PhonePanel, usePhone } from './Phone.js';
+import { Problem } from './fields.js';
 
 /** Kept for the browser tab only (SPEC §4a): gone when the tab closes. */
 const TOKEN_KEY = 'wa-edge-admin-token';
@@ -104,11 +105,7 @@ function SignIn({ notice, onSignedIn }: { notice: string | null; onSignedIn: (to
         <p id="signin-help">The token is kept in this browser tab only, and forgotten when the tab closes.</p>
         <label for="admin-token">Admin token</label>
         <input id="admin-token" type="password" autocomplete="off" spellcheck={false} value={value} onInput={(e) => setValue(e.currentTarget.value)} required />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Problem text={error} />
         <button type="submit" disabled={busy}>
           Sign in
         </button>

@@ -11,6 +11,7 @@ import { formatDateTime, formatRelative, formatWait } from './format.js';
 import type { Decision, NumberView, UserView } from './types.js';
 import { REASON_ADVICE, checkWords, noPermissionCause, permissionSource } from './words.js';
 import { CallButton, type Phone } from './Phone.js';
+import { NumberSelect, Problem } from './fields.js';
 
 interface Subject {
   number: string;
@@ -74,16 +75,7 @@ export function Lookup({ numbers, api, report, phone }: { numbers: NumberView[];
     <section aria-labelledby="lookup-title">
       <h2 id="lookup-title">Customer lookup</h2>
       <form class="lookup" onSubmit={submit}>
-        <div class="field">
-          <label for="lookup-number">Business number</label>
-          <select id="lookup-number" value={number} onChange={(e) => setNumber(e.currentTarget.value)}>
-            {numbers.map((n) => (
-              <option key={n.number} value={n.number}>
-                {n.number}
-              </option>
-            ))}
-          </select>
-        </div>
+        <NumberSelect id="lookup-number" label="Business number" numbers={numbers} value={number} onChange={setNumber} />
         <div class="field">
           <label for="lookup-user">WhatsApp user</label>
           <input
@@ -102,11 +94,7 @@ export function Lookup({ numbers, api, report, phone }: { numbers: NumberView[];
           Look up
         </button>
       </form>
-      {problem && (
-        <p class="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
       {result && <UserResult result={result} api={api} report={report} phone={phone} onChanged={refresh} />}
     </section>
   );

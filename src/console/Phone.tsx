@@ -6,6 +6,7 @@ import type { Api, Report } from './api.js';
 import type { Call, PhoneLine, PhoneState } from './phoneLine.js';
 import { phoneEndWords, EDGE_REASON_WORDS } from './phoneWords.js';
 import type { Decision } from './types.js';
+import { Problem } from './fields.js';
 
 export interface PhoneInfo {
   enabled: boolean;
@@ -135,11 +136,7 @@ function PhoneSignIn({ phone }: { phone: Phone }) {
       <button type="submit" disabled={!info.url}>
         Sign in to phone
       </button>
-      {problem && (
-        <p class="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
     </form>
   );
 }

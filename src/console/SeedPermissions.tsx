@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, RawBody, seg, type Api, type Report } from './api.js';
 import type { NumberView, SeedAnswer } from './types.js';
+import { NumberSelect, Problem } from './fields.js';
 
 
 export function SeedPermissions({ numbers, api, report }: { numbers: NumberView[]; api: Api; report: Report }) {
@@ -41,16 +42,7 @@ export function SeedPermissions({ numbers, api, report }: { numbers: NumberView[
         optional). A row never weakens a permission the edge holds; importing the same file twice changes nothing.
       </p>
       <form onSubmit={submit}>
-        <div class="field">
-          <label for="seed-number">Import for</label>
-          <select id="seed-number" value={number} onChange={(e) => setNumber(e.currentTarget.value)}>
-            {numbers.map((n) => (
-              <option key={n.number} value={n.number}>
-                {n.number}
-              </option>
-            ))}
-          </select>
-        </div>
+        <NumberSelect id="seed-number" label="Import for" numbers={numbers} value={number} onChange={setNumber} />
         <div class="field">
           <label for="seed-file">CSV file</label>
           <input id="seed-file" type="file" accept=".csv,text/csv" onChange={pick} />
@@ -63,11 +55,7 @@ export function SeedPermissions({ numbers, api, report }: { numbers: NumberView[
           Import
         </button>
       </form>
-      {problem && (
-        <p class="error" role="alert">
-          {problem}
-        </p>
-      )}
+      <Problem text={problem} />
       {answer && (
         <div role="status">
           <p>
