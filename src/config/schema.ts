@@ -4,9 +4,10 @@
 import { z } from 'zod';
 import { isValidCidr } from '../domain/sources.js';
 import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
-import { contactListeners } from '../sip/engineConfig.js';
-import { parseNgAddress } from '../media/ngAddress.js';
-import { webrtcContactProblem } from '../sip/webrtc.js';
+import { contactListeners, webrtcContactProblem } from '../domain/sipContact.js';
+import { parseNgAddress } from '../domain/ngAddress.js';
+import { parseSipUri } from '../domain/sipUri.js';
+import { parseInboundTarget } from '../domain/inboundTargets.js';
 
 // `${VAR}` substitution yields strings; accept "8080" where a number is expected.
 const fromEnvString = (v: unknown): unknown => {
@@ -57,8 +58,12 @@ const e164 = z.string().transform((s, ctx) => {
 const credentials = z.object({ username: nonEmpty('username'), password: nonEmpty('password') }).strict();
 const hostPort = z.object({ host: nonEmpty('host'), port: port() }).strict();
 const nullableCap = z.preprocess(fromEnvString, z.number().int().min(1).nullable());
-// A SIP URI drachtio-server can send to: scheme, a host, optional port and parameters, no spaces.
-const sipUri = z.string().regex(/^sips?:([^\s@]+@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(;[^\s;]+)*$/, 'not a SIP URI (sip:host[:port][;transport=udp|tcp|tls])');
+// A SIP URI drachtio-server can send to: scheme, a host, optional port and parameters, no spaces,
+// read by the parser that reads it later (src/sip/telnyxRegistration.ts); `*` is a listener's host only.
+const sipUri = z.string().refine((s) => {
+  const uri = parseSipUri(s);
+  return uri !== undefined && uri.host !== '*' && uri.headers === undefined;
+}, 'not a SIP URI (sip:host[:port][;transport=udp|tcp|tls])');
 const headerName = z.string().regex(/^[A-Za-z0-9-]+\*?$/, 'not a header name (letters, digits, -, optional trailing *)');
 
 // Either connect to a running drachtio-server (host/port/secret), or `spawn` a local one that
@@ -129,8 +134,18 @@ const numberSchema = z
     number: e164,
     calling: bool().default(true),
     phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
+    // Typed once here: { kind: 'sip', uri } or { kind: 'device', name } (src/domain/inboundTargets.ts).
     inbound: z
-      .array(z.string().regex(/^(sips?:.+|device:[A-Za-z0-9._-]+)$/, 'not a sip: URI or device:NAME'))
+      .array(
+        z.string().transform((s, ctx) => {
+          const target = parseInboundTarget(s);
+          if (!target) {
+            ctx.addIssue({ code: 'custom', message: 'not a sip: URI or device:NAME' });
+            return z.NEVER;
+          }
+          return target;
+        }),
+      )
       .default([]),
   })
   .strict();
@@ -188,7 +203,7 @@ export const configSchema = z
     telnyx: z
       .object({
         dialDomain: nonEmpty('dialDomain').default('sip.telnyx.com'),
-        outboundProxy: z.string().regex(/^sips?:/, 'not a sip: URI').default('sip:sip.telnyx.com;transport=tls'),
+        outboundProxy: sipUri.default('sip:sip.telnyx.com;transport=tls'),
         auth: credentials.optional(),
         // A credentials connection sends users' calls only to a registered contact (SPEC §1).
         register: switchable(
@@ -372,7 +387,7 @@ export const configSchema = z
     const deviceNames = new Set(c.devices.map((d) => d.username));
     c.numbers.forEach((n, i) =>
       n.inbound.forEach((target, j) => {
-        if (target.startsWith('device:') && !deviceNames.has(target.slice('device:'.length))) {
+        if (target.kind === 'device' && !deviceNames.has(target.name)) {
           ctx.addIssue({ code: 'custom', path: ['numbers', i, 'inbound', j], message: 'no device with that username' });
         }
       }),

@@ -26,6 +26,9 @@ export function isValidRegion(code: string): boolean {
  * `;` parameters), or the text itself when it is no URI. A `sip:` URI without `@` has no user.
  */
 export function rawUserPart(uriOrNumber: string): string {
+  // Not parseSipUri (src/domain/sipUri.ts): this reads whatever a PBX or Telnyx put in a user part,
+  // `tel:` URIs, unclosed `<`, encoded CR/LF or quotes included, so the number rule (and the 400 for
+  // header injection) decides about it; a strict parser would turn those into "no user" instead.
   const s = uriOrNumber.trim();
   const sip = /^<?sips?:([^@>]*)@/i.exec(s);
   if (sip) return (sip[1] ?? '').split(';')[0] ?? '';

@@ -7,7 +7,7 @@ import type { Clock } from '../domain/clock.js';
 import type { LineLogger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { figuresOf, received, SIDES, type MediaFigures, type Side } from './figures.js';
-import { parseNgAddress, type NgAddress } from './ngAddress.js';
+import { parseNgAddress, type NgAddress } from '../domain/ngAddress.js';
 import { NgClient, NgRefused, type NgParams } from './rtpengine.js';
 
 export type AnchorConfig = NonNullable<Config['media']['anchor']>;

@@ -3,7 +3,7 @@
 // would crash the process unheard; everything else imports ng types from here only.
 import { createRequire } from 'node:module';
 
-import type { NgAddress } from './ngAddress.js';
+import type { NgAddress } from '../domain/ngAddress.js';
 
 export type { NgAddress };
 

@@ -74,9 +74,3 @@ export function cancelSignal(req: SipRequest): AbortSignal {
   else req.on('cancel', () => ac.abort());
   return ac.signal;
 }
-
-/** The user part of a URI header value such as `"Bob" <sip:+44...@host>;tag=1`. */
-export function uriOf(headerValue: string): string {
-  const m = /<([^>]*)>/.exec(headerValue);
-  return (m ? m[1] : headerValue.split(';')[0]) ?? '';
-}

@@ -16,6 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseSipUri, uriTransports } from '../domain/sipUri.js';
 
 /** `drachtio.spawn.tls`: the operator's certificate; nothing set means a self-signed one. */
 export interface EngineTlsOptions {
@@ -59,7 +60,8 @@ export function verificationEnv(v: OutgoingTlsVerification | undefined): Record<
 
 /** True when a URI sends over TLS (`sips:` or `;transport=tls`). */
 export function usesTls(uri: string): boolean {
-  return /^sips:|;transport=tls\b/i.test(uri.trim());
+  const parsed = parseSipUri(uri);
+  return !!parsed && (parsed.scheme === 'sips' || uriTransports(parsed).includes('tls'));
 }
 
 export interface EngineTlsFiles {
@@ -71,7 +73,8 @@ export interface EngineTlsFiles {
 
 /** True when a contact needs TLS files (a `sips:` URI, or transport tls or wss). */
 export function contactNeedsTls(contact: string): boolean {
-  return /^sips:/i.test(contact.trim()) || /;transport=[a-z,]*\b(tls|wss)\b/i.test(contact);
+  const parsed = parseSipUri(contact);
+  return !!parsed && (parsed.scheme === 'sips' || uriTransports(parsed).some((t) => t === 'tls' || t === 'wss'));
 }
 
 function readPem(file: string, what: string): string {

@@ -4,7 +4,7 @@ import type { RegisteredBinding } from '../state/devices.js';
 import type { SipDeps } from './context.js';
 import type { Dialog, SipError, SipRequest, SipResponse } from './srf.js';
 import type { AnchoredSdp } from './anchoring.js';
-import { isWebrtcTransport } from './webrtc.js';
+import { isWebrtcTransport } from '../domain/sipContact.js';
 import { CancellableLeg } from './ringingLeg.js';
 
 export type ForkResult = { answered: { uas: Dialog; uac: Dialog } } | { status: number };

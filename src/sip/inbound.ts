@@ -8,13 +8,15 @@ import { callerIdentity, type CallerIdentity } from '../domain/identity.js';
 import { parseBusinessNumber, rawUserPart, userPart } from '../domain/numbers.js';
 import { refusal } from '../domain/reasons.js';
 import { headerMatcher, pickHeaders } from './headers.js';
-import { openSession, reject, uriOf, type SipDeps } from './context.js';
+import { headerUri } from '../domain/sipUri.js';
+import { openSession, reject, type SipDeps } from './context.js';
 import type { CallSession } from './callSession.js';
 import { forkToBindings } from './fork.js';
 import { ringWithTimeout } from './ringingLeg.js';
 import { anchorInbound, type AnchoredSdp } from './anchoring.js';
 import type { Dialog, SipRequest, SipResponse } from './srf.js';
 import { numberEntry } from '../config/derived.js';
+import { inboundTargetText } from '../domain/inboundTargets.js';
 
 /**
  * Business number from the Request-URI, falling back to To (SPEC §1). A call through the Telnyx
@@ -26,7 +28,7 @@ function businessNumberOf(deps: SipDeps, req: SipRequest): string | undefined {
   const numbers = cfg.numbers;
   const ruriUser = userPart(req.uri);
   const viaRegistration = cfg.telnyx.register !== undefined && ruriUser === cfg.telnyx.auth?.username;
-  const to = userPart(uriOf(req.get('To')));
+  const to = userPart(headerUri(req.get('To')));
   for (const candidate of viaRegistration ? [to] : [ruriUser, to]) {
     const n = parseBusinessNumber(candidate.replace(/^00/, ''))?.e164;
     if (n && numberEntry(numbers, n)) return n;
@@ -40,7 +42,7 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
   const log = { callId: req.get('Call-ID'), direction: 'inbound' };
   const business = businessNumberOf(deps, req);
   if (!business) return reject(deps, res, refusal('unknown_number'), 'inbound', log);
-  const caller = callerIdentity(rawUserPart(uriOf(req.get('From'))));
+  const caller = callerIdentity(rawUserPart(headerUri(req.get('From'))));
   // Only a From user that tries to smuggle in headers (CR/LF, quotes, brackets) is refused.
   if (!caller) return reject(deps, res, refusal('bad_request'), 'inbound', log);
   if (deps.draining()) return reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'inbound', log);
@@ -117,19 +119,20 @@ async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, 
   let last = 480;
   for (const [i, target] of targets.entries()) {
     if (req.canceled) break;
-    const attempt = target.startsWith('device:')
-      ? await callDeviceTarget(deps, req, res, target.slice('device:'.length), user, headers, sdp)
-      : await callSipTarget(deps, req, res, target, user, headers, sdp);
+    const attempt =
+      target.kind === 'device'
+        ? await callDeviceTarget(deps, req, res, target.name, user, headers, sdp)
+        : await callSipTarget(deps, req, res, target.uri, user, headers, sdp);
     if ('answered' in attempt) {
-      session.log.info({ target, attempt: i + 1 }, 'routed');
+      session.log.info({ target: inboundTargetText(target), attempt: i + 1 }, 'routed');
       session.connected();
       session.bridge(attempt.answered.uas, attempt.answered.uac);
       return;
     }
     last = attempt.status;
-    session.log.info({ target, status: last }, 'inbound target failed');
+    session.log.info({ target: inboundTargetText(target), status: last }, 'inbound target failed');
     // 408, 480 from an empty device, 5xx or no answer moves on; any other final answer is the PBX's decision.
-    if (!(last === 408 || last >= 500 || (last === 480 && target.startsWith('device:')))) break;
+    if (!(last === 408 || last >= 500 || (last === 480 && target.kind === 'device'))) break;
   }
   if (req.canceled) return session.close('unanswered', 487, 'canceled');
   if (!res.finalResponseSent) res.send(last >= 300 ? last : 500);

@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backoffDelay } from '../domain/backoff.js';
-import { contactListeners, engineConfigXml, type EngineSettings, type Listener } from './engineConfig.js';
+import { engineConfigXml, type EngineSettings } from './engineConfig.js';
+import { contactListeners, type Listener } from '../domain/sipContact.js';
 import { EngineOutput, type EngineLogLevel } from './engineOutput.js';
 import { contactNeedsTls, prepareEngineTls, verificationEnv, type EngineTlsOptions, type OutgoingTlsVerification } from './engineTls.js';
 import { freeTcpPort, portInUse } from './ports.js';

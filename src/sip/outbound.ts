@@ -6,18 +6,20 @@ import { userPart } from '../domain/numbers.js';
 import { EDGE_FAILURE, classifyUnconnected } from '../domain/outcome.js';
 import { answererFor, offerToTelnyx, writeOffer, type TelnyxOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
-import { cancelSignal, openSession, reject, uriOf, type RequestLogFields, type SipDeps } from './context.js';
+import { headerUri } from '../domain/sipUri.js';
+import { cancelSignal, openSession, reject, type RequestLogFields, type SipDeps } from './context.js';
 import { anchorOutbound, type OutboundSdp } from './anchoring.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
-import { isWebrtcTransport, requestTransport } from './webrtc.js';
+import { requestTransport } from './webrtc.js';
+import { isWebrtcTransport } from '../domain/sipContact.js';
 import type { CallSession } from './callSession.js';
 import { ringWithTimeout } from './ringingLeg.js';
 
 /** The caller's business number as the request states it: a trunk's From user; a softphone's per SPEC §1. */
 function callingNumberOf(req: SipRequest, caller: OutboundCaller): string {
-  const fromUser = userPart(uriOf(req.get('From')));
+  const fromUser = userPart(headerUri(req.get('From')));
   if (!caller.softphone) return fromUser;
-  const identity = (name: string) => (req.has(name) ? userPart(uriOf(req.get(name))) : undefined);
+  const identity = (name: string) => (req.has(name) ? userPart(headerUri(req.get(name))) : undefined);
   return softphoneCallingNumber([identity('P-Preferred-Identity'), identity('P-Asserted-Identity'), fromUser], caller);
 }
 

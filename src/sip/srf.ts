@@ -123,8 +123,6 @@ export function createSrf(): Srf {
   return new SrfModule() as unknown as Srf;
 }
 
-export const parseUri: (uri: string) => ReturnType<typeof SrfModule.parseUri> | undefined = SrfModule.parseUri;
-
 interface SetupMessage {
   method?: string;
   socket?: unknown;

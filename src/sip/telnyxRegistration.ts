@@ -9,7 +9,8 @@ import { backoffDelay } from '../domain/backoff.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { DrachtioLink } from './connection.js';
-import { parseUri, type SipResponse, type Srf } from './srf.js';
+import type { SipResponse, Srf } from './srf.js';
+import { parseSipUri } from '../domain/sipUri.js';
 
 export type RegistrationState = 'registering' | 'registered' | 'retrying' | 'refused' | 'unregistered';
 
@@ -30,8 +31,8 @@ const UNREGISTER_TIMEOUT_MS = 5_000;
 
 /** The transport the registrar is reached over: its `transport` parameter, else TLS for sips:, else UDP. */
 export function transportOf(uri: string): 'udp' | 'tcp' | 'tls' | 'ws' | 'wss' {
-  const p = parseUri(uri);
-  const t = p?.params?.transport?.toLowerCase();
+  const p = parseSipUri(uri);
+  const t = p?.params.transport?.toLowerCase();
   if (t === 'tcp' || t === 'tls' || t === 'ws' || t === 'wss' || t === 'udp') return t;
   return p?.scheme === 'sips' ? 'tls' : 'udp';
 }
@@ -54,23 +55,23 @@ export function contactFor(username: string, registrar: string, configured: stri
   const ep = endpoints.find((e) => e.proto === transport) ?? endpoints[0];
   if (!ep) return undefined;
   const host = ep.host.includes(':') && !ep.host.startsWith('[') ? `[${ep.host}]` : ep.host;
-  const scheme = registrar.startsWith('sips:') ? 'sips' : 'sip';
+  const scheme = parseSipUri(registrar)?.scheme ?? 'sip';
   return `${scheme}:${username}@${host}:${ep.port}${ep.proto === 'udp' ? '' : `;transport=${ep.proto}`}`;
 }
 
 /** The address-of-record: the username at the registrar's domain (sip:user@sip.telnyx.com). */
 export function aorFor(username: string, registrar: string): string {
-  const host = parseUri(registrar)?.host ?? registrar.replace(/^sips?:/, '').split(/[:;]/)[0];
+  // The schema checked the registrar with this parser: the fallback is for a caller that did not.
+  const host = parseSipUri(registrar)?.host ?? registrar;
   return `sip:${username}@${host}`;
 }
 
 function sameBinding(a: string, b: string): boolean {
-  const pa = parseUri(a);
-  const pb = parseUri(b);
+  const pa = parseSipUri(a);
+  const pb = parseSipUri(b);
   if (!pa || !pb) return false;
-  // drachtio-srf's parser gives the port as a number, NaN when absent (its types say string).
-  const port = (p: typeof pa) => Number(p.port) || 5060;
-  return pa.user === pb.user && pa.host?.toLowerCase() === pb.host?.toLowerCase() && port(pa) === port(pb);
+  const port = (p: typeof pa) => p.port ?? 5060;
+  return pa.user === pb.user && pa.host.toLowerCase() === pb.host.toLowerCase() && port(pa) === port(pb);
 }
 
 /**

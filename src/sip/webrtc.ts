@@ -1,6 +1,6 @@
 // The console's phone (SPEC §2 `sip.webrtc`, §4a Phone): the WebSocket listener the local engine
 // opens for it, how a browser's transport is recognised, and where the page connects. Pure.
-import { contactListeners } from './engineConfig.js';
+import { contactListeners } from '../domain/sipContact.js';
 
 export interface WebrtcConfig {
   /** drachtio contact of the WebSocket listener, e.g. `sips:0.0.0.0:8443;transport=wss`. */
@@ -8,9 +8,6 @@ export interface WebrtcConfig {
   /** What the browser connects to when it is not `<scheme>://<the console's host>:<port>` (a proxy in front). */
   url?: string;
 }
-
-/** A request or a registration that came over a WebSocket: a browser. */
-export const isWebrtcTransport = (transport: string | undefined): boolean => /^wss?$/i.test(transport ?? '');
 
 /**
  * The transport a request came over, lower case. drachtio-server v0.9.10 reports a WebSocket as
@@ -25,14 +22,6 @@ export function requestTransport(protocol: string | undefined, topVia: string | 
 export function engineContacts(contacts: readonly string[], webrtc: WebrtcConfig | undefined): string[] {
   if (!webrtc || contacts.includes(webrtc.contact)) return [...contacts];
   return [...contacts, webrtc.contact];
-}
-
-/** An error message when `contact` is not a ws or wss contact, else undefined. */
-export function webrtcContactProblem(contact: string): string | undefined {
-  const listeners = contactListeners(contact);
-  if (typeof listeners === 'string') return listeners;
-  if (listeners.length !== 1 || !isWebrtcTransport(listeners[0]?.transport)) return 'needs exactly one transport, ws or wss (sips:ADDRESS:PORT;transport=wss)';
-  return undefined;
 }
 
 export interface PhoneEndpoint {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { configPath, loadConfig, parseConfig } from '../../src/config/load.js';
 import { baseConfigObject, configProblems } from '../helpers/config.js';
@@ -254,5 +256,20 @@ describe('CIDR lists from one variable', () => {
     expect(c.telnyx.sources).toEqual(['192.76.120.10/32', '64.16.250.10/32']);
     expect(c.trunks[0]?.sources).toEqual(['203.0.113.10/32', '203.0.113.11/32', '10.0.0.0/8']);
     expect(problems(obj, { PBX_SOURCE_CIDR: '203.0.113.10/32,nope' })).toContain('trunks[0].sources[1]: not a CIDR');
+  });
+});
+
+describe('what the configuration depends on', () => {
+  // The schema validates with pure functions only: config/ reaches into domain/ and libraries,
+  // never into sip/, media/, state/ or http/ (so a check and the code that later reads the value
+  // share one function without the configuration pulling in drachtio or Redis).
+  it('src/config/ imports domain/ and libraries only, and domain/ nothing of the edge', () => {
+    const importsOf = (dir: string) =>
+      readdirSync(join('src', dir))
+        .filter((f) => f.endsWith('.ts'))
+        .flatMap((f) => [...readFileSync(join('src', dir, f), 'utf8').matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => `${dir}/${f}: ${m[1]}`));
+    const edgeImport = /: \.\.\/(?!domain\/)/;
+    expect(importsOf('config').filter((i) => edgeImport.test(i))).toEqual([]);
+    expect(importsOf('domain').filter((i) => /: \.\.\//.test(i))).toEqual([]);
   });
 });

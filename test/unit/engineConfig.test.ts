@@ -1,6 +1,7 @@
 // The local engine's generated drachtio-server config and the sockets a contact asks for.
 import { describe, expect, it } from 'vitest';
-import { contactListeners, engineConfigXml } from '../../src/sip/engineConfig.js';
+import { engineConfigXml } from '../../src/sip/engineConfig.js';
+import { contactListeners } from '../../src/domain/sipContact.js';
 import { engineLogLevel } from '../../src/sip/engineOutput.js';
 
 describe('contactListeners', () => {

@@ -5,7 +5,8 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { answerParams, offerParams } from '../../src/media/anchor.js';
 import { received } from '../../src/media/figures.js';
-import { engineContacts, hostName, isWebrtcTransport, phoneConnectSource, phoneUrl, requestTransport } from '../../src/sip/webrtc.js';
+import { engineContacts, hostName, phoneConnectSource, phoneUrl, requestTransport } from '../../src/sip/webrtc.js';
+import { isWebrtcTransport } from '../../src/domain/sipContact.js';
 import { baseConfigObject, configProblems } from '../helpers/config.js';
 
 const parse = (sip: unknown) => parseConfig(stringify(baseConfigObject({ sip })), 'x.yaml', {});
