@@ -6,6 +6,7 @@
 // answer stands, the error is counted and logged once per kind.
 import { LRUCache } from 'lru-cache';
 import type { Config } from './config/schema.js';
+import { numberEntry } from './config/derived.js';
 import type { Clock } from './domain/clock.js';
 import { capAboveMeta, metaDailyCallCap, metaVerdict, type MetaPermissionView, type MetaVerdict } from './domain/metaPermission.js';
 import { fetchCallPermissions, type CloudApiConfig } from './http/cloudApi.js';
@@ -67,7 +68,7 @@ export class PermissionLookup {
     const config = this.deps.config();
     const settings = lookupSettings(config);
     if (!settings) return { why: 'whatsapp.cloudApi.permissionLookup is off' };
-    const phoneNumberId = config.numbers.find((n) => n.number === business)?.phoneNumberId;
+    const phoneNumberId = numberEntry(config.numbers, business)?.phoneNumberId;
     if (!phoneNumberId) return { why: `${business} has no phoneNumberId` };
     return { settings, phoneNumberId };
   }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Config } from '../../config/schema.js';
+import { numberEntry } from '../../config/derived.js';
 import type { UserState } from '../../state/permissions.js';
 import { DEFAULT_REQUEST_TEXT, sendPermissionRequest } from '../cloudApi.js';
 import { HttpError, withErrors } from '../errors.js';
@@ -85,7 +86,7 @@ export const requestAccepted = z.object({
 /** The Cloud API and the number's phoneNumberId, when both are there: a request is then sent from here. */
 function cloudSender(config: Config, number: string) {
   const api = config.whatsapp.cloudApi;
-  const phoneNumberId = config.numbers.find((n) => n.number === number)?.phoneNumberId;
+  const phoneNumberId = numberEntry(config.numbers, number)?.phoneNumberId;
   return api && phoneNumberId ? { api, phoneNumberId } : undefined;
 }
 
