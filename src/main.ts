@@ -6,8 +6,7 @@ import { ConfigError, configPath, loadConfig } from './config/load.js';
 import { startEdge, startEngine } from './app.js';
 import { createLogger } from './log.js';
 import { EngineStartError } from './sip/localEngine.js';
-import { buildHttpServer } from './http/server.js';
-import { listDevices } from './state/devices.js';
+import { edgeHttpServer } from './edgeHttp.js';
 
 function checkConfig(file: string): never {
   try {
@@ -47,20 +46,7 @@ async function main(): Promise<void> {
     logger.info({ control: `${engine.adminHost}:${engine.adminPort}`, contacts: engine.contacts, pid: engine.pid }, 'local drachtio-server started');
   }
   const edge = startEdge(config, { logger, engine });
-  const http = await buildHttpServer({
-    config: () => edge.config.current,
-    calls: edge.calls,
-    permissions: edge.permissions,
-    permissionLookup: edge.permissionLookup,
-    metrics: edge.metrics,
-    logger,
-    clock: edge.clock,
-    drachtioConnected: () => edge.drachtio.connected,
-    telnyxRegistration: () => edge.registration.state,
-    telnyxTls: () => edge.telnyxTls.state,
-    ...(edge.media ? { rtpengines: () => edge.media!.state() } : {}),
-    devices: () => listDevices(edge.config.current.devices, edge.devices),
-  });
+  const http = await edgeHttpServer(edge);
   await http.listen({ host: config.http.host, port: config.http.port });
   logger.info({ config: file, http: `${config.http.host}:${config.http.port}` }, 'wa-sip-edge started');
 

@@ -14,8 +14,6 @@ import { EngineOutput, type EngineLogLevel } from './engineOutput.js';
 import { contactNeedsTls, prepareEngineTls, verificationEnv, type EngineTlsOptions, type OutgoingTlsVerification } from './engineTls.js';
 import { freeTcpPort, portInUse } from './ports.js';
 
-export type { EngineLogLevel };
-
 export interface LocalEngineOptions {
   bin: string;
   contacts: readonly string[];

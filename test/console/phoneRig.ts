@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { buildConsole } from '../../scripts/build-console.js';
-import { buildHttpServer } from '../../src/http/server.js';
+import { edgeHttpServer } from '../../src/edgeHttp.js';
 import { NgClient } from '../../src/media/rtpengine.js';
 import { received } from '../../src/media/figures.js';
 import { parseNgAddress, type NgAddress } from '../../src/domain/ngAddress.js';
-import { listDevices } from '../../src/state/devices.js';
 import { BUSINESS, SOFTPHONE_REALM } from '../helpers/config.js';
 import { PHONE_ARGS, launchChromium, type Browser } from '../helpers/chromium.js';
 import { addrs } from '../helpers/drachtio.js';
@@ -96,19 +95,7 @@ export async function startPhoneRig(): Promise<PhoneRig> {
     );
     const { wsContact, wsPort } = fx.drachtio;
     fx.reconfigure({ sip: { ...sip, webrtc: { contact: wsContact, url: `wss://${addrs.edge}:${wsPort}` } } });
-    const { edge } = fx;
-    http = await buildHttpServer({
-      config: () => edge.config.current,
-      calls: edge.calls,
-      permissions: edge.permissions,
-      metrics: edge.metrics,
-      logger: edge.logger,
-      clock: edge.clock,
-      drachtioConnected: () => edge.drachtio.connected,
-      rtpengines: () => edge.media!.state(),
-      devices: () => listDevices(edge.config.current.devices, edge.devices),
-      consoleDir,
-    });
+    http = await edgeHttpServer(fx.edge, { consoleDir });
     await http.listen({ host: '127.0.0.1', port: 0 });
     const address = http.server.address();
     if (address === null || typeof address === 'string') throw new Error('no TCP address');

@@ -10,7 +10,7 @@ import { BUSINESS, USER } from '../helpers/config.js';
 import { describeWithMedia, freeMediaPort, pcmuWav, RTPENGINE_ADDRESS, startRtpengine, type RtpengineServer } from '../helpers/rtpengine.js';
 import { messagesOf, scenarioPath, sipp, type SippResult } from '../helpers/sipp.js';
 import { recentCalls } from '../../src/state/records.js';
-import { buildHttpServer } from '../../src/http/server.js';
+import { edgeHttpServer } from '../../src/edgeHttp.js';
 import { expectOk, expectRefused, inboundCall, outboundCall } from './call.js';
 import { until } from '../helpers/until.js';
 
@@ -80,17 +80,7 @@ async function counter(fx: EdgeFixture, name: string): Promise<number> {
 
 /** GET /readyz of the fixture's edge, wired the way main.ts wires it. */
 async function readyz(fx: EdgeFixture): Promise<{ status: number; body: unknown }> {
-  const { edge } = fx;
-  const app = await buildHttpServer({
-    config: () => edge.config.current,
-    calls: edge.calls,
-    permissions: edge.permissions,
-    metrics: edge.metrics,
-    logger: edge.logger,
-    clock: edge.clock,
-    drachtioConnected: () => edge.drachtio.connected,
-    rtpengines: () => edge.media!.state(),
-  });
+  const app = await edgeHttpServer(fx.edge);
   try {
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     return { status: res.statusCode, body: res.json() };
@@ -205,7 +195,7 @@ describeWithMedia('media anchored in rtpengine', () => {
       // Named, not part of readiness (SPEC §4): inbound calls still go through, unanchored.
       expect(await readyz(fx)).toEqual({
         status: 200,
-        body: { drachtio: 'up', redis: 'up', rtpengine: 'down', rtpengines: [{ rtpengine: rtp.ng, state: 'down' }] },
+        body: { drachtio: 'up', redis: 'up', rtpengine: 'down', rtpengines: [{ rtpengine: rtp.ng, state: 'down' }], telnyxTls: 'no_tls' },
       });
 
       const unanchoredBefore = await counter(fx, 'wa_edge_media_unanchored_calls_total');
