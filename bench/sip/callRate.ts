@@ -5,6 +5,7 @@
 //   npx tsx bench/sip/callRate.ts [--only connected|rejected] [--step 5] [--start 200] [--factor 1.4]
 //                                 [--max 8000] [--resolution 0.03] [--bisect 5] [--hold 100]
 //                                 [--recv-timeout 2000] [--prof DIR] [--order plain,forward,edge] [--fixed RATE]
+//                                 [--edge-without-state]
 //
 // A probe at rate R: SIPp as the PBX (127.0.0.1) places R x step calls at R calls/s to
 // drachtio-server (127.0.0.3); for connected calls SIPp as Telnyx (127.0.0.2) answers and the
@@ -41,6 +42,9 @@ const order = strArg('order', 'plain,forward,edge').split(',') as Contender[];
 const verbose = flag('verbose');
 // --fixed R: no ramp, one probe at R calls/s per app (CPU per call of both at the same rate; with --prof, a clean profile).
 const fixedRate = numArg('fixed', 0);
+// --edge-without-state: the edge with its Redis round trips taken out (bench/sip/edgeChild.ts), to
+// split its CPU per call into state and the rest. A diagnostic: such an edge enforces nothing.
+if (flag('edge-without-state')) process.env.BENCH_EDGE_WITHOUT_STATE = '1';
 
 type Mode = 'connected' | 'rejected';
 
@@ -54,6 +58,8 @@ interface Probe {
   wallSec: number;
   setupMs: number;
   appUsPerCall: number;
+  /** The part of appUsPerCall spent in the kernel (socket writes and reads, mostly). */
+  appSysUsPerCall: number;
   drachtioUsPerCall: number;
   redisUsPerCall: number;
   sippUsPerCall: number;
@@ -164,6 +170,7 @@ async function probe(app: AppProcess, mode: Mode, rate: number, seconds: number)
     wallSec: r.wallMs / 1000,
     setupMs: s?.responseTime1Ms ?? NaN,
     appUsPerCall: (cpuOf(cpu1.app) - cpuOf(cpu0.app)) / calls,
+    appSysUsPerCall: (cpu1.app.cpuSystemUs - cpu0.app.cpuSystemUs) / calls,
     drachtioUsPerCall: (cpu1.drachtio - cpu0.drachtio) / calls,
     redisUsPerCall: (cpu1.redis - cpu0.redis) / calls,
     sippUsPerCall: (r.cpuUs + (uasResult?.cpuUs ?? 0)) / calls,
@@ -175,7 +182,7 @@ function line(who: string, p: Probe): string {
   return (
     `  ${who.padEnd(7)} ${String(p.rate).padStart(5)}/s  calls ${String(p.calls).padStart(5)}  ok ${String(p.successful).padStart(5)}  failed ${String(p.failed).padStart(4)}` +
     `  retrans ${String(p.retrans).padStart(4)}  wall ${fmt(p.wallSec, 1).padStart(5)} s  setup ${fmt(p.setupMs, 0).padStart(4)} ms` +
-    `  cpu/call µs: app ${fmt(p.appUsPerCall, 0).padStart(4)} drachtio ${fmt(p.drachtioUsPerCall, 0).padStart(4)} redis ${fmt(p.redisUsPerCall, 0).padStart(3)} sipp ${fmt(p.sippUsPerCall, 0).padStart(4)}` +
+    `  cpu/call µs: app ${fmt(p.appUsPerCall, 0).padStart(4)} (sys ${fmt(p.appSysUsPerCall, 0).padStart(3)}) drachtio ${fmt(p.drachtioUsPerCall, 0).padStart(4)} redis ${fmt(p.redisUsPerCall, 0).padStart(3)} sipp ${fmt(p.sippUsPerCall, 0).padStart(4)}` +
     `  ${p.pass ? 'PASS' : 'FAIL'}${p.note ? ` (${p.note})` : ''}`
   );
 }
@@ -277,6 +284,25 @@ function compare(mode: Mode, base: 'plain' | 'forward', baseline: Ramp, edge: Ra
   );
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** --fixed with repeated contenders: app CPU per call of every run, the medians, and the edge/plain ratio of each pair. */
+function medians(mode: Mode, runs: Partial<Record<Contender, Ramp[]>>): string {
+  const app = (which: Contender) => (runs[which] ?? []).map((r) => r.probes[0]?.appUsPerCall ?? NaN);
+  const [plain, edge] = [app('plain'), app('edge')];
+  const pairs = edge.map((e, i) => e / (plain[i] ?? NaN)).filter(Number.isFinite);
+  const list = (xs: number[]) => xs.map((x) => fmt(x, 0)).join(', ');
+  return (
+    `${mode.padEnd(18)}: app µs/call at ${fixedRate}/s over alternating runs: plain [${list(plain)}] median ${fmt(median(plain), 0)}; ` +
+    `edge [${list(edge)}] median ${fmt(median(edge), 0)}; edge/plain of the medians ${fmt(median(edge) / median(plain), 2)}, ` +
+    `of each pair [${pairs.map((r) => fmt(r, 2)).join(', ')}] (median ${fmt(median(pairs), 2)})`
+  );
+}
+
 const started = Date.now();
 console.log(
   `bench/sip/callRate  step=${stepSec}s start=${startRate} factor=${factor} resolution=${resolution} hold=${holdMs}ms recv-timeout=${recvTimeoutMs}ms ` +
@@ -290,8 +316,15 @@ try {
       `\n${mode} calls (${mode === 'connected' ? 'PBX → B2BUA → Telnyx SIPp answers, PBX hangs up' : 'edge: 480 no_permission; plain: 480 to every INVITE; forward: plain B2BUA, Telnyx SIPp answers 480'})`,
     );
     const result: Partial<Record<Contender, Ramp>> = {};
-    // For a connected call the forward baseline is the plain one.
-    for (const which of order) if (mode === 'rejected' || which !== 'forward') result[which] = await ramp(which, mode);
+    const runs: Partial<Record<Contender, Ramp[]>> = {};
+    // For a connected call the forward baseline is the plain one. A contender named more than once
+    // (--order plain,edge,plain,edge) runs that often, alternating; the summary then also gives medians.
+    for (const which of order) {
+      if (mode === 'connected' && which === 'forward') continue;
+      result[which] = await ramp(which, mode);
+      (runs[which] ??= []).push(result[which]);
+    }
+    if (fixedRate > 0 && (runs.edge?.length ?? 0) > 1) summary.push(medians(mode, runs));
     const edge = result.edge;
     for (const base of ['plain', 'forward'] as const) {
       const baseline = result[base];

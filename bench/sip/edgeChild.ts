@@ -11,6 +11,15 @@ import { installIpc } from './ipc.js';
 const overrides = JSON.parse(process.env.BENCH_EDGE_CONFIG ?? '{}') as Record<string, unknown>;
 const config = testConfig(overrides);
 const edge = startEdge(config, { logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn', process.stderr) });
+// BENCH_EDGE_WITHOUT_STATE=1 (callRate --edge-without-state): a diagnostic, never a verdict. The
+// admission admits, the settles apply and the call record goes nowhere, without a Redis round trip,
+// so that the edge's CPU per call splits into its state (three round trips and four commands) and
+// everything else (policy, numbers, SDP, session, metrics).
+if (process.env.BENCH_EDGE_WITHOUT_STATE === '1') {
+  edge.calls.admitOutbound = async () => ({ admitted: true });
+  edge.calls.settle = async () => ({ status: 'applied', consecutiveUnanswered: 0 });
+  (edge.redis as unknown as { xadd: () => Promise<string> }).xadd = async () => '0-0';
+}
 let redisUp = false;
 redisReady(edge.redis, 10_000).then(
   () => (redisUp = true),
