@@ -3,11 +3,11 @@
 import { CallLogger, type Logger } from '../log.js';
 import type { Metrics, Direction } from '../metrics.js';
 import type { CallState, Outcome } from '../state/calls.js';
-import { appendCallRecord } from '../state/records.js';
+import { appendCallRecord, type CallRecord } from '../state/records.js';
 import { refusal, refusalHeaders } from '../domain/reasons.js';
 import type { EndReason } from '../domain/endReasons.js';
 import type { Clock } from '../domain/clock.js';
-import { DurableQueue } from './durable.js';
+import { DurableQueue, durably } from './durable.js';
 import type { LeaseKeeper } from './leases.js';
 import { releaseSetupMessages, type Dialog, type SipRequest, type SipResponse } from './srf.js';
 import type { CallMedia } from '../media/anchor.js';
@@ -47,7 +47,7 @@ export class CallSession {
     private readonly deps: SessionDeps,
   ) {
     this.log = new CallLogger(deps.logger, { callId: sipCallId, admission: callId, direction, number: business, user });
-    this.queue = new DurableQueue(this.log, () => deps.metrics.redisErrorsTotal.inc());
+    this.queue = new DurableQueue(this.log, this.onRedisError);
     deps.leases.add(business, callId);
   }
 
@@ -60,9 +60,7 @@ export class CallSession {
     return this.phase === 'connected';
   }
 
-  private settle(outcome: Outcome) {
-    return this.queue.run(`settle ${outcome}`, () => this.deps.calls.settle(this.business, this.user, this.callId, outcome));
-  }
+  private readonly onRedisError = () => this.deps.metrics.redisErrorsTotal.inc();
 
   /** rtpengine relays this call's media: it is deleted there when the call closes, whatever closes it. */
   anchor(media: CallMedia): void {
@@ -87,7 +85,7 @@ export class CallSession {
     this.answeredAt = this.deps.clock();
     this.deps.metrics.callSetupSeconds.observe({ direction: this.direction }, (this.answeredAt - this.startedAt) / 1000);
     this.log.info('call connected');
-    void this.settle('connected').then((r) => r && r.status !== 'applied' && this.log.warn({ status: r.status }, 'connected settle not applied'));
+    void this.queue.run('settle connected', () => this.deps.calls.settle(this.business, this.user, this.callId, 'connected')).then((r) => r && r.status !== 'applied' && this.log.warn({ status: r.status }, 'connected settle not applied'));
   }
 
   /**
@@ -105,36 +103,48 @@ export class CallSession {
     this.log.info({ outcome: recorded, sipStatus, reason }, 'call ended');
     // rtpengine's figures and its delete, once, beside the settle (neither waits for the other).
     const figures = this.media?.finish();
-    void this.settle(final)
+    const record = (media: Awaited<typeof figures>): CallRecord => ({
+      callId: this.sipCallId,
+      direction: this.direction,
+      number: this.business,
+      user: this.user,
+      outcome: recorded,
+      sipStatus,
+      reason,
+      startedAt: this.startedAt,
+      answeredAt: this.answeredAt,
+      endedAt,
+      media: this.mediaState,
+      rtpengine: this.media?.engine,
+      silentSide: this.silentSide,
+      ...(media ? recordFields(media) : {}),
+    });
+    // An `ended` or `failed` settle answers nothing the record needs and runs on the shared
+    // connection: the record is sent right behind its first try (after it on the wire, so a reader
+    // who finds the record finds the call settled) and one wake-up reads both answers. An
+    // `unanswered` settle may append a permission event first (and may wait for replicas on a
+    // connection of its own), and rtpengine's figures come when they come: the record waits for those.
+    const sendRecord = (media: Awaited<typeof figures>) =>
+      durably(this.log, this.onRedisError, 'call record', () => appendCallRecord(this.deps.calls.redis, record(media)));
+    const recordBehind = !figures && final !== 'unanswered';
+    let recordSent: Promise<unknown> | undefined;
+    const settled = this.queue
+      .run(`settle ${final}`, () => {
+        const settle = this.deps.calls.settle(this.business, this.user, this.callId, final);
+        if (recordBehind) recordSent ??= sendRecord(undefined);
+        return settle;
+      })
       .then(async (r) => {
         // The settle was refused (a script error) or abandoned: at least free the lease and the
         // user's user_busy lock now, rather than hold them until the lease expires.
         if (!r) await this.queue.run('release after failed settle', () => this.deps.calls.releaseAdmission(this.business, this.callId, false));
         if (r?.event) this.log.info({ event: r.event, consecutiveUnanswered: r.consecutiveUnanswered }, `permission ${r.event}`);
-        const media = await figures;
-        return this.queue.run('call record', () =>
-          appendCallRecord(this.deps.calls.redis, {
-            callId: this.sipCallId,
-            direction: this.direction,
-            number: this.business,
-            user: this.user,
-            outcome: recorded,
-            sipStatus,
-            reason,
-            startedAt: this.startedAt,
-            answeredAt: this.answeredAt,
-            endedAt,
-            media: this.mediaState,
-            rtpengine: this.media?.engine,
-            silentSide: this.silentSide,
-            ...(media ? recordFields(media) : {}),
-          }),
-        );
-      })
-      .finally(() => {
-        this.deps.leases.remove(this.business, this.callId);
-        this.deps.onClosed(this);
       });
+    const recordWritten = recordBehind ? settled.then(() => recordSent) : Promise.all([settled, figures]).then(([, media]) => sendRecord(media));
+    void Promise.all([settled, recordWritten]).finally(() => {
+      this.deps.leases.remove(this.business, this.callId);
+      this.deps.onClosed(this);
+    });
   }
 
   /**

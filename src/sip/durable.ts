@@ -15,19 +15,42 @@ export interface DurableOptions {
 
 const DEFAULTS: DurableOptions = { retryMinMs: 250, retryMaxMs: 10_000, giveUpMs: 15 * 60_000 };
 
+/**
+ * Runs one idempotent state operation now, retrying it while Redis is unreachable (the rule above),
+ * outside any queue: for an operation no other one of its call has to precede (the call record).
+ */
+export async function durably<T>(logger: LineLogger, onError: () => void, what: string, op: () => Promise<T>, opts: Partial<DurableOptions> = {}): Promise<T | undefined> {
+  const o = { ...DEFAULTS, ...opts };
+  const deadline = Date.now() + o.giveUpMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      onError();
+      if (!isConnectionError(err)) {
+        logger.error({ err, op: what, attempt }, 'state operation failed: Redis refused it, not retried');
+        return undefined;
+      }
+      if (Date.now() > deadline) {
+        logger.error({ err, op: what, attempt }, 'state operation abandoned');
+        return undefined;
+      }
+      if (attempt === 1) logger.warn({ err, op: what }, 'state operation failed; retrying until Redis answers');
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, o.retryMinMs, o.retryMaxMs)));
+    }
+  }
+}
+
 export class DurableQueue {
   private tail: Promise<void> = Promise.resolve();
   private pendingCount = 0;
-  private readonly opts: DurableOptions;
 
   constructor(
     private readonly logger: LineLogger,
     /** Told of every failed try (redis_errors_total). */
     private readonly onError: () => void,
-    opts: Partial<DurableOptions> = {},
-  ) {
-    this.opts = { ...DEFAULTS, ...opts };
-  }
+    private readonly opts: Partial<DurableOptions> = {},
+  ) {}
 
   get pending(): number {
     return this.pendingCount;
@@ -36,26 +59,7 @@ export class DurableQueue {
   /** Queues `op` after the previous ones; resolves with its result, or undefined when it gave up. */
   run<T>(what: string, op: () => Promise<T>): Promise<T | undefined> {
     this.pendingCount++;
-    const result = this.tail.then(async () => {
-      const deadline = Date.now() + this.opts.giveUpMs;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await op();
-        } catch (err) {
-          this.onError();
-          if (!isConnectionError(err)) {
-            this.logger.error({ err, op: what, attempt }, 'state operation failed: Redis refused it, not retried');
-            return undefined;
-          }
-          if (Date.now() > deadline) {
-            this.logger.error({ err, op: what, attempt }, 'state operation abandoned');
-            return undefined;
-          }
-          if (attempt === 1) this.logger.warn({ err, op: what }, 'state operation failed; retrying until Redis answers');
-          await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.opts.retryMinMs, this.opts.retryMaxMs)));
-        }
-      }
-    });
+    const result = this.tail.then(() => durably(this.logger, this.onError, what, op, this.opts));
     this.tail = result.then(
       () => void this.pendingCount--,
       () => void this.pendingCount--,
