@@ -4,7 +4,7 @@ import { planOutbound, isRefusal, softphoneCallingNumber, type OutboundCaller, t
 import { refusal, refusalHeaders, type Refusal } from '../domain/reasons.js';
 import { userPart } from '../domain/numbers.js';
 import { EDGE_FAILURE, classifyUnconnected } from '../domain/outcome.js';
-import { answererFor, offerToTelnyx, writeOffer, type TelnyxOffer } from './sdp.js';
+import { answererFor, offerToTelnyx, type TelnyxOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { headerUri } from '../domain/sipUri.js';
 import { cancelSignal, openSession, reject, type RequestLogFields, type SipDeps } from './context.js';
@@ -39,7 +39,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   if (!(await admit(deps, req, res, request, callId))) return;
   const session = openSession(deps, 'outbound', request.plan.business.e164, request.plan.user.e164, callId, req, startedAt);
   if (endIfCanceled(req, res, session)) return;
-  const sdp = await anchorOutbound(deps, session, { toTelnyx: writeOffer(request.offer), answerToCaller: answererFor(request.offer) }, request.browser);
+  const sdp = await anchorOutbound(deps, session, { toTelnyx: request.offer.telnyxSdp, answerToCaller: answererFor(request.offer) }, request.browser);
   if (!sdp) {
     reject(deps, res, refusal('media_unavailable', deps.config().media.anchor?.pingSeconds), 'outbound', request.log);
     return session.close('failed', 503, 'media_unavailable');

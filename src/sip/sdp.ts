@@ -8,10 +8,6 @@ type Media = SessionDescription['media'][number];
 // Static payload types that may appear without an rtpmap line (RFC 3551).
 const STATIC_CODECS: Record<number, string> = { 0: 'PCMU', 3: 'GSM', 8: 'PCMA', 9: 'G722', 18: 'G729' };
 
-function codecOf(m: Media, pt: number): string | undefined {
-  return m.rtp.find((r) => r.payload === pt)?.codec ?? STATIC_CODECS[pt];
-}
-
 function payloadList(m: Media): number[] {
   return String(m.payloads ?? '')
     .split(/\s+/)
@@ -26,8 +22,8 @@ export interface TelnyxOffer {
   pbxSdp: string;
   /** The PBX offered one stream and no mid: Telnyx's one-stream answer answers it as it is. */
   singleStream: boolean;
-  /** What goes to Telnyx, as text only once the call is admitted (writeOffer): most refusals never need it. */
-  telnyx: SessionDescription;
+  /** What goes to Telnyx. */
+  telnyxSdp: string;
 }
 
 /** Lower-cased codec name → its place in `media.codecs`, once per configuration. */
@@ -37,43 +33,72 @@ const codecRanks = perConfig((codecs: readonly string[]) => {
   return ranks;
 });
 
-export const writeOffer = (offer: TelnyxOffer): string => write(offer.telnyx);
+/** One m-section of an offer as text: its m= line's fields and its other lines, in order. */
+interface Section {
+  type: string;
+  port: string;
+  protocol: string;
+  formats: string[];
+  lines: string[];
+}
 
-/** Undefined when no audio stream carries an allowed codec: the call gets 488. */
+/** The payload type an `a=rtpmap:`, `a=fmtp:` or `a=rtcp-fb:` line is about (`*` for rtcp-fb's wildcard). */
+const PAYLOAD_ATTRIBUTE = /^a=(rtpmap|fmtp|rtcp-fb):(\S+)/;
+/** Lines that never go to Telnyx: stream ids and bundles (one stream is sent), and RFC 5576 source
+ * attributes, which name the caller (a softphone's CNAME is its address-of-record, SPEC §1). */
+const DROPPED = /^a=(mid|ssrc|ssrc-group):/;
+
+/**
+ * Undefined when no audio stream carries an allowed codec: the call gets 488.
+ *
+ * The offer is edited as text, line by line, not parsed and written again with sdp-transform: its
+ * parser tries each attribute line against every rule of its grammar and its writer walks the
+ * whole grammar back, about 60 µs of every INVITE under load (bench/RESULTS.md), where the edge
+ * needs only the m-lines and the rtpmap names. Every line the PBX wrote is kept, in its order,
+ * except the streams, payloads and attributes that must go. The answer side (rare: several
+ * streams) still parses with sdp-transform.
+ */
 export function offerToTelnyx(pbxOffer: string, allowedCodecs: readonly string[]): TelnyxOffer | undefined {
-  let session: SessionDescription;
-  try {
-    session = parse(pbxOffer);
-  } catch {
-    return undefined;
+  const sessionLines: string[] = [];
+  const sections: Section[] = [];
+  for (const line of pbxOffer.split(/\r?\n/)) {
+    if (line === '') continue;
+    if (line.startsWith('m=')) {
+      const [type = '', port = '', protocol = '', ...formats] = line.slice(2).trim().split(/\s+/);
+      sections.push({ type, port, protocol, formats, lines: [] });
+    } else (sections.at(-1)?.lines ?? sessionLines).push(line);
   }
+  if (!sessionLines.some((l) => l.startsWith('v='))) return undefined;
   const ranks = codecRanks(allowedCodecs);
-  for (const [index, m] of (session.media ?? []).entries()) {
-    if (m.type !== 'audio' || m.port === 0) continue;
-    const kept = payloadList(m)
-      .map((pt) => ({ pt, rank: ranks.get(codecOf(m, pt)?.toLowerCase() ?? '') ?? -1 }))
+  for (const [index, m] of sections.entries()) {
+    if (m.type !== 'audio' || m.port === '0' || m.port.startsWith('0/')) continue;
+    const names = new Map<string, string>();
+    for (const l of m.lines) {
+      const rtpmap = /^a=rtpmap:(\d+)\s+([^/\s]+)/.exec(l);
+      if (rtpmap) names.set(rtpmap[1] as string, (rtpmap[2] as string).toLowerCase());
+    }
+    const codecOf = (pt: string) => names.get(pt) ?? STATIC_CODECS[Number(pt)]?.toLowerCase();
+    const kept = m.formats
+      .map((pt) => ({ pt, rank: ranks.get(codecOf(pt) ?? '') ?? -1 }))
       .filter((p) => p.rank >= 0)
       .sort((a, b) => a.rank - b.rank) // stable: equal ranks keep the offer's order
       .map((p) => p.pt);
     // telephone-event alone carries no voice.
-    if (!kept.some((pt) => codecOf(m, pt)?.toLowerCase() !== 'telephone-event')) continue;
+    if (!kept.some((pt) => codecOf(pt) !== 'telephone-event')) continue;
     const keep = new Set(kept);
-    const audio: Media = {
-      ...m,
-      payloads: kept.join(' '),
-      rtp: m.rtp.filter((r) => keep.has(r.payload)),
-      fmtp: m.fmtp.filter((f) => keep.has(f.payload)),
-      rtcpFb: m.rtcpFb?.filter((f) => f.payload === '*' || keep.has(Number(f.payload))),
-    };
-    delete audio.mid;
-    // RFC 5576 source attributes name the caller: a softphone's CNAME is its own address-of-record
-    // (`sip:alice@edge`), which Telnyx must not see (SPEC §1). They are optional; Telnyx needs none.
-    delete audio.ssrcs;
-    delete audio.ssrcGroups;
-    const telnyx: SessionDescription = { ...session, media: [audio] };
-    delete telnyx.groups;
-    const singleStream = session.media.length === 1 && session.media[0]?.mid === undefined;
-    return { keptIndex: index, pbxSdp: pbxOffer, singleStream, telnyx };
+    const audioLines = m.lines.filter((l) => {
+      if (DROPPED.test(l)) return false;
+      const pt = PAYLOAD_ATTRIBUTE.exec(l)?.[2];
+      return pt === undefined || pt === '*' || keep.has(pt);
+    });
+    const telnyxSdp = [
+      ...sessionLines.filter((l) => !l.startsWith('a=group:')),
+      `m=audio ${m.port} ${m.protocol} ${kept.join(' ')}`,
+      ...audioLines,
+      '',
+    ].join('\r\n');
+    const singleStream = sections.length === 1 && !m.lines.some((l) => l.startsWith('a=mid:'));
+    return { keptIndex: index, pbxSdp: pbxOffer, singleStream, telnyxSdp };
   }
   return undefined;
 }

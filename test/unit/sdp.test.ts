@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'sdp-transform';
-import { answererFor, offerToTelnyx, writeOffer } from '../../src/sip/sdp.js';
+import { answererFor, offerToTelnyx } from '../../src/sip/sdp.js';
 
 const CODECS = ['opus', 'PCMU', 'PCMA', 'telephone-event'];
 
@@ -30,12 +30,70 @@ describe('SDP towards Telnyx (SPEC §3)', () => {
   it('keeps audio only, allowed codecs in allow-list order, telephone-event kept', () => {
     const out = offerToTelnyx(pbxOffer, CODECS)!;
     expect(out.keptIndex).toBe(0);
-    const s = parse(writeOffer(out));
+    const s = parse(out.telnyxSdp);
     expect(s.media).toHaveLength(1);
     expect(s.media[0]!.type).toBe('audio');
     expect(String(s.media[0]!.payloads)).toBe('0 8 101'); // G729 and G722 are not in the allow-list
     expect(s.media[0]!.fmtp.map((f) => f.payload)).toEqual([101]);
     expect(s.groups).toBeUndefined();
+  });
+
+  it('is the offer line for line, less what must go: other streams, dropped payloads, mid, ssrc, bundle', () => {
+    const webrtc = [
+      'v=0',
+      'o=- 7 2 IN IP4 127.0.0.1',
+      's=-',
+      't=0 0',
+      'a=group:BUNDLE 0',
+      'a=msid-semantic: WMS',
+      'm=audio 9 UDP/TLS/RTP/SAVPF 0 111 9 13 101',
+      'c=IN IP4 203.0.113.9',
+      'a=rtcp:9 IN IP4 0.0.0.0',
+      'a=ice-ufrag:abcd',
+      'a=mid:0',
+      'a=rtpmap:111 opus/48000/2',
+      'a=rtcp-fb:111 transport-cc',
+      'a=rtcp-fb:* nack',
+      'a=fmtp:111 minptime=10;useinbandfec=1',
+      'a=rtpmap:9 G722/8000',
+      'a=rtpmap:13 CN/8000',
+      'a=rtpmap:101 telephone-event/8000',
+      'a=ssrc:1234 cname:sip:alice@edge.example',
+      'a=ssrc-group:FID 1234 5678',
+      'a=x-unknown-to-any-grammar:kept',
+      'a=sendrecv',
+      '',
+    ].join('\n'); // LF only, as some softphones write it
+    const out = offerToTelnyx(webrtc, CODECS)!;
+    expect(out.telnyxSdp).toBe(
+      [
+        'v=0',
+        'o=- 7 2 IN IP4 127.0.0.1',
+        's=-',
+        't=0 0',
+        'a=msid-semantic: WMS',
+        'm=audio 9 UDP/TLS/RTP/SAVPF 111 0 101', // allow-list order; G722 and CN are not in it
+        'c=IN IP4 203.0.113.9',
+        'a=rtcp:9 IN IP4 0.0.0.0',
+        'a=ice-ufrag:abcd',
+        'a=rtpmap:111 opus/48000/2',
+        'a=rtcp-fb:111 transport-cc',
+        'a=rtcp-fb:* nack',
+        'a=fmtp:111 minptime=10;useinbandfec=1',
+        'a=rtpmap:101 telephone-event/8000',
+        'a=x-unknown-to-any-grammar:kept',
+        'a=sendrecv',
+        '',
+      ].join('\r\n'),
+    );
+    expect(out.singleStream).toBe(false); // it had a mid: the answer gets it back
+  });
+
+  it('skips a refused (port 0) or codec-less audio stream and sends the next one', () => {
+    const offer = ['v=0', 'o=p 1 1 IN IP4 10.0.0.5', 's=-', 'c=IN IP4 10.0.0.5', 't=0 0', 'm=audio 0 RTP/AVP 0', 'm=audio 4000 RTP/AVP 18', 'm=audio 4002 RTP/AVP 8', ''].join('\r\n');
+    const out = offerToTelnyx(offer, CODECS)!;
+    expect(out.keptIndex).toBe(2);
+    expect(parse(out.telnyxSdp).media.map((m) => [m.port, String(m.payloads)])).toEqual([[4002, '8']]);
   });
 
   it('no acceptable codec (or only telephone-event) → undefined, i.e. 488', () => {
