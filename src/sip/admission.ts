@@ -29,6 +29,19 @@ export interface AdmissionDeps {
 
 export type WaitedAdmission = Admission | { admitted: false; canceled: true };
 
+/**
+ * The caller's CANCEL as an admission watches it: whether it came, and a way to hear it (which
+ * returns its own undo). Not an AbortSignal: one of those per INVITE (an EventTarget, its listeners
+ * added and removed) cost more than the rest of the admission's own code (bench/RESULTS.md).
+ */
+export interface Cancellation {
+  readonly canceled: boolean;
+  onCancel(listener: () => void): () => void;
+}
+
+/** For admissions nobody can cancel (benchmarks, tests). */
+export const NEVER_CANCELED: Cancellation = { canceled: false, onCancel: () => () => {} };
+
 /** `inFlight`: the try was sent and its answer is still to come (Redis may yet apply it). */
 type Try = { ok: true; admission: Admission } | { ok: false; err: unknown } | { ok: false; stop: 'canceled' | 'bound'; inFlight: boolean };
 
@@ -46,7 +59,7 @@ export class OutboundAdmissions {
    * SPEC §3's state checks and the reservation, waiting for Redis up to the bound. `canceled`
    * aborts the wait (a CANCEL from the PBX). Throws only Redis's own refusal to run the script.
    */
-  async admit(call: OutboundCall, canceled: AbortSignal): Promise<WaitedAdmission> {
+  async admit(call: OutboundCall, canceled: Cancellation): Promise<WaitedAdmission> {
     const boundMs = this.deps.failoverWaitMs();
     const startedAt = Date.now();
     const deadline = startedAt + boundMs;
@@ -70,9 +83,9 @@ export class OutboundAdmissions {
         if (retry === 0) this.deps.logger.warn({ err: t.err, admission: call.callId }, 'Redis unreachable: the admission waits for it');
       }
       if ('stop' in t && t.inFlight) unanswered = true;
-      const stop = 'stop' in t ? t.stop : canceled.aborted ? 'canceled' : undefined;
+      const stop = 'stop' in t ? t.stop : canceled.canceled ? 'canceled' : undefined;
       const pause = stop ? undefined : nextTryWithin(retry + 1, Date.now() - startedAt, boundMs, RETRY_MIN_MS, RETRY_MAX_MS);
-      if (stop === 'canceled' || (pause === undefined && canceled.aborted)) {
+      if (stop === 'canceled' || (pause === undefined && canceled.canceled)) {
         if (unanswered) this.release(call);
         if (retry > 0 || unanswered) this.waited(call, 'canceled', startedAt, retry);
         return { admitted: false, canceled: true };
@@ -87,18 +100,17 @@ export class OutboundAdmissions {
   }
 
   /** One try, given up early when the caller cancels or the bound passes while it is in flight. */
-  private tryOnce(call: OutboundCall, canceled: AbortSignal, deadline: number | undefined): Promise<Try> {
-    if (canceled.aborted) return Promise.resolve({ ok: false, stop: 'canceled', inFlight: false });
+  private tryOnce(call: OutboundCall, canceled: Cancellation, deadline: number | undefined): Promise<Try> {
+    if (canceled.canceled) return Promise.resolve({ ok: false, stop: 'canceled', inFlight: false });
     return new Promise<Try>((resolve) => {
       const timer = deadline === undefined ? undefined : setTimeout(() => done({ ok: false, stop: 'bound', inFlight: true }), Math.max(0, deadline - Date.now()));
-      const onCancel = () => done({ ok: false, stop: 'canceled', inFlight: true });
-      canceled.addEventListener('abort', onCancel, { once: true });
+      const stopHearing = canceled.onCancel(() => done({ ok: false, stop: 'canceled', inFlight: true }));
       let settled = false;
       const done = (t: Try) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        canceled.removeEventListener('abort', onCancel);
+        stopHearing();
         resolve(t);
       };
       this.deps.calls.admitOutbound(call).then(
@@ -109,17 +121,17 @@ export class OutboundAdmissions {
   }
 
   /** Waits `ms`, or less when Redis becomes ready again or the caller cancels. */
-  private pause(ms: number, canceled: AbortSignal): Promise<void> {
+  private pause(ms: number, canceled: Cancellation): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.pausing.delete(done);
-        canceled.removeEventListener('abort', done);
+        stopHearing();
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.pausing.add(done);
-      canceled.addEventListener('abort', done, { once: true });
+      const stopHearing = canceled.onCancel(done);
     });
   }
 

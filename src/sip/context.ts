@@ -11,7 +11,7 @@ import type { MediaRelays } from '../media/anchor.js';
 import type { PermissionLookup } from '../permissionLookup.js';
 import { CallSession } from './callSession.js';
 import type { LeaseKeeper } from './leases.js';
-import type { OutboundAdmissions } from './admission.js';
+import type { Cancellation, OutboundAdmissions } from './admission.js';
 import type { SipRequest, SipResponse, Srf } from './srf.js';
 
 export interface SipDeps {
@@ -67,10 +67,15 @@ export function trackCancel(req: SipRequest): void {
   });
 }
 
-/** Aborted when the caller CANCELs the request (after trackCancel has seen it, or later). */
-export function cancelSignal(req: SipRequest): AbortSignal {
-  const ac = new AbortController();
-  if (req.canceled) ac.abort();
-  else req.on('cancel', () => ac.abort());
-  return ac.signal;
+/** The caller's CANCEL of this request, as an admission watches it (trackCancel sets `req.canceled`). */
+export function cancellationOf(req: SipRequest): Cancellation {
+  return {
+    get canceled() {
+      return req.canceled === true;
+    },
+    onCancel(listener) {
+      req.on('cancel', listener);
+      return () => void req.off('cancel', listener);
+    },
+  };
 }

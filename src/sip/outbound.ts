@@ -7,7 +7,7 @@ import { EDGE_FAILURE, classifyUnconnected } from '../domain/outcome.js';
 import { answererFor, offerToTelnyx, type TelnyxOffer } from './sdp.js';
 import { headerMatcher, pickHeaders } from './headers.js';
 import { headerUri } from '../domain/sipUri.js';
-import { cancelSignal, openSession, reject, type RequestLogFields, type SipDeps } from './context.js';
+import { cancellationOf, openSession, reject, type RequestLogFields, type SipDeps } from './context.js';
 import { anchorOutbound, type OutboundSdp } from './anchoring.js';
 import type { SipError, SipRequest, SipResponse } from './srf.js';
 import { requestTransport } from './webrtc.js';
@@ -87,7 +87,7 @@ async function admit(deps: SipDeps, req: SipRequest, res: SipResponse, { plan, l
   const timer = deps.metrics.policyDecisionSeconds.startTimer();
   let admission;
   try {
-    admission = await deps.admissions.admit(call, cancelSignal(req));
+    admission = await deps.admissions.admit(call, cancellationOf(req));
   } catch (err) {
     deps.logger.warn({ ...log, err }, 'Redis refused the admission: outbound fails closed');
     return refuse(refusal('state_unavailable', 5));

@@ -12,7 +12,7 @@ import { createRedis, redisReady, type RedisClient } from '../../src/state/redis
 import { numberKeys } from '../../src/state/keys.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createLogger } from '../../src/log.js';
-import { OutboundAdmissions } from '../../src/sip/admission.js';
+import { NEVER_CANCELED, OutboundAdmissions } from '../../src/sip/admission.js';
 import { DurableQueue } from '../../src/sip/durable.js';
 import { BUSINESS, testConfig } from './config.js';
 import { startCluster, startSentinel } from './redisTopology.js';
@@ -106,7 +106,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       const callId = randomUUID();
       const t0 = performance.now();
       const user = userOf(i);
-      const a = await admissions.admit({ business: BUSINESS, user, callId, regionBlocked: false }, new AbortController().signal);
+      const a = await admissions.admit({ business: BUSINESS, user, callId, regionBlocked: false }, NEVER_CANCELED);
       admitMs.set(callId, performance.now() - t0);
       startedAt.set(callId, t0);
       if (!a.admitted) {

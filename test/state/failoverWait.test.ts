@@ -6,11 +6,21 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { stateFixture, newCallId, type StateFixture } from '../helpers/state.js';
 import { BUSINESS, USER } from '../helpers/config.js';
-import { OutboundAdmissions } from '../../src/sip/admission.js';
+import { EventEmitter } from 'node:events';
+import { NEVER_CANCELED, OutboundAdmissions } from '../../src/sip/admission.js';
+import { cancellationOf, trackCancel } from '../../src/sip/context.js';
+import type { SipRequest } from '../../src/sip/srf.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createLogger } from '../../src/log.js';
 import { numberKeys } from '../../src/state/keys.js';
 import { redisReady } from '../../src/state/redis.js';
+
+/** A caller whose CANCEL arrives on `cancel()`, heard as the edge hears one (trackCancel, cancellationOf). */
+function callerCancel() {
+  const req = new EventEmitter();
+  trackCancel(req as unknown as SipRequest);
+  return { cancellation: cancellationOf(req as unknown as SipRequest), cancel: () => req.emit('cancel', {}) };
+}
 
 let server: RedisServer;
 let f: StateFixture;
@@ -59,7 +69,7 @@ describe('Redis unreachable for less than redis.failoverWaitMs', () => {
   it('the admission waits, goes on once Redis answers, and counts admission_waits_total{result="admitted"}', async () => {
     await server.kill();
     const started = Date.now();
-    const pending = admissions.admit(call(), new AbortController().signal);
+    const pending = admissions.admit(call(), NEVER_CANCELED);
     await new Promise((r) => setTimeout(r, 800));
     await server.start();
     const a = await pending;
@@ -77,7 +87,7 @@ describe('Redis unreachable for longer than redis.failoverWaitMs', () => {
     await server.kill();
     try {
       const started = Date.now();
-      const a = await admissions.admit(call(), new AbortController().signal);
+      const a = await admissions.admit(call(), NEVER_CANCELED);
       const took = Date.now() - started;
       expect(a).toEqual({ admitted: false, refusal: { reason: 'state_unavailable', code: 503, retryAfter: 5 } });
       expect(took).toBeGreaterThanOrEqual(400);
@@ -93,11 +103,11 @@ describe('Redis unreachable for longer than redis.failoverWaitMs', () => {
   it('an admission Redis applied but whose answer came too late is released by its id: no phantom lease or user_busy lock', async () => {
     // CLIENT PAUSE WRITE holds the admission script: it runs after the edge has given up.
     await f.redis.call('CLIENT', 'PAUSE', '1200', 'WRITE');
-    const a = await admissions.admit(call(), new AbortController().signal);
+    const a = await admissions.admit(call(), NEVER_CANCELED);
     expect(a.admitted).toBe(false);
     await expect.poll(leftover, { timeout: 10_000 }).toEqual({ active: 0, busy: 0, attempts: 0 });
     await expect.poll(() => lines.some((l) => l.msg === 'released an admission whose answer never reached the edge'), { timeout: 5000 }).toBe(true);
-    expect((await admissions.admit(call(), new AbortController().signal)).admitted).toBe(true);
+    expect((await admissions.admit(call(), NEVER_CANCELED)).admitted).toBe(true);
   });
 });
 
@@ -106,10 +116,10 @@ describe('CANCEL during the wait', () => {
 
   it('ends the wait at once: canceled, nothing admitted once Redis is back', async () => {
     await server.kill();
-    const cancel = new AbortController();
+    const cancel = callerCancel();
     const started = Date.now();
-    const pending = admissions.admit(call(), cancel.signal);
-    setTimeout(() => cancel.abort(), 300);
+    const pending = admissions.admit(call(), cancel.cancellation);
+    setTimeout(() => cancel.cancel(), 300);
     try {
       expect(await pending).toEqual({ admitted: false, canceled: true });
       expect(Date.now() - started).toBeLessThan(1000);
@@ -123,9 +133,9 @@ describe('CANCEL during the wait', () => {
 
   it('a CANCEL while the try is in flight releases whatever Redis applies after it', async () => {
     await f.redis.call('CLIENT', 'PAUSE', '800', 'WRITE');
-    const cancel = new AbortController();
-    setTimeout(() => cancel.abort(), 100);
-    expect(await admissions.admit(call(), cancel.signal)).toEqual({ admitted: false, canceled: true });
+    const cancel = callerCancel();
+    setTimeout(() => cancel.cancel(), 100);
+    expect(await admissions.admit(call(), cancel.cancellation)).toEqual({ admitted: false, canceled: true });
     await expect.poll(leftover, { timeout: 10_000 }).toEqual({ active: 0, busy: 0, attempts: 0 });
   });
 });
@@ -134,11 +144,11 @@ describe('redis.failoverWaitMs 0', () => {
   beforeEach(() => setup(0));
 
   it('a healthy Redis still admits; an unreachable one refuses at once', async () => {
-    expect((await admissions.admit(call(), new AbortController().signal)).admitted).toBe(true);
+    expect((await admissions.admit(call(), NEVER_CANCELED)).admitted).toBe(true);
     await server.kill();
     try {
       const started = Date.now();
-      const a = await admissions.admit({ ...call(), user: '+447911000777' }, new AbortController().signal);
+      const a = await admissions.admit({ ...call(), user: '+447911000777' }, NEVER_CANCELED);
       expect(a).toMatchObject({ admitted: false, refusal: { reason: 'state_unavailable' } });
       expect(Date.now() - started).toBeLessThan(500);
     } finally {
