@@ -31,8 +31,9 @@ export type WaitedAdmission = Admission | { admitted: false; canceled: true };
 
 /**
  * The caller's CANCEL as an admission watches it: whether it came, and a way to hear it (which
- * returns its own undo). Not an AbortSignal: one of those per INVITE (an EventTarget, its listeners
- * added and removed) cost more than the rest of the admission's own code (bench/RESULTS.md).
+ * returns its own undo). Not an AbortSignal: one of those per INVITE (an EventTarget, its listener
+ * added and removed) was about 20 µs of every call in the edge's profile, more than the
+ * admission's own code (bench/RESULTS.md).
  */
 export interface Cancellation {
   readonly canceled: boolean;
