@@ -1,6 +1,7 @@
 // A call's state operations (src/sip/durable.ts): a connection error is retried until Redis
 // answers; Redis's own refusal (a script error) is logged with its stack, counted, not retried,
-// and the call's lease and user_busy lock are released anyway (issue #26). Real redis-server.
+// and the call's lease and user_busy lock are released anyway (issue #26); a call's record follows its
+// settle, also across an outage. Real redis-server.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -94,5 +95,50 @@ describe('a call whose settle Redis refuses (a script error)', () => {
     await f.redis.del(k.unanswered);
     expect((await f.calls.admitOutbound({ business: BUSINESS, user: USER, callId: newCallId(), regionBlocked: false })).admitted).toBe(true);
     expect(lines.some((l) => l.msg === 'state operation failed: Redis refused it, not retried')).toBe(true);
+  });
+});
+
+describe("a call's record (SPEC §6) beside its settle", () => {
+  const openCall = async (closed: CallSession[]) => {
+    await f.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    const callId = newCallId();
+    expect((await f.calls.admitOutbound({ business: BUSINESS, user: USER, callId, regionBlocked: false })).admitted).toBe(true);
+    const leases = new LeaseKeeper(f.calls, () => 90, logger, metrics);
+    return new CallSession('outbound', BUSINESS, USER, callId, `sip-${callId}`, Date.now(), {
+      calls: f.calls, leases, metrics, logger, clock: () => f.clock.now, onClosed: (s) => closed.push(s),
+    });
+  };
+
+  it('an ended call: its record is written after its settle, never before it, and each once', async () => {
+    const closed: CallSession[] = [];
+    const session = await openCall(closed);
+    session.connected();
+    await expect.poll(async () => f.redis.hget(numberKeys(BUSINESS).call(session.callId), 'state')).toBe('connected');
+    const monitor = await f.redis.monitor();
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => commands.push(String(args[0]).toLowerCase()));
+    session.close('ended', 200, 'bye_from_caller');
+    await expect.poll(() => closed.length, { timeout: 5000 }).toBe(1);
+    monitor.disconnect();
+    const written = commands.filter((c) => c === 'evalsha' || c === 'eval' || c === 'xadd');
+    expect(written).toEqual([expect.stringMatching(/^eval/), 'xadd']);
+    expect(await f.redis.zcard(numberKeys(BUSINESS).active)).toBe(0);
+    const [record] = await f.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);
+    expect(record?.[1]).toEqual(expect.arrayContaining(['callId', `sip-${session.callId}`, 'outcome', 'connected', 'reason', 'bye_from_caller']));
+  });
+
+  it('a call that ends while Redis is down: its settle and its record both land, once, when Redis is back', async () => {
+    const closed: CallSession[] = [];
+    const session = await openCall(closed);
+    await server.kill();
+    session.close('failed', 503, 'telnyx_unreachable');
+    await new Promise((r) => setTimeout(r, 600)); // a few tries fail meanwhile (the back-off's first pause is 250 ms)
+    expect(closed).toHaveLength(0);
+    await server.start();
+    await expect.poll(() => closed.length, { timeout: 15_000 }).toBe(1);
+    expect(await f.redis.zcard(numberKeys(BUSINESS).active)).toBe(0);
+    const records = await f.redis.xrange('wa:calls', '-', '+');
+    expect(records.filter(([, fields]) => fields.includes(`sip-${session.callId}`))).toHaveLength(1);
+    expect(await errors()).toBeGreaterThan(1);
   });
 });
