@@ -121,7 +121,7 @@ export class CallSession {
     });
     // An `ended` or `failed` settle answers nothing the record needs and runs on the shared
     // connection: the record is sent right behind its first try (after it on the wire, so a reader
-    // who finds the record finds the call settled) and one wake-up reads both answers. An
+    // who finds the record finds the call settled) and one wake-up can read both answers. An
     // `unanswered` settle may append a permission event first (and may wait for replicas on a
     // connection of its own), and rtpengine's figures come when they come: the record waits for those.
     const sendRecord = (media: Awaited<typeof figures>) =>
