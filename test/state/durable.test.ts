@@ -3,6 +3,7 @@
 // and the call's lease and user_busy lock are released anyway (issue #26); a call's record follows its
 // settle, also across an outage. Real redis-server.
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { stateFixture, newCallId, type StateFixture } from '../helpers/state.js';
@@ -114,12 +115,14 @@ describe("a call's record (SPEC §6) beside its settle", () => {
     const session = await openCall(closed);
     session.connected();
     await expect.poll(async () => f.redis.hget(numberKeys(BUSINESS).call(session.callId), 'state')).toBe('connected');
-    const monitor = await f.redis.monitor();
+    const watcher = new Redis(server.url);
+    const monitor = await watcher.monitor(); // a connection of its own that sees every command
     const commands: string[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => commands.push(String(args[0]).toLowerCase()));
     session.close('ended', 200, 'bye_from_caller');
     await expect.poll(() => closed.length, { timeout: 5000 }).toBe(1);
     monitor.disconnect();
+    watcher.disconnect();
     const written = commands.filter((c) => c === 'evalsha' || c === 'eval' || c === 'xadd');
     expect(written).toEqual([expect.stringMatching(/^eval/), 'xadd']);
     expect(await f.redis.zcard(numberKeys(BUSINESS).active)).toBe(0);
