@@ -40,8 +40,6 @@ export interface Cancellation {
   onCancel(listener: () => void): () => void;
 }
 
-/** For admissions nobody can cancel (benchmarks, tests). */
-export const NEVER_CANCELED: Cancellation = { canceled: false, onCancel: () => () => {} };
 
 /** `inFlight`: the try was sent and its answer is still to come (Redis may yet apply it). */
 type Try = { ok: true; admission: Admission } | { ok: false; err: unknown } | { ok: false; stop: 'canceled' | 'bound'; inFlight: boolean };

@@ -19,8 +19,7 @@ const DEFAULTS: DurableOptions = { retryMinMs: 250, retryMaxMs: 10_000, giveUpMs
  * Runs one idempotent state operation now, retrying it while Redis is unreachable (the rule above),
  * outside any queue: for an operation no other one of its call has to precede (the call record).
  */
-export async function durably<T>(logger: LineLogger, onError: () => void, what: string, op: () => Promise<T>, opts: Partial<DurableOptions> = {}): Promise<T | undefined> {
-  const o = { ...DEFAULTS, ...opts };
+export async function durably<T>(logger: LineLogger, onError: () => void, what: string, op: () => Promise<T>, o: DurableOptions = DEFAULTS): Promise<T | undefined> {
   const deadline = Date.now() + o.giveUpMs;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -44,13 +43,16 @@ export async function durably<T>(logger: LineLogger, onError: () => void, what: 
 export class DurableQueue {
   private tail: Promise<void> = Promise.resolve();
   private pendingCount = 0;
+  private readonly opts: DurableOptions;
 
   constructor(
     private readonly logger: LineLogger,
     /** Told of every failed try (redis_errors_total). */
     private readonly onError: () => void,
-    private readonly opts: Partial<DurableOptions> = {},
-  ) {}
+    opts: Partial<DurableOptions> = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
 
   get pending(): number {
     return this.pendingCount;

@@ -1,18 +1,14 @@
 // The operator console (SPEC §4a) in a real browser (Debian's Chromium through playwright-core)
 // against a real edge HTTP server over a real Redis: what an operator and an agent see and do.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { buildConsole } from '../../scripts/build-console.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { BUSINESS, USER } from '../helpers/config.js';
-import { describeWithChromium, launchChromium, type Browser } from '../helpers/chromium.js';
+import { describeWithChromium, pageProblems } from '../helpers/chromium.js';
 import { useRedisServer } from '../helpers/redis.js';
 import { newCallId } from '../helpers/state.js';
 import { TOKEN, numbersWithId, useHttpFixtures } from '../http/fixture.js';
 import { startFakeMeta } from '../http/fakeMeta.js';
-import { openConsoleEdge, type ConsoleEdge } from './edge.js';
+import { openConsoleEdge, useConsoleInChromium, type ConsoleEdge } from './edge.js';
 import { DE_NUMBER, OTHER_USER, SEEDED_DEVICES, SEEDED_NUMBERS, US_NUMBER, seedEdge } from './seed.js';
 import { END_REASONS } from '../../src/domain/endReasons.js';
 import { REFRESH_MS } from '../../src/console/poll.js';
@@ -23,31 +19,16 @@ const WAIT_MS = 20_000;
 describeWithChromium('operator console in Chromium', () => {
   const redis = useRedisServer();
   const openFixture = useHttpFixtures(redis);
-  let consoleDir: string;
-  let browser: Browser;
+  const ui = useConsoleInChromium(WAIT_MS);
   let edge: ConsoleEdge;
   let page: Page;
   /** Uncaught exceptions and CSP violations: none may happen. */
   let problems: string[];
 
-  beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'wa-edge-console-'));
-    await buildConsole(consoleDir);
-    browser = await launchChromium();
-    browser.context.setDefaultTimeout(WAIT_MS);
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
   beforeEach(async () => {
-    edge = await openConsoleEdge(openFixture, consoleDir, { numbers: SEEDED_NUMBERS, devices: SEEDED_DEVICES });
-    page = await browser.context.newPage();
-    problems = [];
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (/Content Security Policy|Trusted(HTML|Script)|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
-    });
+    edge = await openConsoleEdge(openFixture, ui.consoleDir, { numbers: SEEDED_NUMBERS, devices: SEEDED_DEVICES });
+    page = await ui.browser.context.newPage();
+    problems = pageProblems(page);
   });
   afterEach(async () => {
     await page.close();
@@ -96,7 +77,7 @@ describeWithChromium('operator console in Chromium', () => {
 
     await page.reload();
     await page.getByRole('heading', { name: 'Numbers' }).waitFor(); // the same tab keeps it
-    const other = await browser.context.newPage();
+    const other = await ui.browser.context.newPage();
     await other.goto(`${edge.url}/console`);
     await other.getByLabel('Admin token').waitFor(); // another tab does not have it
     await other.close();
@@ -196,7 +177,7 @@ describeWithChromium('operator console in Chromium', () => {
   it('request permission through the Cloud API: sent with its message id; a refusal by Meta is said and uses nothing up', async () => {
     const meta = await startFakeMeta();
     try {
-      edge = await openConsoleEdge(openFixture, consoleDir, { numbers: numbersWithId(), whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: 'meta-token-xyz', timeoutMs: 2000 } } });
+      edge = await openConsoleEdge(openFixture, ui.consoleDir, { numbers: numbersWithId(), whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: 'meta-token-xyz', timeoutMs: 2000 } } });
       meta.answer = { status: 500, body: { error: { message: 'Service temporarily unavailable', code: 2 } } };
       await signIn();
       await lookUp(USER);
@@ -317,7 +298,7 @@ describeWithChromium('operator console in Chromium', () => {
 
   it("recent calls: the outcome in the end-reason table's words, duration, local time with its zone, a call id to copy, and a filter by customer", async () => {
     await seedEdge(edge.f, edge.registry);
-    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: edge.url });
+    await ui.browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: edge.url });
     await signIn();
     const calls = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Recent calls', exact: true }) });
     const row = (text: string) => calls.getByRole('row').filter({ hasText: text });

@@ -1,50 +1,38 @@
 // Permissions the edge has not seen, in the console: Meta's view beside the edge's (in the
 // customer lookup, Meta's call cap on the numbers table) and importing permissions from CSV.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { buildConsole } from '../../scripts/build-console.js';
 import { BUSINESS, USER } from '../helpers/config.js';
-import { describeWithChromium, launchChromium, type Browser } from '../helpers/chromium.js';
+import { describeWithChromium, pageProblems } from '../helpers/chromium.js';
 import { useRedisServer } from '../helpers/redis.js';
 import { TOKEN, numbersWithId, useHttpFixtures } from '../http/fixture.js';
 import { startFakeMeta, type FakeMeta } from '../http/fakeMeta.js';
-import { openConsoleEdge, type ConsoleEdge } from './edge.js';
+import { openConsoleEdge, useConsoleInChromium, type ConsoleEdge } from './edge.js';
 
 const WAIT_MS = 20_000;
 
 describeWithChromium("operator console: Meta's view", () => {
   const redis = useRedisServer();
   const openFixture = useHttpFixtures(redis);
-  let consoleDir: string;
-  let browser: Browser;
+  const ui = useConsoleInChromium(WAIT_MS);
   let meta: FakeMeta;
   let edge: ConsoleEdge;
   let page: Page;
   let problems: string[];
 
   beforeAll(async () => {
-    consoleDir = mkdtempSync(join(tmpdir(), 'wa-edge-console-'));
-    await buildConsole(consoleDir);
-    browser = await launchChromium();
-    browser.context.setDefaultTimeout(WAIT_MS);
     meta = await startFakeMeta();
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
     await meta?.close();
-    rmSync(consoleDir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    edge = await openConsoleEdge(openFixture, consoleDir, {
+    edge = await openConsoleEdge(openFixture, ui.consoleDir, {
       whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: 'tok-123', permissionLookup: true } },
       numbers: numbersWithId(),
     });
-    page = await browser.context.newPage();
-    problems = [];
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page = await ui.browser.context.newPage();
+    problems = pageProblems(page);
   });
   afterEach(async () => {
     await page.close();

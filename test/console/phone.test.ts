@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it, onTestFailed } from 'vitest';
 import { recentCalls } from '../../src/state/records.js';
 import { BUSINESS, USER } from '../helpers/config.js';
-import { describeWithChromium } from '../helpers/chromium.js';
+import { describeWithChromium, pageProblems } from '../helpers/chromium.js';
 import { addrs } from '../helpers/drachtio.js';
 import { describeWithMedia } from '../helpers/rtpengine.js';
 import { sipp } from '../helpers/sipp.js';
@@ -35,7 +35,6 @@ describeWithChromium('console phone in Chromium', () => {
       await fx.edge.redis.flushall();
       await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
       page = await browser.context.newPage();
-      problems = [];
       const browserLog: string[] = [];
       onTestFailed(async () => {
         if (process.env.PHONE_DEBUG) console.error('--- phone panel\n', await page.locator('section.phone').innerText().catch((e: unknown) => String(e)));
@@ -44,10 +43,7 @@ describeWithChromium('console phone in Chromium', () => {
       page.on('console', (m) => browserLog.push(`${m.type()}: ${m.text()}`));
       // JsSIP logs through `debug`, which a browser switches on from localStorage.
       if (process.env.PHONE_DEBUG) await page.addInitScript(() => localStorage.setItem('debug', 'JsSIP:*'));
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-      page.on('console', (m) => {
-        if (/Content Security Policy|Trusted(HTML|Script)|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
-      });
+      problems = pageProblems(page);
     });
 
     afterEach(async () => {

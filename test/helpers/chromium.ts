@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { describe, it } from 'vitest';
 
 export const chromiumBin: string = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -79,4 +79,17 @@ export async function launchChromium(viewport = { width: 1280, height: 900 }, ex
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What must never happen on a console page, collected as it happens: uncaught exceptions and
+ * Content Security Policy / Trusted Types refusals. A suite expects the list empty after each test.
+ */
+export function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content Security Policy|Trusted(HTML|Script)|Refused to/i.test(m.text())) problems.push(`csp: ${m.text()}`);
+  });
+  return problems;
 }

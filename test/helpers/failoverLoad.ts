@@ -12,7 +12,8 @@ import { createRedis, redisReady, type RedisClient } from '../../src/state/redis
 import { numberKeys } from '../../src/state/keys.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createLogger } from '../../src/log.js';
-import { NEVER_CANCELED, OutboundAdmissions } from '../../src/sip/admission.js';
+import { OutboundAdmissions } from '../../src/sip/admission.js';
+import { NEVER_CANCELED } from './state.js';
 import { DurableQueue } from '../../src/sip/durable.js';
 import { BUSINESS, testConfig } from './config.js';
 import { startCluster, startSentinel } from './redisTopology.js';

@@ -7,6 +7,7 @@ import type { PermissionEvent } from '../../src/state/records.js';
 import type { Config } from '../../src/config/schema.js';
 import { testConfig } from './config.js';
 import { StateStore } from '../../src/state/store.js';
+import type { Cancellation } from '../../src/sip/admission.js';
 
 export const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
 export const HOUR = 3_600_000;
@@ -40,3 +41,6 @@ export async function stateFixture(url: string, overrides: Record<string, unknow
 }
 
 export const newCallId = () => randomUUID();
+
+/** An outbound admission's caller who never cancels. */
+export const NEVER_CANCELED: Cancellation = { canceled: false, onCancel: () => () => {} };

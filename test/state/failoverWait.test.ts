@@ -4,10 +4,10 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { stateFixture, newCallId, type StateFixture } from '../helpers/state.js';
+import { NEVER_CANCELED, stateFixture, newCallId, type StateFixture } from '../helpers/state.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { EventEmitter } from 'node:events';
-import { NEVER_CANCELED, OutboundAdmissions } from '../../src/sip/admission.js';
+import { OutboundAdmissions } from '../../src/sip/admission.js';
 import { cancellationOf, trackCancel } from '../../src/sip/context.js';
 import type { SipRequest } from '../../src/sip/srf.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
