@@ -22,9 +22,16 @@ import type { SipDeps } from './sip/context.js';
 import { MediaRelays } from './media/anchor.js';
 import { engineContacts, type WebrtcConfig } from './sip/webrtc.js';
 import { StateStore } from './state/store.js';
+import { TenantStore } from './tenants/store.js';
+import { TenantDirectory } from './tenants/directory.js';
+import { TenantGate } from './tenants/gate.js';
 
 export interface Edge {
+  /** The file's configuration merged with the tenants stored through the API (src/tenants/fleet.ts). */
   config: { current: Readonly<Config> };
+  /** The stored tenants and their tokens, polled for changes (src/tenants/directory.ts). */
+  tenants: TenantDirectory;
+  tenantStore: TenantStore;
   logger: Logger;
   metrics: Metrics;
   redis: RedisClient;
@@ -130,9 +137,22 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   void media?.start();
   const permissionLookup = new PermissionLookup({ config: () => config.current, calls, permissions, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
   const admissions = new OutboundAdmissions({ calls, failoverWaitMs: () => config.current.redis.failoverWaitMs, metrics, logger });
-  const deps: SipDeps = { srf, config: () => config.current, calls, admissions, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup };
+  const tenantGate = new TenantGate(store, () => config.current, logger, metrics);
+  tenantGate.start();
+  const deps: SipDeps = { srf, config: () => config.current, calls, admissions, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup, tenantGate };
   const router = new SipRouter(deps);
   router.attach();
+  const tenantStore = new TenantStore(store);
+  const tenants = new TenantDirectory(initial, {
+    store: tenantStore,
+    logger,
+    pollMs: () => initial.tenants.pollMs,
+    apply: (merged) => {
+      config.current = merged;
+      router.reload();
+    },
+  });
+  void tenants.start();
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
   drachtio.onChange((up) => {
     if (up) telnyxTls.update(drachtio.serverVersion);
@@ -142,6 +162,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
 
   return {
     config,
+    tenants,
+    tenantStore,
     logger,
     metrics,
     redis,
@@ -160,8 +182,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     clock,
     media,
     reload(next) {
-      config.current = next;
-      router.reload();
+      tenants.setFile(next);
       if (telnyxTls.state !== undefined) telnyxTls.update(drachtio.serverVersion ?? opts.engine?.version);
       void registration.reload();
       logger.info({ trunks: next.trunks.length, numbers: next.numbers.length }, 'configuration reloaded');
@@ -180,6 +201,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       // After the drain: calls still up needed the contact until they ended.
       await registration.stop();
       leases.stop();
+      tenantGate.stop();
+      tenants.stop();
       media?.stop();
       drachtio.close();
       await opts.engine?.stop();

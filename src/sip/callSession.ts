@@ -35,6 +35,8 @@ export class CallSession {
   private media: CallMedia | undefined;
   private mediaState: 'anchored' | 'unanchored' | undefined;
   private silentSide: string | undefined;
+  /** Told once when the call closes (a tenant's hold: src/tenants/gate.ts). */
+  private readonly closeHooks: (() => void)[] = [];
 
   constructor(
     readonly direction: Direction,
@@ -74,6 +76,12 @@ export class CallSession {
     this.mediaState = 'unanchored';
   }
 
+  /** `hook` runs once when the call closes, whatever closes it (at once if it already has). */
+  onClose(hook: () => void): void {
+    if (this.phase === 'closed') hook();
+    else this.closeHooks.push(hook);
+  }
+
   /** The far end answered. */
   connected(): void {
     if (this.phase !== 'admitted') return;
@@ -97,6 +105,7 @@ export class CallSession {
     const final: Outcome = this.phase === 'connected' ? 'ended' : outcome;
     const recorded = this.phase === 'connected' ? 'connected' : outcome;
     this.phase = 'closed';
+    for (const hook of this.closeHooks.splice(0)) hook();
     for (const d of this.dialogs) if (d.connected !== false) d.destroy().catch(() => {});
     this.deps.metrics.callsTotal.inc({ direction: this.direction, outcome: recorded });
     const endedAt = this.deps.clock();

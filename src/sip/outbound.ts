@@ -14,6 +14,7 @@ import { requestTransport } from './webrtc.js';
 import { isWebrtcTransport } from '../domain/sipContact.js';
 import type { CallSession } from './callSession.js';
 import { ringWithTimeout } from './ringingLeg.js';
+import type { TenantHold } from '../tenants/gate.js';
 
 /** The caller's business number as the request states it: a trunk's From user; a softphone's per SPEC §1. */
 function callingNumberOf(req: SipRequest, caller: OutboundCaller): string {
@@ -37,7 +38,10 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   if (!request) return;
   const callId = randomUUID();
   if (!(await admit(deps, req, res, request, callId))) return;
+  const hold = await admitTenant(deps, req, res, request, callId);
+  if (hold === false) return;
   const session = openSession(deps, 'outbound', request.plan.business.e164, request.plan.user.e164, callId, req, startedAt);
+  if (hold) session.onClose(() => hold.release(false));
   if (endIfCanceled(req, res, session)) return;
   const sdp = await anchorOutbound(deps, session, { toTelnyx: request.offer.telnyxSdp, answerToCaller: answererFor(request.offer) }, request.browser);
   if (!sdp) {
@@ -110,6 +114,32 @@ async function admit(deps: SipDeps, req: SipRequest, res: SipResponse, { plan, l
     }
   }
   return admission.admitted || refuse(admission.refusal);
+}
+
+/**
+ * The tenant's own limits (src/tenants/gate.ts), once the number admitted the call: false when the
+ * tenant is full or Redis failed (answered here, and the number's admission given back by its id).
+ */
+async function admitTenant(deps: SipDeps, req: SipRequest, res: SipResponse, { plan, log }: OutboundRequest, callId: string): Promise<TenantHold | undefined | false> {
+  if (!deps.tenantGate) return undefined;
+  const business = plan.business.e164;
+  const giveBack = () => void deps.calls.releaseAdmission(business, callId, true).catch((err: unknown) => deps.logger.warn({ ...log, err }, 'admission not given back: its lease expires by itself'));
+  let hold;
+  try {
+    hold = await deps.tenantGate.admit(business, callId);
+  } catch (err) {
+    deps.metrics.redisErrorsTotal.inc();
+    deps.logger.warn({ ...log, err }, 'Redis refused the tenant admission: outbound fails closed');
+    giveBack();
+    reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
+    return false;
+  }
+  if (hold && 'reason' in hold) {
+    giveBack();
+    reject(deps, res, hold, 'outbound', { ...log, number: business });
+    return false;
+  }
+  return hold;
 }
 
 /** The PBX cancelled while the edge was busy (admission, rtpengine): 487, and the session closes. */

@@ -32,6 +32,12 @@ export const SCRIPTS = {
   linkUserIdentity: { keys: ['userIds', 'userBsuids', 'bsuidPerm', 'phonePerm'], args: ['bsuid', 'phone'] },
   reservePermissionRequest: { keys: ['permissionRequests', 'perm'], args: ['nowMs', 'per24h', 'per7d', 'requestId'] },
   registerContacts: { keys: ['contacts', 'expiry'], args: ['nowMs', 'op'], rest: 'contacts' },
+  // Tenants (src/tenants/): their configuration under {tenants}, their limits under wa:t{name}.
+  tenantWrite: { keys: ['version', 'tenants', 'tokens'], args: ['expectedVersion'], rest: 'writes' },
+  tenantRead: { keys: ['version', 'tenants', 'tokens'], args: [] },
+  tenantAdmit: { keys: ['active', 'rate'], args: ['nowMs', 'callId', 'maxConcurrent', 'callsPerSecond', 'leaseMs'] },
+  tenantRelease: { keys: ['active', 'rate'], args: ['callId', 'refused'] },
+  tenantRenew: { keys: ['active'], args: ['nowMs', 'leaseMs'], rest: 'callIds' },
 } as const satisfies Record<string, ScriptShape>;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -7,6 +7,7 @@ import { withErrors } from '../errors.js';
 import { configuredNumber, numberParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
+import { visibleNumbers } from '../scope.js';
 
 export const numberView = z.object({
   number: z.string().meta({ description: 'E.164 with +' }),
@@ -38,10 +39,11 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     app.get(
       '/numbers',
       { schema: { summary: 'Each configured business number', response: withErrors({ 200: z.object({ numbers: z.array(numberView) }) }) } },
-      async () => {
+      async (req) => {
         const config = deps.config();
+        const visible = visibleNumbers(req, config);
         const numbers = await Promise.all(
-          config.numbers.map(async ({ number }) => {
+          config.numbers.filter(({ number }) => !visible || visible.has(number)).map(async ({ number }) => {
             const [calling, activeCalls, connected24h, metaCap] = await state(() =>
               Promise.all([deps.permissions.calling(number), deps.calls.activeCalls(number), deps.calls.connected24h(number), deps.permissionLookup?.metaCap(number)]),
             );

@@ -1,0 +1,104 @@
+// Every instance's view of the tenants (SPEC §2a): the file's configuration merged with the tenants
+// stored in Redis (src/tenants/fleet.ts), and the tenant tokens. A change made through any instance
+// moves wa:{tenants}:version; each instance polls that one key (`tenants.pollMs`, 250 ms by default)
+// and, when it moved, reads the whole set at that version and swaps in the merged configuration, so
+// a change applies everywhere within a poll and a read. A poll, not pub/sub: a missed message (a
+// reconnect, a failover, a Cluster node moving) would leave an instance stale until the next change,
+// while a missed poll is made up by the next one; and one GET per 250 ms per instance costs nothing.
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { formatPath } from '../config/load.js';
+import { mergeTenants } from './fleet.js';
+import { tenantSchema, type Tenant } from './schema.js';
+import type { Snapshot, TenantStore } from './store.js';
+import { TokenBook } from './tokens.js';
+
+export interface DirectoryDeps {
+  store: TenantStore;
+  logger: Logger;
+  pollMs: () => number;
+  /** Told the merged configuration whenever the file or the stored tenants change. */
+  apply: (merged: Readonly<Config>) => void;
+}
+
+/** Each stored tenant validated again as it is read (a newer edge may have written it); a bad one is left out and logged. */
+export function readTenants(snap: Snapshot, logger: Logger): Tenant[] {
+  const out: Tenant[] = [];
+  for (const [name, stored] of snap.tenants) {
+    const parsed = tenantSchema.safeParse(stored);
+    if (parsed.success) out.push(parsed.data);
+    else logger.error({ tenant: name, problems: parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`) }, 'stored tenant does not validate: left out');
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export class TenantDirectory {
+  readonly tokens = new TokenBook();
+  private tenants: Tenant[] = [];
+  private version: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private failing = false;
+
+  constructor(
+    private file: Readonly<Config>,
+    private readonly deps: DirectoryDeps,
+  ) {}
+
+  /** The configuration file as last loaded (tenant `default`). */
+  get fileConfig(): Readonly<Config> {
+    return this.file;
+  }
+
+  /** The version last applied on this instance ('' before the first read). */
+  get appliedVersion(): string {
+    return this.version ?? '';
+  }
+
+  /** A new file (SIGHUP): merged with the stored tenants as they are. */
+  setFile(file: Readonly<Config>): void {
+    this.file = file;
+    this.applyMerged();
+  }
+
+  start(): Promise<void> {
+    const first = this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.deps.pollMs());
+    this.timer.unref();
+    return first;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Reads the stored tenants if their version moved (also right after this instance changed them). */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.readIfMoved().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async readIfMoved(): Promise<void> {
+    try {
+      const version = await this.deps.store.version();
+      if (version === this.version) return;
+      const snap = await this.deps.store.snapshot((what, err) => this.deps.logger.error({ err, what }, 'stored tenant data is not JSON: left out'));
+      this.tenants = readTenants(snap, this.deps.logger);
+      this.tokens.replace(snap.tokens.values());
+      this.version = snap.version;
+      this.applyMerged();
+      if (this.failing) this.deps.logger.info('tenant configuration readable again');
+      this.failing = false;
+    } catch (err) {
+      // Redis away: the tenants as last read keep serving; said once per outage.
+      if (!this.failing) this.deps.logger.warn({ err }, 'tenant configuration not read: the last one read stays in force');
+      this.failing = true;
+    }
+  }
+
+  private applyMerged(): void {
+    const { config, problems } = mergeTenants(this.file, this.tenants);
+    for (const p of problems) this.deps.logger.warn(p);
+    this.deps.apply(config);
+  }
+}

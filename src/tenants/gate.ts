@@ -1,0 +1,126 @@
+// A tenant's own limits on outbound calls (SPEC §2a, §3 `tenant_limit`): concurrent calls and calls
+// per second over all its numbers. The number's checks (admit_outbound.lua) run first, as SPEC §3
+// orders them; a call they admit then takes its place in the tenant (tenant_admit.lua), and when the
+// tenant is full the number's admission is given back by its id. Two scripts, not one: a tenant
+// spans numbers, whose keys live in other Cluster slots, so the tenant's keys have their own hash tag
+// (`wa:t{acme}:…`). Between the two nothing is lost: a crash after the first leaves the number's
+// lease to expire (leases are renewed only by the instance holding the call), and a tenant lease
+// is the same kind of lease, renewed here and expiring on its own when this instance dies.
+// A tenant with no limits costs nothing: no script runs.
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { refusal, type Refusal } from '../domain/reasons.js';
+import { replyFields } from '../state/scripts.js';
+import type { StateStore } from '../state/store.js';
+import { fleetOf } from './fleet.js';
+
+export function tenantKeys(tenant: string) {
+  return { active: `wa:t{${tenant}}:active`, rate: `wa:t{${tenant}}:rate` };
+}
+
+/** A call's place in its tenant's limits, given back exactly once. */
+export interface TenantHold {
+  tenant: string;
+  /** `refused`: the call never went out, so its second of callsPerSecond is given back too. */
+  release(refused: boolean): void;
+}
+
+export class TenantGate {
+  /** This instance's calls holding a tenant lease, by tenant: renewed together. */
+  private readonly held = new Map<string, Set<string>>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly config: () => Readonly<Config>,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  private leaseMs(): number {
+    return this.config().whatsapp.leaseSeconds * 1000;
+  }
+
+  start(): void {
+    // As the per-number leases: three renewals per lease period.
+    this.timer = setInterval(() => void this.renewAll(), this.leaseMs() / 3);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /**
+   * The tenant's limits for this call of `business`: a hold, a `tenant_limit` refusal, or undefined
+   * when the tenant has no limits. Throws when Redis does not answer (the caller fails closed).
+   */
+  async admit(business: string, callId: string): Promise<TenantHold | Refusal | undefined> {
+    const fleet = fleetOf(this.config());
+    const tenant = fleet.ofNumber(business);
+    if (tenant === undefined) return undefined;
+    const { maxConcurrentCalls, callsPerSecond } = fleet.limits(tenant);
+    if (maxConcurrentCalls === null && callsPerSecond === null) return undefined;
+    const k = tenantKeys(tenant);
+    const [status, retryMs] = replyFields(
+      'tenantAdmit',
+      await this.store.script('tenantAdmit', {
+        keys: k,
+        args: { nowMs: this.store.clock(), callId, maxConcurrent: maxConcurrentCalls ?? 0, callsPerSecond: callsPerSecond ?? 0, leaseMs: this.leaseMs() },
+      }),
+      2,
+    );
+    if (status !== 'ok') return refusal('tenant_limit', Number(retryMs) / 1000);
+    const counted = maxConcurrentCalls !== null;
+    if (counted) this.hold(tenant, callId);
+    let released = false;
+    return {
+      tenant,
+      release: (refused) => {
+        if (released) return;
+        released = true;
+        if (counted) this.unhold(tenant, callId);
+        this.store
+          .script('tenantRelease', { keys: k, args: { callId, refused: refused ? '1' : '0' } })
+          .catch((err: unknown) => {
+            // The lease expires by itself within leaseSeconds: the tenant is over-counted until then.
+            this.metrics.redisErrorsTotal.inc();
+            this.logger.warn({ err, tenant, admission: callId }, 'tenant lease not released: it expires by itself');
+          });
+      },
+    };
+  }
+
+  private hold(tenant: string, callId: string): void {
+    let set = this.held.get(tenant);
+    if (!set) this.held.set(tenant, (set = new Set()));
+    set.add(callId);
+  }
+
+  private unhold(tenant: string, callId: string): void {
+    const set = this.held.get(tenant);
+    set?.delete(callId);
+    if (set?.size === 0) this.held.delete(tenant);
+  }
+
+  /** Calls this instance holds a tenant lease for. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.held.values()) n += s.size;
+    return n;
+  }
+
+  async renewAll(): Promise<void> {
+    await Promise.all(
+      [...this.held].map(async ([tenant, ids]) => {
+        try {
+          await this.store.script('tenantRenew', { keys: { active: tenantKeys(tenant).active }, args: { nowMs: this.store.clock(), leaseMs: this.leaseMs() }, rest: [...ids] });
+        } catch (err) {
+          this.metrics.redisErrorsTotal.inc();
+          this.logger.warn({ err, tenant }, 'tenant lease renewal failed');
+        }
+      }),
+    );
+  }
+}
