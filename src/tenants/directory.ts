@@ -37,7 +37,9 @@ export class TenantDirectory {
   private tenants: Tenant[] = [];
   private version: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
+  /** Reads run one after another: a refresh asked for after a change must not share an earlier read. */
+  private reads: Promise<void> = Promise.resolve();
+  private busy = false;
   private failing = false;
 
   constructor(
@@ -63,7 +65,8 @@ export class TenantDirectory {
 
   start(): Promise<void> {
     const first = this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.deps.pollMs());
+    // A poll that finds the previous read still running skips its turn (a slow Redis is not piled on).
+    this.timer = setInterval(() => void (this.busy || this.refresh()), this.deps.pollMs());
     this.timer.unref();
     return first;
   }
@@ -74,8 +77,13 @@ export class TenantDirectory {
 
   /** Reads the stored tenants if their version moved (also right after this instance changed them). */
   refresh(): Promise<void> {
-    this.refreshing ??= this.readIfMoved().finally(() => (this.refreshing = undefined));
-    return this.refreshing;
+    this.busy = true;
+    const read = this.reads.then(() => this.readIfMoved());
+    const tail: Promise<void> = read.finally(() => {
+      if (this.reads === tail) this.busy = false;
+    });
+    this.reads = tail;
+    return read;
   }
 
   private async readIfMoved(): Promise<void> {
