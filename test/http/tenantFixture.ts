@@ -3,7 +3,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
-import { buildHttpServer } from '../../src/http/server.js';
+import { buildHttpServer, type HttpDeps } from '../../src/http/server.js';
 import { TenantDirectory } from '../../src/tenants/directory.js';
 import { TenantStore } from '../../src/tenants/store.js';
 import { stateFixture, type StateFixture } from '../helpers/state.js';
@@ -19,7 +19,7 @@ export interface TenantFixture extends StateFixture {
   api(method: InjectOptions['method'], url: string, body?: unknown): Promise<LightMyRequestResponse>;
 }
 
-export async function tenantFixture(redisUrl: string, overrides: Record<string, unknown> = {}, pollMs = 50): Promise<TenantFixture> {
+export async function tenantFixture(redisUrl: string, overrides: Record<string, unknown> = {}, pollMs = 50, deps: Partial<HttpDeps> = {}): Promise<TenantFixture> {
   const f = await stateFixture(redisUrl, overrides);
   const logs: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
@@ -37,6 +37,7 @@ export async function tenantFixture(redisUrl: string, overrides: Record<string, 
     clock: () => f.clock.now,
     drachtioConnected: () => true,
     tenants: { directory, store: tenantStore },
+    ...deps,
   });
   await app.ready();
   const as = (token: string, method: InjectOptions['method'], url: string, body?: unknown) =>

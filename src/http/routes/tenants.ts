@@ -37,7 +37,7 @@ const acceptAsIs = () => (data: unknown) => ({ value: data });
 const tenantParams = z.object({ tenant: tenantName });
 const entryParams = (collection: Collection) => z.object({ tenant: tenantName, key: z.string().min(1).meta({ description: `The ${SINGULAR[collection]}'s ${ENTRY_KEY[collection]}` }) });
 
-const tenantSummary = z.object({
+export const tenantSummary = z.object({
   name: z.string(),
   domain: z.string().optional().meta({ description: "The SIP domain its softphones register to and call from (their digest realm); none: tenant default's" }),
   source: z.enum(['file', 'api']).meta({ description: 'file: tenant default, whose trunks, devices and numbers the configuration file holds' }),
@@ -46,7 +46,7 @@ const tenantSummary = z.object({
   trunks: z.array(z.string()),
   devices: z.array(z.string()),
 });
-const tokenView = z.object({
+export const tokenView = z.object({
   id: z.string(),
   name: z.string(),
   createdAt: z.string(),
