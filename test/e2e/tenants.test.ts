@@ -2,6 +2,9 @@
 // A's trunk cannot call from B's number, A's softphone cannot register as B's, and A at its
 // concurrent limit gets 503 tenant_limit under load while B's calls all go through. SIPp as the
 // PBXs (A on 127.0.0.7, B on 127.0.0.8) and as Telnyx (127.0.0.2), a real drachtio-server, real Redis.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
@@ -100,11 +103,19 @@ describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => 
     const B_CALLS = 10;
     const telnyx = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: fx.telnyxPort, calls: 5 + B_CALLS, timeoutSec: 40 });
     await telnyx.ready;
-    const pbx = (address: string, from: string, calls: number) =>
-      sipp({ scenario: 'pbx_call.xml', localAddress: address, remote: fx.sip, service: USER, vars: { from, hold: 4000 }, calls, rate: 20, limit: calls, timeoutSec: 30 });
-    const a = pbx(A_PBX, A_NUMBER, A_CALLS);
-    const b = pbx(B_PBX, B_NUMBER, B_CALLS);
+    // One user per call: a user has one call at a time on a number (SPEC §3 user_busy).
+    const dir = mkdtempSync(join(tmpdir(), 'wa-edge-tenants-'));
+    const pbx = async (address: string, from: string, calls: number) => {
+      const users = Array.from({ length: calls }, (_, i) => `+4479110${String(i).padStart(5, '0')}`);
+      for (const user of users) await fx.edge.permissions.grant(from, user, 'permanent', 'test');
+      const injectFile = join(dir, `${address}.csv`);
+      writeFileSync(injectFile, ['SEQUENTIAL', ...users.map((u) => `${u};`)].join('\n') + '\n');
+      return sipp({ scenario: 'pbx_call_users.xml', localAddress: address, remote: fx.sip, injectFile, vars: { from, hold: 4000 }, calls, rate: 20, limit: calls, timeoutSec: 30 });
+    };
+    const a = await pbx(A_PBX, A_NUMBER, A_CALLS);
+    const b = await pbx(B_PBX, B_NUMBER, B_CALLS);
     const [aResult, bResult, telnyxResult] = await Promise.all([a.done, b.done, telnyx.done]);
+    rmSync(dir, { recursive: true, force: true });
     expectOk(bResult, fx);
     expectOk(telnyxResult, fx);
     // A: SIPp counts its refused calls as failed; the edge says which and why.
