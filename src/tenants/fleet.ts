@@ -95,8 +95,20 @@ function fileTenant(file: Readonly<Config>, stored: Tenant | undefined): TenantV
   return { name: DEFAULT_TENANT, limits: stored?.limits ?? NO_LIMITS, source: 'file', numbers: file.numbers, trunks: file.trunks, devices: file.devices };
 }
 
+/** The view of a tenant all of whose numbers are its own, made once per validated tenant (most merges change one tenant of many). */
+const views = new WeakMap<Tenant, TenantView>();
+
 /** A stored tenant's entries as the merged configuration holds them: device names qualified. */
 function apiTenant(t: Tenant, numbers: NumberConfig[]): TenantView {
+  const whole = numbers.length === t.numbers.length;
+  const known = whole ? views.get(t) : undefined;
+  if (known) return known;
+  const view = buildView(t, numbers);
+  if (whole) views.set(t, view);
+  return view;
+}
+
+function buildView(t: Tenant, numbers: NumberConfig[]): TenantView {
   const devices = t.devices.map((d) => ({ ...d, username: deviceName(t.name, d.username) }));
   const qualified = numbers.map((n) => ({
     ...n,

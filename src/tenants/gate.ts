@@ -1,7 +1,9 @@
 // A tenant's own limits on outbound calls (SPEC §2a, §3 `tenant_limit`): concurrent calls and calls
-// per second over all its numbers. The number's checks (admit_outbound.lua) run first, as SPEC §3
-// orders them; a call they admit then takes its place in the tenant (tenant_admit.lua), and when the
-// tenant is full the number's admission is given back by its id. Two scripts, not one: a tenant
+// per second over all its numbers. The edge asks the tenant (tenant_admit.lua) at the same moment as
+// the number (admit_outbound.lua): both scripts are on the wire together, so a tenant with limits
+// waits one round trip, not two (bench/RESULTS.md). The number's answer is read first, as SPEC §3
+// orders the checks: a number's refusal gives the tenant's place back, a tenant's refusal gives the
+// number's admission back by its id (src/sip/outbound.ts). Two scripts, not one: a tenant
 // spans numbers, whose keys live in other Cluster slots, so the tenant's keys have their own hash tag
 // (`wa:t{acme}:…`). Between the two nothing is lost: a crash after the first leaves the number's
 // lease to expire (leases are renewed only by the instance holding the call), and a tenant lease

@@ -27,6 +27,8 @@ export interface Snapshot {
   version: string;
   /** As stored (the API's input form), by name. */
   tenants: Map<string, StoredTenant>;
+  /** The stored JSON of each tenant: a reader validates again only what changed (src/tenants/directory.ts). */
+  texts: Map<string, string>;
   tokens: Map<string, TokenRecord>;
 }
 
@@ -66,10 +68,13 @@ export class TenantStore {
         return undefined;
       }
     };
-    const snap: Snapshot = { version: String(version), tenants: new Map(), tokens: new Map() };
+    const snap: Snapshot = { version: String(version), tenants: new Map(), texts: new Map(), tokens: new Map() };
     for (const [name, text] of pairs(tenants)) {
       const t = parse<StoredTenant>(`tenant ${name}`, text);
-      if (t) snap.tenants.set(name, t);
+      if (t) {
+        snap.tenants.set(name, t);
+        snap.texts.set(name, text);
+      }
     }
     for (const [id, text] of pairs(tokens)) {
       const t = parse<TokenRecord>(`token ${id}`, text);
