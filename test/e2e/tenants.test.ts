@@ -96,6 +96,40 @@ describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => 
     }
   });
 
+  it("a permission of A never lets B call the same user", async () => {
+    await fx.edge.permissions.revoke(B_NUMBER, USER, 'test');
+    expect((await fx.edge.permissions.userState(A_NUMBER, USER)).permission.kind).toBe('permanent');
+    await expectRefused(fx, 480, 'no_permission', { from: B_NUMBER, localAddress: B_PBX });
+  });
+
+  it("a WhatsApp call to B's number never rings A's softphone of the same name; one to A's does", async () => {
+    fx.reconfigure({ sip: { realm: 'edge.wa-test', inboundTargetTimeoutSeconds: 1 }, trunks: [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }], numbers: [{ number: BUSINESS }] });
+    await fx.edge.tenants.refresh();
+    const phone = await rawClient(addrs.softphone);
+    const telnyx = await rawClient(addrs.telnyx);
+    const closeLater: (() => void)[] = [];
+    const edge = { host: addrs.edge, port: Number(fx.sip.split(':')[1]) };
+    try {
+      const challenge = challengeOf(await phone.request(edge, 'REGISTER', { user: 'alice', domain: 'acme.test' }));
+      const ok = await phone.request(edge, 'REGISTER', { user: 'alice', domain: 'acme.test', auth: digestAuthorization(challenge, 'REGISTER', `sip:${edge.host}:${edge.port}`, 'alice', 'acme-alice-1') });
+      expect(ok.status).toBe(200);
+      const toB = await telnyx.request(edge, 'INVITE', { user: '+447911123456', ruriUser: B_NUMBER });
+      expect(toB.status).toBeGreaterThanOrEqual(400);
+      expect(phone.heard.filter((m) => m.startsWith('INVITE '))).toEqual([]);
+      // The control: a call to A's number does ring it (the answer does not matter here).
+      const telnyx2 = await rawClient(addrs.telnyx);
+      closeLater.push(() => telnyx2.close());
+      const toA = telnyx2.request(edge, 'INVITE', { user: '+447911123456', ruriUser: A_NUMBER }).catch(() => undefined);
+      await until(() => phone.heard.some((m) => m.startsWith('INVITE ')), 5000, "the edge to ring A's alice");
+      await toA;
+    } finally {
+      phone.close();
+      telnyx.close();
+      for (const close of closeLater) close();
+      fx.reconfigure({ sip: { realm: 'edge.wa-test' }, trunks: [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }], numbers: [{ number: BUSINESS }] });
+    }
+  });
+
   it('under load, A at its concurrent limit gets 503 tenant_limit (Retry-After) while every call of B goes through', async () => {
     const res = await call('PUT', '/v1/tenants/acme/limits', { maxConcurrentCalls: 5 });
     expect(res.statusCode, res.body).toBe(200);

@@ -41,6 +41,8 @@ export function digestAuthorization(c: Challenge, method: string, uri: string, u
 export interface RawClient {
   address: string;
   port: number;
+  /** Requests that reached this client (unanswered): e.g. the edge ringing it as a softphone. */
+  heard: string[];
   /** Sends `method` to `to` (a new transaction; same Call-ID across calls of one client) and resolves with its final answer. */
   /** `domain`: the host of the client's address-of-record (From, and To of a REGISTER), e.g. a tenant's SIP domain; default its own address / the edge. */
   request(to: Target, method: 'REGISTER' | 'INVITE' | 'OPTIONS', opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string; domain?: string; headers?: string[] }): Promise<Answer>;
@@ -66,8 +68,10 @@ export async function rawClient(address: string): Promise<RawClient> {
   const fromTag = randomBytes(4).toString('hex');
   let cseq = 0;
   const waiters = new Map<string, (a: Answer) => void>();
+  const heard: string[] = [];
   sock.on('message', (m) => {
     const a = parse(m.toString('latin1'));
+    if (a.status === 0) heard.push(a.text);
     if (a.status < 200) return;
     const key = a.header('CSeq') ?? '';
     waiters.get(key)?.(a);
@@ -79,6 +83,7 @@ export async function rawClient(address: string): Promise<RawClient> {
   return {
     address,
     port,
+    heard,
     async request(to, method, opts) {
       cseq += 1;
       const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
