@@ -8,7 +8,7 @@
 --     slot frees no later), or 24 h (one window) after the refusal when the edge saw none.
 --   attempt_limit: the number is held (number field attemptsHeldUntil) for holdMs.
 -- KEYS: 1 number  2 perm  3 userConnected
--- ARGV: 1 nowMs  2 lesson  3 text  4 holdMs  5 windowMs  6 sinceMs (the call's start)
+-- ARGV: 1 nowMs  2 lesson  3 text  4 holdMs  5 windowMs  6 sinceMs (when the call went to Telnyx)
 -- Returns { 'revoked', previous kind } | { 'newer', kind } | { 'held', untilMs }.
 local now = tonumber(ARGV[1])
 local lesson = ARGV[2]
