@@ -2,39 +2,29 @@
 // the PBX on a user's call. SIPp as Telnyx on 127.0.0.2 sends Meta's x-wa-meta-* headers (whether
 // Telnyx forwards them is not documented: without them the feature is inert); SIPp as the PBX on
 // 127.0.0.1 receives them; a real drachtio-server, real Redis, the edge app.
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
-import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
+import { useEdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { recentCalls } from '../../src/state/records.js';
 import { messagesOf } from '../helpers/sipp.js';
 import { expectOk, inboundCall } from './call.js';
 
 describeWithDrachtio("inbound: Meta's x-wa-meta-* headers and the targets a payload chooses", () => {
-  let fx: EdgeFixture;
   const target = (port: number, user: string) => `sip:${user}@${addrs.pbx}:${port}`;
+  const fx = useEdgeFixture(({ pbxPort, pbxPort2 }) => ({
+    numbers: [
+      {
+        number: BUSINESS,
+        inbound: [target(pbxPort, '100')],
+        inboundRoutes: [
+          { payload: 'sales', targets: [target(pbxPort, 'sales')] },
+          { payload: 'support', targets: [target(pbxPort2, 'support')] },
+        ],
+      },
+    ],
+  }));
   const lastRecord = async () => (await recentCalls(fx.edge.redis, 1))[0];
-
-  beforeAll(async () => {
-    fx = await startEdgeFixture(({ pbxPort, pbxPort2 }) => ({
-      numbers: [
-        {
-          number: BUSINESS,
-          inbound: [target(pbxPort, '100')],
-          inboundRoutes: [
-            { payload: 'sales', targets: [target(pbxPort, 'sales')] },
-            { payload: 'support', targets: [target(pbxPort2, 'support')] },
-          ],
-        },
-      ],
-    }));
-  }, 60_000);
-  afterAll(async () => fx?.stop());
-  beforeEach(async () => {
-    fx.reconfigure();
-    await fx.edge.redis.flushall();
-  });
-  afterEach(async () => fx.expectIdle(15_000));
 
   it('a "sales" call button: every Meta header reaches the PBX unchanged, the sales route rings, the record has them', async () => {
     const { telnyx, pbx } = await inboundCall(fx, { scenario: 'telnyx_call_meta.xml', vars: { hold: 200, payload: 'sales' } }, [
