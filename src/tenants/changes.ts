@@ -76,7 +76,7 @@ export function redacted(collection: Collection, entry: Entry): Entry {
 /** A file entry in the API's (input) form: inbound targets written back as text. */
 export function fileEntry(entry: NumberConfig | TrunkConfig | DeviceConfig): Entry {
   if ('inbound' in entry) {
-    return { ...entry, inbound: entry.inbound.map(inboundTargetText) };
+    return { ...entry, inbound: entry.inbound.map(inboundTargetText), inboundRoutes: entry.inboundRoutes.map((r) => ({ ...r, targets: r.targets.map(inboundTargetText) })) };
   }
   return { ...entry };
 }

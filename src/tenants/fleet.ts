@@ -110,10 +110,9 @@ function apiTenant(t: Tenant, numbers: NumberConfig[]): TenantView {
 
 function buildView(t: Tenant, numbers: NumberConfig[]): TenantView {
   const devices = t.devices.map((d) => ({ ...d, username: deviceName(t.name, d.username) }));
-  const qualified = numbers.map((n) => ({
-    ...n,
-    inbound: n.inbound.map((target) => (target.kind === 'device' ? { kind: 'device' as const, name: deviceName(t.name, target.name) } : target)),
-  }));
+  // `device:alice` of a tenant is its own alice, wherever a target is written.
+  const own = (targets: NumberConfig['inbound']) => targets.map((target) => (target.kind === 'device' ? { kind: 'device' as const, name: deviceName(t.name, target.name) } : target));
+  const qualified = numbers.map((n) => ({ ...n, inbound: own(n.inbound), inboundRoutes: n.inboundRoutes.map((r) => ({ ...r, targets: own(r.targets) })) }));
   return { name: t.name, ...(t.domain ? { domain: t.domain } : {}), limits: t.limits, source: 'api', numbers: qualified, trunks: t.trunks, devices };
 }
 

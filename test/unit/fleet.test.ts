@@ -9,7 +9,7 @@ const A = '+447418600001';
 const acme = tenantSchema.parse({
   name: 'acme',
   domain: 'Acme.SIP.example',
-  numbers: [{ number: A, inbound: ['device:alice', 'sip:100@pbx.acme.example'] }],
+  numbers: [{ number: A, inbound: ['device:alice', 'sip:100@pbx.acme.example'], inboundRoutes: [{ payload: 'sales', targets: ['device:alice'] }] }],
   devices: [{ username: 'alice', password: 'p-1', numbers: [A] }],
 });
 
@@ -29,6 +29,7 @@ describe('the merged configuration', () => {
     expect(problems).toEqual([]);
     expect(config.devices.map((d) => d.username)).toEqual(['alice', 'alice@acme']);
     expect(config.numbers.find((n) => n.number === A)?.inbound).toEqual([{ kind: 'device', name: 'alice@acme' }, { kind: 'sip', uri: 'sip:100@pbx.acme.example' }]);
+    expect(config.numbers.find((n) => n.number === A)?.inboundRoutes).toEqual([{ payload: 'sales', targets: [{ kind: 'device', name: 'alice@acme' }] }]);
     const fleet = fleetOf(config);
     expect(fleet.ofNumber(A)).toBe('acme');
     expect(fleet.forHost('ACME.sip.example').name).toBe('acme');
