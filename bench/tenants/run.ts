@@ -25,19 +25,14 @@ import { tenantSchema } from '../../src/tenants/schema.js';
 import { validateTenant } from '../../src/tenants/changes.js';
 import { StateStore } from '../../src/state/store.js';
 import { createRedis, redisReady } from '../../src/state/redis.js';
+import { numArg, pct } from '../sip/lib.js';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const TENANTS = arg('tenants', 1000);
-const NUMBERS = arg('numbers', 10);
-const INSTANCES = arg('instances', 3);
-const CHANGES = arg('changes', 20);
-const SECONDS = arg('seconds', 8);
-const CALLERS = arg('callers', 8);
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const TENANTS = numArg('tenants', 1000);
+const NUMBERS = numArg('numbers', 10);
+const INSTANCES = numArg('instances', 3);
+const CHANGES = numArg('changes', 20);
+const SECONDS = numArg('seconds', 8);
+const CALLERS = numArg('callers', 8);
 const ms = (v: number) => `${v.toFixed(3)} ms`;
 const numberOf = (t: number, n: number) => `+4474${String(t).padStart(5, '0')}${String(n).padStart(2, '0')}`; // +4474TTTTTNN: GB mobile, 12 digits
 const tenantDoc = (t: number) => ({

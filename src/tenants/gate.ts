@@ -16,6 +16,7 @@ import { refusal, type Refusal } from '../domain/reasons.js';
 import { replyFields } from '../state/scripts.js';
 import type { StateStore } from '../state/store.js';
 import { fleetOf } from './fleet.js';
+import { LeaseKeeper } from '../sip/leases.js';
 
 export function tenantKeys(tenant: string) {
   return { active: `wa:t{${tenant}}:active`, rate: `wa:t{${tenant}}:rate` };
@@ -29,29 +30,41 @@ export interface TenantHold {
 }
 
 export class TenantGate {
-  /** This instance's calls holding a tenant lease, by tenant: renewed together. */
-  private readonly held = new Map<string, Set<string>>();
-  private timer: NodeJS.Timeout | undefined;
+  /** This instance's calls holding a tenant lease, renewed per tenant (tenant_renew.lua). */
+  private readonly leases: LeaseKeeper;
 
   constructor(
     private readonly store: StateStore,
     private readonly config: () => Readonly<Config>,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    const renewer = {
+      renewLeases: (tenant: string, callIds: string[]) =>
+        this.store.script('tenantRenew', { keys: { active: tenantKeys(tenant).active }, args: { nowMs: this.store.clock(), leaseMs: this.leaseMs() }, rest: callIds }),
+    };
+    this.leases = new LeaseKeeper(renewer, () => this.config().whatsapp.leaseSeconds, logger.child({ leases: 'tenant' }), metrics);
+  }
 
   private leaseMs(): number {
     return this.config().whatsapp.leaseSeconds * 1000;
   }
 
   start(): void {
-    // As the per-number leases: three renewals per lease period.
-    this.timer = setInterval(() => void this.renewAll(), this.leaseMs() / 3);
-    this.timer.unref();
+    this.leases.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.leases.stop();
+  }
+
+  /** Calls this instance holds a tenant lease for. */
+  get size(): number {
+    return this.leases.size;
+  }
+
+  renewAll(): Promise<void> {
+    return this.leases.renewAll();
   }
 
   /**
@@ -75,14 +88,14 @@ export class TenantGate {
     );
     if (status !== 'ok') return refusal('tenant_limit', Number(retryMs) / 1000);
     const counted = maxConcurrentCalls !== null;
-    if (counted) this.hold(tenant, callId);
+    if (counted) this.leases.add(tenant, callId);
     let released = false;
     return {
       tenant,
       release: (refused) => {
         if (released) return;
         released = true;
-        if (counted) this.unhold(tenant, callId);
+        if (counted) this.leases.remove(tenant, callId);
         this.store
           .script('tenantRelease', { keys: k, args: { callId, refused: refused ? '1' : '0' } })
           .catch((err: unknown) => {
@@ -92,37 +105,5 @@ export class TenantGate {
           });
       },
     };
-  }
-
-  private hold(tenant: string, callId: string): void {
-    let set = this.held.get(tenant);
-    if (!set) this.held.set(tenant, (set = new Set()));
-    set.add(callId);
-  }
-
-  private unhold(tenant: string, callId: string): void {
-    const set = this.held.get(tenant);
-    set?.delete(callId);
-    if (set?.size === 0) this.held.delete(tenant);
-  }
-
-  /** Calls this instance holds a tenant lease for. */
-  get size(): number {
-    let n = 0;
-    for (const s of this.held.values()) n += s.size;
-    return n;
-  }
-
-  async renewAll(): Promise<void> {
-    await Promise.all(
-      [...this.held].map(async ([tenant, ids]) => {
-        try {
-          await this.store.script('tenantRenew', { keys: { active: tenantKeys(tenant).active }, args: { nowMs: this.store.clock(), leaseMs: this.leaseMs() }, rest: [...ids] });
-        } catch (err) {
-          this.metrics.redisErrorsTotal.inc();
-          this.logger.warn({ err, tenant }, 'tenant lease renewal failed');
-        }
-      }),
-    );
   }
 }
