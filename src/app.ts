@@ -8,7 +8,7 @@ import { CallState } from './state/calls.js';
 import { PermissionState } from './state/permissions.js';
 import { PermissionLookup } from './permissionLookup.js';
 import { DeviceRegistry } from './state/devices.js';
-import { createRedis, type RedisClient } from './state/redis.js';
+import { createRedis, redisReady, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
 import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
 import { TelnyxTls, telnyxTlsState } from './sip/telnyxTls.js';
@@ -152,7 +152,10 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       router.reload();
     },
   });
-  void tenants.start();
+  // The first read once Redis is up (a read on a connecting client fails at once: no offline queue).
+  void redisReady(redis, 10_000)
+    .catch(() => undefined)
+    .then(() => tenants.start());
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
   drachtio.onChange((up) => {
     if (up) telnyxTls.update(drachtio.serverVersion);

@@ -55,6 +55,7 @@ export class TenantDirectory {
   private reads: Promise<void> = Promise.resolve();
   private busy = false;
   private failing = false;
+  private stopped = false;
   private readonly cache: ReadCache = new Map();
 
   constructor(
@@ -79,6 +80,7 @@ export class TenantDirectory {
   }
 
   start(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     const first = this.refresh();
     // A poll that finds the previous read still running skips its turn (a slow Redis is not piled on).
     this.timer = setInterval(() => void (this.busy || this.refresh()), this.deps.pollMs());
@@ -87,6 +89,7 @@ export class TenantDirectory {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
