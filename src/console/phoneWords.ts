@@ -11,6 +11,7 @@ export const EDGE_REASON_WORDS: Record<string, string> = {
   concurrency_limit: 'The business number is at its limit of simultaneous calls.',
   daily_limit: 'A 24-hour cap of connected calls is reached.',
   attempt_limit: 'The 24-hour cap of call attempts is reached.',
+  tenant_limit: 'Your organisation is at its limit of simultaneous calls or calls per second.',
   calling_disabled: 'Calling is switched off for this business number.',
   region_blocked: "Meta does not allow business-initiated calls from this number's country.",
   number_not_enabled: 'This device may not call from that business number.',

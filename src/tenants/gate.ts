@@ -15,6 +15,7 @@ import type { Metrics } from '../metrics.js';
 import { refusal, type Refusal } from '../domain/reasons.js';
 import { replyFields } from '../state/scripts.js';
 import type { StateStore } from '../state/store.js';
+import type { RedisClient } from '../state/redis.js';
 import { fleetOf } from './fleet.js';
 import { LeaseKeeper } from '../sip/leases.js';
 
@@ -27,6 +28,25 @@ export interface TenantHold {
   tenant: string;
   /** `refused`: the call never went out, so its second of callsPerSecond is given back too. */
   release(refused: boolean): void;
+}
+
+/**
+ * What `tenant_admit.lua` would answer now for a call of `business`, reading only (GET
+ * /v1/decisions); undefined when its tenant has no limits.
+ */
+export async function explainTenantLimit(redis: RedisClient, config: Readonly<Config>, business: string, now: number): Promise<{ result: 'pass' | 'fail'; retryAfter?: number } | undefined> {
+  const fleet = fleetOf(config);
+  const tenant = fleet.ofNumber(business);
+  if (tenant === undefined) return undefined;
+  const { maxConcurrentCalls, callsPerSecond } = fleet.limits(tenant);
+  if (maxConcurrentCalls === null && callsPerSecond === null) return undefined;
+  const k = tenantKeys(tenant);
+  const [active, lastSecond] = await Promise.all([
+    maxConcurrentCalls === null ? 0 : redis.zcount(k.active, `(${now}`, '+inf'),
+    callsPerSecond === null ? 0 : redis.zcount(k.rate, `(${now - 1000}`, '+inf'),
+  ]);
+  const full = (maxConcurrentCalls !== null && active >= maxConcurrentCalls) || (callsPerSecond !== null && lastSecond >= callsPerSecond);
+  return full ? { result: 'fail', retryAfter: 1 } : { result: 'pass' };
 }
 
 export class TenantGate {

@@ -9,6 +9,9 @@ import { TENANT_KEYS } from '../../src/tenants/store.js';
 import { fleetOf } from '../../src/tenants/fleet.js';
 import { appendCallRecord } from '../../src/state/records.js';
 import { tenantFixture, type TenantFixture } from './tenantFixture.js';
+import { TenantGate } from '../../src/tenants/gate.js';
+import { createLogger } from '../../src/log.js';
+import { createMetrics } from '../../src/metrics.js';
 
 const A_NUMBER = '+447418600001';
 const A_NUMBER_2 = '+447418600002';
@@ -222,6 +225,25 @@ describe('isolation: what tenant A\'s token gets of tenant B (a matrix)', () => 
     expect((await f.as(a, 'POST', '/v1/tenants', { name: 'evil' })).json().error).toBe('operator_only');
     // A's permission is A's number's: B's number has none.
     expect((await f.api('GET', `/v1/numbers/${B_NUMBER}/users/${USER}`)).json().permission.kind).toBe('none');
+  });
+});
+
+describe('GET /v1/decisions names the tenant\'s limits', () => {
+  it('a tenant at its concurrent limit: the decision is 503 tenant_limit, its check last; a tenant without limits has no such check', async () => {
+    await createBoth();
+    expect((await f.api('PUT', '/v1/tenants/acme/limits', { maxConcurrentCalls: 1 })).statusCode).toBe(200);
+    await f.permissions.grant(A_NUMBER, USER, 'permanent', 'test');
+    await f.permissions.grant(B_NUMBER, USER, 'permanent', 'test');
+    const decide = async (from: string) => (await f.api('GET', `/v1/decisions?from=${encodeURIComponent(from)}&to=${encodeURIComponent(USER)}`)).json();
+    expect((await decide(A_NUMBER)).checks.at(-1)).toEqual({ check: 'tenant_limit', result: 'pass' });
+    const gate = new TenantGate(f.store, () => f.config.current, createLogger('silent'), createMetrics());
+    expect(await gate.admit(A_NUMBER_2, newCallId())).toMatchObject({ tenant: 'acme' });
+    const full = await decide(A_NUMBER);
+    expect(full).toMatchObject({ admitted: false, reason: 'tenant_limit', code: 503, retryAfter: 1 });
+    expect(full.checks.at(-1)).toEqual({ check: 'tenant_limit', result: 'fail' });
+    const other = await decide(B_NUMBER);
+    expect(other.admitted).toBe(true);
+    expect(other.checks.map((c: { check: string }) => c.check)).not.toContain('tenant_limit');
   });
 });
 
