@@ -109,6 +109,8 @@ describe('POST /v1/tenants and the entries under a tenant', () => {
     const trunk = { name: 'second', sources: ['10.3.0.0/24'], auth: { username: 'pbx2', password: 'trunk-secret' }, numbers: [A_NUMBER_2] };
     expect((await f.api('POST', '/v1/tenants/acme/trunks', trunk)).json()).toEqual({ ...trunk, auth: { username: 'pbx2' } });
     expect((await f.api('POST', '/v1/tenants/acme/trunks', trunk)).statusCode).toBe(409);
+    // The path is validated as on every route; only the body is read as it comes.
+    expect((await f.api('POST', '/v1/tenants/Not_A_Name/trunks', trunk)).json().error).toBe('invalid_request');
     const put = await f.api('PUT', '/v1/tenants/acme/trunks/second', { ...trunk, sources: ['10.4.0.0/24'] });
     expect(put.statusCode).toBe(200);
     expect((await f.api('GET', '/v1/tenants/acme/trunks/second')).json().sources).toEqual(['10.4.0.0/24']);
