@@ -44,6 +44,7 @@ export function createMetrics() {
     // Meta's call_permissions (whatsapp.cloudApi.permissionLookup): allowed / refused / error.
     permissionLookupsTotal: new Counter({ name: `${p}permission_lookups_total`, help: "Lookups of Meta's call_permissions after a local no_permission, by Meta's answer (allowed, refused, error)", labelNames: ['result'] as const, registers: [registry] }),
     metaCallCap: new Gauge({ name: `${p}meta_call_cap_24h`, help: "Meta's connected-calls cap per business+user over 24 h, as the last call_permissions lookup named it", labelNames: ['number'] as const, registers: [registry] }),
+    accountRestricted: new Gauge({ name: `${p}account_restricted`, help: "1 while Meta's restriction of business-initiated calling holds for the number (account_update ACCOUNT_RESTRICTION, Telnyx's whatsapp.account.restricted), 0 otherwise", labelNames: ['number'] as const, registers: [registry] }),
     capAboveMeta: new Gauge({ name: `${p}cap_above_meta`, help: "1 when whatsapp.connectedCallsPer24h.perUser is above (or null, no cap) Meta's cap in force for the number", labelNames: ['number'] as const, registers: [registry] }),
     telnyxWebhooksTotal: new Counter({ name: `${p}telnyx_webhooks_total`, help: 'Verified Telnyx webhooks by event type (a permission reply is permission_reply; an event type Telnyx has not documented is other)', labelNames: ['event'] as const, registers: [registry] }),
     // Only exported while something goes to Telnyx over TLS (src/sip/telnyxTls.ts).
