@@ -61,6 +61,8 @@ export function permissionSource(source: string | undefined): string {
       return 'the customer called this number';
     case 'api':
       return 'recorded through the API';
+    case 'meta':
+      return 'Meta said the customer gave permanent permission';
     case undefined:
       return '';
     default:

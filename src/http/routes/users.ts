@@ -139,7 +139,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         schema: {
           summary: 'Reserve a permission request (SPEC §7 limits) and send it through the Cloud API, or record one sent elsewhere',
           description:
-            '202 when sent through whatsapp.cloudApi, or recorded with {"sentElsewhere": true}; 429 with Retry-After (seconds) over the limit; 409 when a permanent permission exists, the number has no phoneNumberId, or nothing would send it (no cloudApi and no sentElsewhere: nothing is recorded); 502 when the Cloud API fails (the allowance is not consumed).',
+            '202 when sent through whatsapp.cloudApi, or recorded with {"sentElsewhere": true}; 429 with Retry-After (seconds) over the limit; 409 permission_exists when a permanent permission exists (held by the edge, or Meta answers error 138017: then the edge records it, source meta), 409 when the number has no phoneNumberId, or nothing would send it (no cloudApi and no sentElsewhere); none of these 409s counts against the allowance; 502 when the Cloud API fails (the allowance is not consumed).',
           params: userParams,
           body: requestBody,
           response: withErrors({ 202: requestAccepted }),
@@ -159,12 +159,12 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         if (!sender && !sentElsewhere) {
           // Nothing would reach the customer: say so and spend nothing, after the answers that still apply.
           const s = await state(() => deps.permissions.userState(entry.number, known.user));
-          if (s.permission.kind === 'permanent') throw new HttpError('permanent_permission');
+          if (s.permission.kind === 'permanent') throw new HttpError('permission_exists');
           if (s.permissionRequests.waitSeconds > 0) throw limited(s.permissionRequests.waitSeconds);
           throw new HttpError('cloud_api_not_configured');
         }
         const r = await state(() => deps.permissions.reservePermissionRequest(entry.number, known.user));
-        if (r.status === 'permanent') throw new HttpError('permanent_permission');
+        if (r.status === 'permanent') throw new HttpError('permission_exists');
         if (r.status === 'limited') throw limited(r.retryAfterSeconds);
         if (!sender) return reply.code(202).send({ sent: false });
         try {
@@ -177,6 +177,10 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
             deps.metrics.redisErrorsTotal.inc();
             req.log.error({ err: releaseErr }, 'permission request not sent, and its reservation could not be released');
           });
+          // Meta holds a permanent permission the edge had not seen: keep it, so calls are not refused no_permission.
+          if (err instanceof HttpError && err.code === 'permission_exists') {
+            await state(() => deps.permissions.grant(entry.number, known.user, 'permanent', 'meta')).catch((grantErr: unknown) => req.log.warn({ err: grantErr }, 'Meta says a permanent permission exists; recording it failed'));
+          }
           throw err;
         }
       },
