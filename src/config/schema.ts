@@ -134,6 +134,10 @@ const numberSchema = z
     number: e164,
     calling: bool().default(true),
     phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
+    // Meta's WhatsApp Business Account id the number belongs to: an account_update that names no
+    // number restricts the numbers of its account. Unset on every number: such an update applies
+    // to all of them (one account per edge); set on some: only to those that match.
+    wabaId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
     // Typed once here: { kind: 'sip', uri } or { kind: 'device', name } (src/domain/inboundTargets.ts).
     inbound: z
       .array(
@@ -262,6 +266,9 @@ export const configSchema = z
           .strict()
           .prefault({}),
         callAttemptsPer24h: nullableCap.default(10000),
+        // How long Meta's restriction of business-initiated calling lasts when its webhook states
+        // no expiration (Meta: 7 days after negative feedback); also how long a warning is shown.
+        accountRestrictionHours: int(1).default(168),
         maxConcurrentCalls: int(1).default(1000),
         unanswered: z
           .object({
