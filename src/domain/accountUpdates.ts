@@ -14,14 +14,18 @@
 // what Telnyx's whatsapp.account.restricted carries (documented: data.payload.waba_id; read here
 // also a Meta envelope or an account_update value anywhere in the payload, restrictions[] with
 // type/expires_at, phone_numbers[]).
-import type { NumberConfig } from '../config/schema.js';
 import { normaliseDialled } from './numbers.js';
 
 /** Why an account update could not be applied to any number (the log-once and metric reason). */
 export const UNREADABLE_ACCOUNT_UPDATE = ['unknown_business_number', 'unknown_account', 'malformed'] as const;
 export type UnreadableAccountUpdate = (typeof UNREADABLE_ACCOUNT_UPDATE)[number];
 
-export type AccountNumbers = Pick<NumberConfig, 'number' | 'phoneNumberId' | 'wabaId'>;
+/** What the parser needs of a configured business number (numbers[] in the configuration). */
+export interface AccountNumbers {
+  number: string;
+  phoneNumberId?: string | undefined;
+  wabaId?: string | undefined;
+}
 
 export interface RestrictionNotice {
   kind: 'restriction';
