@@ -139,7 +139,7 @@ describeWithChromium('operator console in Chromium', () => {
     await lookUp(USER);
     await verdict().filter({ hasText: 'A call now would be refused' }).waitFor();
     expect(await verdict().textContent()).toContain('480 no_permission');
-    expect(await checkRows().count()).toBe(8);
+    expect(await checkRows().count()).toBe(9);
     expect(await page.locator('.checks .words').allTextContents()).not.toContain('Passes.'); // every check has its words
     const failing = checkRows().filter({ hasText: 'fail' });
     expect(await failing.count()).toBe(1);
@@ -152,7 +152,7 @@ describeWithChromium('operator console in Chromium', () => {
     const granted = await api('PUT', `/v1/numbers/${BUSINESS}/users/${USER}/permission`, { kind: 'temporary' });
     expect(granted.status).toBe(200);
     await verdict().filter({ hasText: 'A call now would be placed' }).waitFor(); // the next refresh, no click
-    expect(await checkRows().filter({ hasText: 'pass' }).count()).toBe(8);
+    expect(await checkRows().filter({ hasText: 'pass' }).count()).toBe(9);
     expect(await page.locator('.checks code').count()).toBe(0);
     const permission = await page.locator('dd').first().textContent();
     expect(permission).toContain('Temporary, recorded through the API; expires');
