@@ -31,6 +31,7 @@ export const SCRIPTS = {
   revokePermission: { keys: ['perm', 'userIds'], args: ['nowMs', 'cause', 'bsuid'] },
   linkUserIdentity: { keys: ['userIds', 'userBsuids', 'bsuidPerm', 'phonePerm'], args: ['bsuid', 'phone'] },
   reservePermissionRequest: { keys: ['permissionRequests', 'perm'], args: ['nowMs', 'per24h', 'per7d', 'requestId'] },
+  noteUpstreamRefusal: { keys: ['number', 'perm', 'userConnected'], args: ['nowMs', 'lesson', 'text', 'holdMs', 'windowMs', 'sinceMs'] },
   registerContacts: { keys: ['contacts', 'expiry'], args: ['nowMs', 'op'], rest: 'contacts' },
   restrictNumber: { keys: ['number'], args: ['nowMs', 'kind', 'untilMs', 'detail', 'source'] },
   liftRestriction: { keys: ['number'], args: ['nowMs', 'by'] },

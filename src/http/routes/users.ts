@@ -18,8 +18,9 @@ export const userView = z.object({
   permission: z.object({
     kind: z.enum(['none', 'temporary', 'permanent']),
     expiresAt: z.string().optional().meta({ description: 'ISO 8601 UTC instant; temporary permissions only' }),
-    source: z.string().optional().meta({ description: 'Who granted it: api, webhook, callback' }),
-    cause: z.string().optional().meta({ description: 'Why it is none: user, api, unanswered, expired' }),
+    source: z.string().optional().meta({ description: 'Who granted it: api, webhook, callback; meta_refused when Meta refused a call for want of it (ask again)' }),
+    cause: z.string().optional().meta({ description: 'Why it is none: user, api, unanswered, expired, meta_refused' }),
+    text: z.string().optional().meta({ description: "With meta_refused: Meta's words as Telnyx relayed them" }),
   }),
   consecutiveUnanswered: z.number().int(),
   connected24h: z.number().int().meta({ description: 'Connected business-initiated calls with this user in the rolling 24 h' }),
@@ -31,6 +32,12 @@ export const userView = z.object({
     waitSeconds: z.number().int().meta({ description: 'Seconds until another request is allowed (SPEC §7 limits); 0: one is allowed now' }),
     viaCloudApi: z.boolean().meta({ description: 'true when a request is sent through whatsapp.cloudApi (configured, and the number has a phoneNumberId); false: it must be sent from another WhatsApp tool and recorded with sentElsewhere' }),
   }),
+  metaHolds: z
+    .object({
+      pairCapUntil: z.string().optional().meta({ description: "ISO 8601: calls to this user are refused daily_limit until then (Meta said the pair's connected-calls cap is reached)" }),
+      numberRateUntil: z.string().optional().meta({ description: "ISO 8601: every call from this number is refused attempt_limit until then (Meta said the number's call rate is reached)" }),
+    })
+    .meta({ description: "Holds put in place by Meta's refusals relayed by Telnyx, while they last (docs/operations.md)" }),
   limits: z
     .object({
       connected24h: z.number().int().nullable().meta({ description: 'whatsapp.connectedCallsPer24h.perUser; null: no cap' }),
@@ -54,6 +61,7 @@ function toUserView(number: string, s: UserState, limits: Limits, viaCloudApi: b
     consecutiveUnanswered: s.consecutiveUnanswered,
     connected24h: s.connected24h,
     permissionRequests: { ...s.permissionRequests, viaCloudApi },
+    metaHolds: Object.fromEntries(Object.entries(s.metaHolds).map(([k, v]) => [k, new Date(v).toISOString()])),
     limits,
   };
 }
