@@ -157,8 +157,12 @@ export function parseTelnyxWebhook(payload: unknown, numbers: readonly NumberCon
   messages.forEach((m, i) => {
     const fallbackId = parties?.id ?? eventId;
     const r = replyFromMessage(m, business, messageSender(m, telnyxSender), fallbackId ? `telnyx:${fallbackId}${i > 0 ? `:${i}` : ''}` : undefined);
-    if (r?.ok) out.replies.push(r.reply);
-    else if (r) out.unusable.push(r.unusable);
+    if (r?.ok) {
+      out.replies.push(r.reply);
+      // As the Meta webhook's rule: a reply naming both a phone number and a BSUID teaches that they are one user.
+      const { phone, bsuid } = r.reply.named;
+      if (phone !== undefined && bsuid !== undefined) out.links.push({ business: r.reply.business, phone, bsuid });
+    } else if (r) out.unusable.push(r.unusable);
   });
   if (out.replies.length + out.unusable.length > 0) out.event = 'permission_reply';
   if (eventType === 'message.sent' || eventType === 'message.finalized') {
