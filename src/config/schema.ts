@@ -138,7 +138,10 @@ const numberSchema = z
     // call_permission_request component) sent through telnyx.api outside the 24 h window; inside
     // it the edge sends the free-form interactive request instead. `bodyParameters`: the values of
     // the template body's variables, named ({{first_name}}) or positional ({{1}}, in order).
-    permissionTemplate: z
+    permissionTemplate: z.preprocess(
+      // `name: "${WA_PERMISSION_TEMPLATE:-}"` left empty in the shipped templates: no template.
+      (v) => (v !== null && typeof v === 'object' && (v as { name?: unknown }).name === '' ? undefined : v),
+      z
       .object({
         name: nonEmpty('name'),
         language: nonEmpty('language'),
@@ -148,6 +151,7 @@ const numberSchema = z
       })
       .strict()
       .optional(),
+    ),
     // Who sends this number's permission requests when both telnyx.api and whatsapp.cloudApi are
     // configured; default: telnyx when telnyx.api is, else cloud_api.
     permissionRequestsVia: z.enum(['telnyx', 'cloud_api']).optional(),
