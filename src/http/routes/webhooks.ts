@@ -103,7 +103,10 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         continue;
       }
       try {
-        if (await state(() => apply(r))) applied++;
+        if (await state(() => apply(r))) {
+          applied++;
+          log.info({ number: r.business, user: r.user, messageId: r.messageId, decision: r.decision.kind }, `${source}: permission reply applied`);
+        }
         else unusableReply(r.messageId, 'already_expired', 'the temporary permission had already expired');
       } catch (err) {
         // Unclaimed, so the sender's redelivery applies it.
