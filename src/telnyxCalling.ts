@@ -33,6 +33,8 @@ export class TelnyxCallingSwitch {
   private reads = new Map<string, CallingRead>();
   private polling: Promise<void> | undefined;
   private lastError = new Map<string, string>();
+  /** The numbers whose Telnyx state was forgotten since telnyx.api went away (once each, not every round). */
+  private forgotten = new Set<string>();
 
   constructor(private readonly deps: TelnyxCallingDeps) {}
 
@@ -66,9 +68,11 @@ export class TelnyxCallingSwitch {
     if (!api) {
       // Nothing keeps Telnyx's switch current without telnyx.api: an old "off" must not block calls.
       this.reads.clear();
-      await Promise.all(config.numbers.map((n) => this.deps.permissions.forgetTelnyxCalling(n.number).catch(() => {})));
+      const left = config.numbers.filter((n) => !this.forgotten.has(n.number));
+      await Promise.all(left.map(async (n) => this.deps.permissions.forgetTelnyxCalling(n.number).then(() => void this.forgotten.add(n.number), () => {})));
       return;
     }
+    this.forgotten.clear();
     await Promise.all(
       config.numbers.map(async ({ number }) => {
         const askedAt = this.deps.clock();
