@@ -5,8 +5,8 @@
 import type { Config, NumberConfig } from '../config/schema.js';
 import { HttpError } from './errors.js';
 import { conversationWindow, interactiveRequest, sendWhatsapp, templateRequest, TelnyxApiError, type PermissionTemplate, type TelnyxApiConfig } from './telnyxApi.js';
-import type { CloudApiConfig } from './cloudApi.js';
-import type { RequestKind } from '../state/permissions.js';
+import { sendPermissionRequest, type CloudApiConfig } from './cloudApi.js';
+import type { KnownUser, RequestKind } from '../state/permissions.js';
 
 export type Sender =
   | { channel: 'telnyx'; api: TelnyxApiConfig; template: PermissionTemplate }
@@ -58,6 +58,18 @@ export async function sendThroughTelnyx(api: TelnyxApiConfig, template: Permissi
   const message = kind === 'interactive' ? interactiveRequest(business, user, text) : templateRequest(business, user, template);
   const { messageId } = await sendWhatsapp(api, message, fetchImpl);
   return { kind, messageId, window, ...(windowError !== undefined ? { windowError } : {}) };
+}
+
+/**
+ * Sends one request through the number's sender. Through Telnyx: to the phone number (its API
+ * takes no BSUID; the caller checks there is one). Through the Cloud API: by phone number, else
+ * by BSUID. Throws TelnyxApiError, or the Cloud API's HttpError, when it was not sent.
+ */
+export async function sendRequest(sender: Sender, business: string, user: KnownUser, text: string, fetchImpl: typeof fetch = fetch): Promise<{ kind: RequestKind; messageId?: string; window?: TelnyxSent['window']; windowError?: string }> {
+  if (sender.channel === 'telnyx') return sendThroughTelnyx(sender.api, sender.template, business, user.phone as string, text, fetchImpl);
+  const recipient = user.phone !== undefined ? { to: user.phone.slice(1) } : { recipient: user.user };
+  const { messageId } = await sendPermissionRequest(sender.api, { phoneNumberId: sender.phoneNumberId, ...recipient, text }, fetchImpl);
+  return { kind: 'interactive', ...(messageId ? { messageId } : {}) };
 }
 
 /** Hints for the Meta codes a permission request meets (SPEC §7); others are quoted as they are. */

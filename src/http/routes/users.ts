@@ -4,9 +4,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Config } from '../../config/schema.js';
 import { numberEntry } from '../../config/derived.js';
 import type { LastPermissionRequest, RequestChannel, UserState } from '../../state/permissions.js';
-import { DEFAULT_REQUEST_TEXT, sendPermissionRequest } from '../cloudApi.js';
+import { DEFAULT_REQUEST_TEXT } from '../cloudApi.js';
 import { HttpError, withErrors } from '../errors.js';
-import { sendThroughTelnyx, senderFor, telnyxHttpError, type Sender } from '../permissionSender.js';
+import { sendRequest, senderFor, telnyxHttpError, type Sender } from '../permissionSender.js';
 import { TelnyxApiError } from '../telnyxApi.js';
 import { configuredNumber, expiresAtSchema, userParams } from '../params.js';
 import { stateCall } from '../state.js';
@@ -217,21 +217,15 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         }
         const text = req.body?.text ?? DEFAULT_REQUEST_TEXT;
         try {
-          if (sender.channel === 'telnyx') {
-            const sent = await sendThroughTelnyx(sender.api, sender.template, entry.number, known.phone as string, text, deps.fetch);
-            if (sent.window === 'failed') {
-              deps.metrics.telnyxApiErrorsTotal.inc({ operation: 'conversation_window' });
-              req.log.warn({ number: entry.number, why: sent.windowError }, 'telnyx conversation_window check failed: the template was sent (valid inside and outside the window)');
-            }
-            counted('telnyx', 'sent');
-            await record({ kind: sent.kind, ...(sent.messageId ? { messageId: sent.messageId } : {}) });
-            return reply.code(202).send({ sent: true, channel: 'telnyx' as const, kind: sent.kind, ...(sent.messageId ? { messageId: sent.messageId } : {}), windowCheck: sent.window });
+          const sent = await sendRequest(sender, entry.number, known, text, deps.fetch);
+          if (sent.window === 'failed') {
+            deps.metrics.telnyxApiErrorsTotal.inc({ operation: 'conversation_window' });
+            req.log.warn({ number: entry.number, why: sent.windowError }, 'telnyx conversation_window check failed: the template was sent (valid inside and outside the window)');
           }
-          const recipient = known.phone !== undefined ? { to: known.phone.slice(1) } : { recipient: known.user };
-          const { messageId } = await sendPermissionRequest(sender.api, { phoneNumberId: sender.phoneNumberId, ...recipient, text }, deps.fetch);
-          counted('cloud_api', 'sent');
-          await record({ kind: 'interactive', ...(messageId ? { messageId } : {}) });
-          return reply.code(202).send({ sent: true, channel: 'cloud_api' as const, kind: 'interactive' as const, messageId });
+          counted(sender.channel, 'sent');
+          const messageId = sent.messageId ? { messageId: sent.messageId } : {};
+          await record({ kind: sent.kind, ...messageId });
+          return reply.code(202).send({ sent: true, channel: sender.channel, kind: sent.kind, ...messageId, ...(sent.window ? { windowCheck: sent.window } : {}) });
         } catch (err) {
           const refused = err instanceof TelnyxApiError ? err.failure.kind === 'refused' : false;
           counted(via, refused ? 'refused' : 'failed');
