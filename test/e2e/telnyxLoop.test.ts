@@ -61,7 +61,10 @@ describeWithDrachtio('the permission loop through Telnyx', () => {
       await fx.edge.redis.flushall();
       telnyx.requests.length = 0;
       telnyx.openWindows.clear();
+      telnyx.calling.clear();
+      telnyx.faults = {};
       telnyx.autoDelivery = 'delivered';
+      await fx.edge.telnyxCalling.poll();
       page = await ui.browser.context.newPage();
       problems = pageProblems(page);
       await page.goto(`${url}/console`);
@@ -131,6 +134,31 @@ describeWithDrachtio('the permission loop through Telnyx', () => {
       await page.locator('.last-request').filter({ hasText: 'failed' }).waitFor();
       expect(await page.locator('.last-request').textContent()).toContain('Message undeliverable (131026)');
       await until(async () => (await fx.edge.permissions.userState(BUSINESS, USER)).permissionRequests.last24h === 1, 2000, 'the request to be counted');
+    }, 60_000);
+
+    it("the console's calling switch is Mission Control's: off at Telnyx refuses the call 403 calling_disabled; on again connects", async () => {
+      const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: BUSINESS, exact: true }) });
+      await row.getByRole('button', { name: `Turn off calling for ${BUSINESS}` }).click();
+      const dialog = page.getByRole('dialog');
+      expect(await dialog.textContent()).toContain(`This changes WhatsApp calling for ${BUSINESS} at Telnyx itself: Mission Control shows the change too`);
+      await dialog.getByRole('button', { name: `Turn off ${BUSINESS}` }).click();
+      await row.locator('.calling').filter({ hasText: 'Calling: off' }).waitFor();
+      expect(await row.locator('.calling').textContent()).toContain('(at Telnyx: off)');
+      expect(telnyx.calling.get(BUSINESS)).toBe(false);
+      expect(telnyx.requests.filter((r) => r.method === 'PATCH').map((r) => r.body)).toEqual([{ enabled: false }]);
+      await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+      await expectRefused(fx, 403, 'calling_disabled');
+
+      // Turned on in Mission Control: the next poll brings it back for every instance.
+      telnyx.calling.set(BUSINESS, true);
+      await fx.edge.telnyxCalling.poll();
+      const { pbx, telnyx: carrier } = await outboundCall(
+        fx,
+        { scenario: 'pbx_call.xml', service: USER.slice(1), vars: { hold: 100 } },
+        { scenario: 'telnyx_uas_answer.xml', vars: { expected_ruri: DIAL_STRING, expected_from: BUSINESS } },
+      );
+      expectOk(pbx, fx);
+      expectOk(carrier, fx);
     }, 60_000);
 
     it('Telnyx down (5xx on the send): the console says so with the code, and nothing is counted', async () => {

@@ -107,6 +107,12 @@ describe('PUT /v1/numbers/{number}/calling with telnyx.api: the switch at Telnyx
     expect(calls('PATCH').map((r) => r.body)).toEqual([{ enabled: false }]);
     expect(telnyx.calling.get(BUSINESS)).toBe(false);
     expect((await decision()).result).toEqual(refusedDisabled);
+    // Off is Telnyx's alone: turned on again in Mission Control, the next read admits calls.
+    expect(await f.permissions.calling(BUSINESS)).toBe(true);
+    telnyx.calling.set(BUSINESS, true);
+    await f.telnyxCalling.poll();
+    expect((await decision()).result).toEqual({ admitted: true });
+    await f.api('PUT', `/v1/numbers/${BUSINESS}/calling`, { enabled: false });
 
     expect((await f.api('PUT', `/v1/numbers/${BUSINESS}/calling`, { enabled: true })).json()).toMatchObject({ calling: true, changedAtTelnyx: true });
     expect(telnyx.calling.get(BUSINESS)).toBe(true);

@@ -101,7 +101,7 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         schema: {
           summary: 'Set the calling switch of a number, for all instances; with telnyx.api, at Telnyx itself (Mission Control shows the change)',
           description:
-            "With telnyx.api the edge PATCHes Telnyx's calling_settings first: when Telnyx does not take it (422/502/504, Telnyx's code in `upstream`) nothing changes. Then the edge's own toggle follows, so there is one switch.",
+            "With telnyx.api the edge PATCHes Telnyx's calling_settings first: when Telnyx does not take it (422/502/504, Telnyx's code in `upstream`) nothing changes. Off is then Telnyx's switch alone (turning it on in Mission Control is enough); on also turns the edge's own toggle on, so there is one switch.",
           params: numberParams,
           body: z.object({ enabled: z.boolean() }).strict(),
           response: withErrors({
@@ -129,7 +129,9 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
           }
           atTelnyx = true;
         }
-        await state(() => deps.permissions.setCalling(number, enabled));
+        // One switch: with telnyx.api, off is Telnyx's alone (so Mission Control turning it on again
+        // is enough), and on turns the edge's own toggle on too (so nothing here still says off).
+        if (!atTelnyx || enabled) await state(() => deps.permissions.setCalling(number, enabled));
         const words = `WhatsApp calling for ${number} turned ${enabled ? 'on' : 'off'}`;
         return {
           number,
