@@ -59,12 +59,12 @@ describeWithDrachtio('the permission loop through Telnyx', () => {
     });
     beforeEach(async () => {
       await fx.edge.redis.flushall();
-      telnyx.requests.length = 0;
       telnyx.openWindows.clear();
       telnyx.calling.clear();
       telnyx.faults = {};
       telnyx.autoDelivery = 'delivered';
       await fx.edge.telnyxCalling.poll();
+      telnyx.requests.length = 0;
       page = await ui.browser.context.newPage();
       problems = pageProblems(page);
       await page.goto(`${url}/console`);
@@ -108,7 +108,9 @@ describeWithDrachtio('the permission loop through Telnyx', () => {
       // The customer taps "Allow" (temporary, 7 days): Telnyx forwards it, signed.
       t = Date.now();
       const reply = await telnyx.deliver(telnyxPermissionReply({ business: BUSINESS, user: USER, reply: { response: 'accept', expiration_timestamp: Math.floor(Date.now() / 1000) + 7 * 86400 } }));
+      figures.replyWebhookMs = Date.now() - t;
       expect(reply).toEqual({ status: 200, body: { applied: 1, duplicates: 0, unusable: 0, linked: 0 } });
+      // The console shows it at its next refresh (every 5 s).
       await page.locator('.verdict').filter({ hasText: 'A call now would be placed' }).waitFor();
       figures.replyToConsoleMs = Date.now() - t;
 
