@@ -152,17 +152,18 @@ describe("Telnyx's refusals: a clear answer with Telnyx's code, and nothing coun
     await nothingCounted();
   });
 
-  it('Meta 138017 (the user has a permanent permission) and 138009 inside the error body: quoted, nothing counted', async () => {
-    for (const [code, words] of [
-      ['138017', 'the user has already granted a permanent permission'],
-      ['138009', undefined],
-    ] as const) {
-      telnyx.faults.send = { status: 400, body: { errors: [{ code: '40008', title: 'Meta error', detail: `Call permission request not allowed (${code})` }] } };
-      const res = await request();
-      expect(res.statusCode).toBe(422);
-      expect(res.json().upstream).toMatchObject({ code: '40008', metaCode: code });
-      expect(res.json().message).toContain(words ? `(Meta ${code}: ${words})` : `(Meta ${code})`);
-    }
+  it('Meta 138017 inside the error body (the user has a permanent permission): 409 permanent_permission as when the edge knows it; 138009: 422 quoted; nothing counted', async () => {
+    const meta = (code: string) => ({ status: 400, body: { errors: [{ code: '40008', title: 'Meta error', detail: `Call permission request not allowed (${code})` }] } });
+    telnyx.faults.send = meta('138017');
+    let res = await request();
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ error: 'permanent_permission', upstream: { code: '40008', metaCode: '138017' } });
+    expect(res.json().message).toContain('(Meta 138017: the user has already granted a permanent permission)');
+    telnyx.faults.send = meta('138009');
+    res = await request();
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ error: 'telnyx_refused', upstream: { code: '40008', metaCode: '138009' } });
+    expect(res.json().message).toContain('(Meta 138009); nothing was counted');
     await nothingCounted();
   });
 
