@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REFUSALS } from './domain/reasons.js';
 import { UNKEYED_REASONS } from './domain/identity.js';
+import { UPSTREAM_LESSONS } from './domain/upstreamRefusals.js';
 
 /** Why a webhook's permission reply could not be applied (the `reason` of wa_edge_webhook_replies_unusable_total). */
 export const UNUSABLE_REPLY_REASONS = ['unknown_business_number', 'no_user_identity', 'malformed_reply', 'already_expired'] as const;
@@ -55,6 +56,8 @@ export function createMetrics() {
     telnyxWebhooksTotal: new Counter({ name: `${p}telnyx_webhooks_total`, help: 'Verified Telnyx webhooks by event type (a permission reply is permission_reply; an event type Telnyx has not documented is other)', labelNames: ['event'] as const, registers: [registry] }),
     // Only exported while something goes to Telnyx over TLS (src/sip/telnyxTls.ts).
     telnyxTlsVerified: new Gauge({ name: `${p}telnyx_tls_verified`, help: '1 while outgoing TLS to Telnyx (calls, registration) is verified by the engine (chain and name), 0 when it is not', registers: [] }),
+    // Meta's refusals relayed by Telnyx, by the refusal they taught (src/domain/upstreamRefusals.ts).
+    upstreamRefusalsTotal: new Counter({ name: `${p}upstream_refusals_total`, help: "Meta's refusals relayed by Telnyx that the edge learned from, by the refusal they teach (no_permission, daily_limit, attempt_limit)", labelNames: ['reason'] as const, registers: [registry] }),
     rtpengineUp: new Gauge({ name: `${p}rtpengine_up`, help: '1 while this rtpengine answers (media.anchor)', labelNames: ['rtpengine'] as const, registers: [registry] }),
   };
   // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
@@ -70,6 +73,7 @@ export function createMetrics() {
   for (const result of ['allowed', 'refused', 'error']) metrics.permissionLookupsTotal.inc({ result }, 0);
   for (const event of TELNYX_EVENTS) metrics.telnyxWebhooksTotal.inc({ event }, 0);
   for (const channel of PERMISSION_REQUEST_CHANNELS) for (const result of PERMISSION_REQUEST_RESULTS) metrics.permissionRequestsTotal.inc({ channel, result }, 0);
+  for (const reason of UPSTREAM_LESSONS) metrics.upstreamRefusalsTotal.inc({ reason }, 0);
   for (const result of ['ok', 'stale', 'unknown', 'replay', 'unchecked']) metrics.digestNoncesTotal.inc({ result }, 0);
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);

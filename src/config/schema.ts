@@ -7,7 +7,8 @@ import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
 import { contactListeners, webrtcContactProblem } from '../domain/sipContact.js';
 import { parseNgAddress } from '../domain/ngAddress.js';
 import { parseSipUri } from '../domain/sipUri.js';
-import { parseInboundTarget } from '../domain/inboundTargets.js';
+import { parseInboundTarget, type InboundTarget } from '../domain/inboundTargets.js';
+import { patternProblem } from '../domain/upstreamRefusals.js';
 
 // `${VAR}` substitution yields strings; accept "8080" where a number is expected.
 const fromEnvString = (v: unknown): unknown => {
@@ -64,6 +65,11 @@ const sipUri = z.string().refine((s) => {
   const uri = parseSipUri(s);
   return uri !== undefined && uri.host !== '*' && uri.headers === undefined;
 }, 'not a SIP URI (sip:host[:port][;transport=udp|tcp|tls])');
+// A regular expression the configuration holds as text (whatsapp.upstreamRefusals).
+const refusalPattern = z.string().min(1).superRefine((s, ctx) => {
+  const problem = patternProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const headerName = z.string().regex(/^[A-Za-z0-9-]+\*?$/, 'not a header name (letters, digits, -, optional trailing *)');
 
 // Either connect to a running drachtio-server (host/port/secret), or `spawn` a local one that
@@ -129,6 +135,16 @@ const redisSchema = z
     if (r.sentinels && !r.name) ctx.addIssue({ code: 'custom', path: ['name'], message: 'sentinels need the master name' });
   });
 
+// Typed once here: { kind: 'sip', uri } or { kind: 'device', name } (src/domain/inboundTargets.ts).
+const inboundTarget = z.string().transform((s, ctx) => {
+  const target = parseInboundTarget(s);
+  if (!target) {
+    ctx.addIssue({ code: 'custom', message: 'not a sip: URI or device:NAME' });
+    return z.NEVER;
+  }
+  return target;
+});
+
 const numberSchema = z
   .object({
     number: e164,
@@ -155,19 +171,19 @@ const numberSchema = z
     // Who sends this number's permission requests when both telnyx.api and whatsapp.cloudApi are
     // configured; default: telnyx when telnyx.api is, else cloud_api.
     permissionRequestsVia: z.enum(['telnyx', 'cloud_api']).optional(),
-    // Typed once here: { kind: 'sip', uri } or { kind: 'device', name } (src/domain/inboundTargets.ts).
-    inbound: z
-      .array(
-        z.string().transform((s, ctx) => {
-          const target = parseInboundTarget(s);
-          if (!target) {
-            ctx.addIssue({ code: 'custom', message: 'not a sip: URI or device:NAME' });
-            return z.NEVER;
-          }
-          return target;
-        }),
-      )
-      .default([]),
+    inbound: z.array(inboundTarget).default([]),
+    // Chosen by Meta's call-button or deep-link payload (x-wa-meta-cta-payload /
+    // x-wa-meta-deeplink-payload) when the INVITE carries one; `inbound` otherwise.
+    inboundRoutes: z
+      .array(z.object({ payload: nonEmpty('payload'), targets: z.array(inboundTarget).min(1) }).strict())
+      .default([])
+      .superRefine((routes, ctx) => {
+        const seen = new Set<string>();
+        routes.forEach((r, i) => {
+          if (seen.has(r.payload)) ctx.addIssue({ code: 'custom', path: [i, 'payload'], message: 'duplicate payload' });
+          seen.add(r.payload);
+        });
+      }),
   })
   .strict();
 
@@ -311,6 +327,21 @@ export const configSchema = z
           .strict()
           .prefault({}),
         ringTimeoutSeconds: int(1, 600).default(60),
+        // Meta's refusals as Telnyx relays them (reason phrase, Reason or Warning text), matched
+        // case-insensitively (src/domain/upstreamRefusals.ts). The defaults are Meta's published
+        // texts and codes; the words Telnyx relays are not documented (docs/operations.md: capture one).
+        upstreamRefusals: z
+          .object({
+            noPermission: z.array(refusalPattern).default(['no approved call permission', '\\b138006\\b']),
+            pairCap: z
+              .array(refusalPattern)
+              .default(['connected calls? per day limit', 'business[- ]initiated calls? limit', 'max(imum)? business[- ]initiated calls to this number', '\\b138012\\b']),
+            numberRate: z.array(refusalPattern).default(['limit reached for maximum calls', 'call rate limit', '\\b138005\\b']),
+            // How long the number is held at attempt_limit when the rate refusal names no Retry-After.
+            numberRateHoldSeconds: int(1, 86400).default(60),
+          })
+          .strict()
+          .prefault({}),
         // How long an active-call lease lives without renewal: a dead instance's calls stop counting after it.
         leaseSeconds: int(10, 90).default(90),
         webhook: switchable(
@@ -421,13 +452,16 @@ export const configSchema = z
     c.trunks.forEach((t, i) => checkOwned(t.numbers, ['trunks', i, 'numbers']));
     c.devices.forEach((d, i) => checkOwned(d.numbers, ['devices', i, 'numbers']));
     const deviceNames = new Set(c.devices.map((d) => d.username));
-    c.numbers.forEach((n, i) =>
-      n.inbound.forEach((target, j) => {
+    const checkDevices = (targets: InboundTarget[], path: (string | number)[]) =>
+      targets.forEach((target, j) => {
         if (target.kind === 'device' && !deviceNames.has(target.name)) {
-          ctx.addIssue({ code: 'custom', path: ['numbers', i, 'inbound', j], message: 'no device with that username' });
+          ctx.addIssue({ code: 'custom', path: [...path, j], message: 'no device with that username' });
         }
-      }),
-    );
+      });
+    c.numbers.forEach((n, i) => {
+      checkDevices(n.inbound, ['numbers', i, 'inbound']);
+      n.inboundRoutes.forEach((r, k) => checkDevices(r.targets, ['numbers', i, 'inboundRoutes', k, 'targets']));
+    });
     const names = new Set<string>();
     c.trunks.forEach((t, i) => {
       if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'name'], message: 'duplicate trunk name' });

@@ -78,6 +78,8 @@ export function noPermissionCause(cause: string | undefined): string {
       return 'revoked after calls in a row went unanswered';
     case 'expired':
       return 'it expired';
+    case 'meta_refused':
+      return 'Meta refused the last call for want of it; ask again (send a permission request)';
     case undefined:
       return 'never given';
     default:

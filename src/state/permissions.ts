@@ -14,8 +14,10 @@ export interface Permission {
   kind: PermissionKind;
   expiresAt?: number;
   source?: string;
-  /** Why it is `none` when it once was something: revoked by the user, unanswered, expired. */
+  /** Why it is `none` when it once was something: revoked by the user, unanswered, expired, meta_refused. */
   cause?: string;
+  /** With cause meta_refused: Meta's words as Telnyx relayed them. */
+  text?: string;
 }
 
 /** How a user is known on one business number: by phone number, by BSUID, or both. */
@@ -38,6 +40,13 @@ export interface UserState {
     remaining7d: number;
     /** Seconds until another request is allowed; 0 when one is allowed now. */
     waitSeconds: number;
+  };
+  /** Holds Meta's relayed refusals put in place (note_upstream_refusal.lua), while they last. */
+  metaHolds: {
+    /** The pair is refused daily_limit until then (ms): Meta said its connected-calls cap is reached. */
+    pairCapUntil?: number;
+    /** The number is refused attempt_limit until then (ms): Meta said its call rate is reached. */
+    numberRateUntil?: number;
   };
 }
 
@@ -107,7 +116,12 @@ export class PermissionState {
       if (expiresAt > now) return { kind, expiresAt, source: h.source };
       return { kind: 'none', cause: 'expired', source: h.source };
     }
+    if (h.cause === 'meta_refused') return { kind: 'none', cause: h.cause, source: 'meta_refused', ...(h.text ? { text: h.text } : {}) };
     return h.cause ? { kind: 'none', cause: h.cause } : { kind: 'none' };
+  }
+
+  private static holds(pairCapUntil: number, numberRateUntil: number, now: number): UserState['metaHolds'] {
+    return { ...(pairCapUntil > now ? { pairCapUntil } : {}), ...(numberRateUntil > now ? { numberRateUntil } : {}) };
   }
 
   /** A phone number (E.164) or a BSUID, as the state keys it: a BSUID linked to a phone number is that number. */
@@ -222,9 +236,10 @@ export class PermissionState {
       .hget(k.unanswered, user)
       .zcount(k.userConnected(user), `(${now - DAY_MS}`, '+inf')
       .zrangebyscore(k.permissionRequests(user), `(${now - 7 * DAY_MS}`, '+inf', 'WITHSCORES')
+      .hget(k.number, 'attemptsHeldUntil')
       .exec();
     if (!res) throw new Error('read of user state was aborted');
-    const [perm, unans, conn, requests] = res.map(([err, v]) => {
+    const [perm, unans, conn, requests, numberHeld] = res.map(([err, v]) => {
       if (err) throw err;
       return v;
     });
@@ -244,6 +259,7 @@ export class PermissionState {
         remaining7d: Math.max(0, limits.per7d - last7d),
         waitSeconds: Math.ceil(permissionRequestWaitMs(times, now, limits) / 1000),
       },
+      metaHolds: PermissionState.holds(Number((perm as Record<string, string>).capHeldUntil ?? 0), Number(numberHeld ?? 0), now),
     };
   }
 

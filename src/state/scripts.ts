@@ -34,6 +34,7 @@ export const SCRIPTS = {
   recordPermissionRequestSent: { keys: ['last', 'delivery'], args: ['nowMs', 'user', 'channel', 'kind', 'messageId', 'ttlMs'] },
   recordRequestDelivery: { keys: ['delivery'], args: ['nowMs', 'status', 'error', 'ttlMs', 'earlyTtlMs'] },
   setTelnyxCalling: { keys: ['number'], args: ['nowMs', 'askedAtMs', 'enabled', 'error'] },
+  noteUpstreamRefusal: { keys: ['number', 'perm', 'userConnected'], args: ['nowMs', 'lesson', 'text', 'holdMs', 'windowMs', 'sinceMs'] },
   registerContacts: { keys: ['contacts', 'expiry'], args: ['nowMs', 'op'], rest: 'contacts' },
 } as const satisfies Record<string, ScriptShape>;
 

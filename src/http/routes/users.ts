@@ -20,8 +20,9 @@ export const userView = z.object({
   permission: z.object({
     kind: z.enum(['none', 'temporary', 'permanent']),
     expiresAt: z.string().optional().meta({ description: 'ISO 8601 UTC instant; temporary permissions only' }),
-    source: z.string().optional().meta({ description: 'Who granted it: api, webhook, callback' }),
-    cause: z.string().optional().meta({ description: 'Why it is none: user, api, unanswered, expired' }),
+    source: z.string().optional().meta({ description: 'Who granted it: api, webhook, callback; meta_refused when Meta refused a call for want of it (ask again)' }),
+    cause: z.string().optional().meta({ description: 'Why it is none: user, api, unanswered, expired, meta_refused' }),
+    text: z.string().optional().meta({ description: "With meta_refused: Meta's words as Telnyx relayed them" }),
   }),
   consecutiveUnanswered: z.number().int(),
   connected24h: z.number().int().meta({ description: 'Connected business-initiated calls with this user in the rolling 24 h' }),
@@ -47,6 +48,12 @@ export const userView = z.object({
       .nullable()
       .meta({ description: 'The last request sent to this user in the last 7 days, null when none' }),
   }),
+  metaHolds: z
+    .object({
+      pairCapUntil: z.string().optional().meta({ description: "ISO 8601: calls to this user are refused daily_limit until then (Meta said the pair's connected-calls cap is reached)" }),
+      numberRateUntil: z.string().optional().meta({ description: "ISO 8601: every call from this number is refused attempt_limit until then (Meta said the number's call rate is reached)" }),
+    })
+    .meta({ description: "Holds put in place by Meta's refusals relayed by Telnyx, while they last (docs/operations.md)" }),
   limits: z
     .object({
       connected24h: z.number().int().nullable().meta({ description: 'whatsapp.connectedCallsPer24h.perUser; null: no cap' }),
@@ -77,6 +84,7 @@ function toUserView(number: string, s: UserState, limits: Limits, via: Sender['c
     consecutiveUnanswered: s.consecutiveUnanswered,
     connected24h: s.connected24h,
     permissionRequests: { ...s.permissionRequests, viaCloudApi: via === 'cloud_api', via, last: lastView(last) },
+    metaHolds: Object.fromEntries(Object.entries(s.metaHolds).map(([k, v]) => [k, new Date(v).toISOString()])),
     limits,
   };
 }
