@@ -76,10 +76,9 @@ export class TelnyxCallingSwitch {
     await Promise.all(
       config.numbers.map(async ({ number }) => {
         const askedAt = this.deps.clock();
+        let enabled: boolean;
         try {
-          const enabled = await readCallingSettings(api, number, this.deps.fetch);
-          await this.deps.permissions.setTelnyxCalling(number, askedAt, enabled);
-          this.remember(number, { number, state: 'current', enabled });
+          enabled = await readCallingSettings(api, number, this.deps.fetch);
         } catch (e) {
           const why = e instanceof Error ? e.message : String(e);
           if (e instanceof TelnyxApiError) this.deps.metrics.telnyxApiErrorsTotal.inc({ operation: 'calling_settings' });
@@ -92,6 +91,14 @@ export class TelnyxCallingSwitch {
           return;
         }
         if (this.lastError.delete(number)) this.deps.logger.info({ number }, 'telnyx calling_settings read again');
+        try {
+          await this.deps.permissions.setTelnyxCalling(number, askedAt, enabled);
+        } catch (err) {
+          // Redis away: this instance still knows; the next round writes it for the others.
+          this.deps.metrics.redisErrorsTotal.inc();
+          this.deps.logger.warn({ number, err }, "telnyx calling_settings read, but not recorded for the other instances (Redis)");
+        }
+        this.remember(number, { number, state: 'current', enabled });
       }),
     );
   }
