@@ -44,13 +44,13 @@ export const numberView = z.object({
     .meta({ description: "Meta's cap in force, as the last permission lookup returned it; null until one did" }),
 });
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const isoOrUnset = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 function telnyxView(t: TelnyxCalling | undefined) {
   if (!t) return null;
   return {
     enabled: t.enabled ?? null,
-    checkedAt: iso(t.checkedAt) ?? null,
-    ...(t.error ? { error: t.error, errorAt: iso(t.errorAt) } : {}),
+    checkedAt: isoOrUnset(t.checkedAt) ?? null,
+    ...(t.error ? { error: t.error, errorAt: isoOrUnset(t.errorAt) } : {}),
   };
 }
 
