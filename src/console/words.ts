@@ -5,7 +5,7 @@ import { endReasonWords } from '../domain/endReasons.js';
 export const CHECK_WORDS: Record<string, { pass: string; fail: string }> = {
   calling_disabled: {
     pass: 'Calling is switched on for this business number.',
-    fail: 'Calling is switched off for this business number (the Calling switch in Numbers).',
+    fail: 'Calling is switched off for this business number (the Calling switch in Numbers; with Telnyx\'s API, also WhatsApp Calling in Mission Control).',
   },
   account_restricted: {
     pass: 'Meta has not restricted business-initiated calls from this number.',
@@ -47,7 +47,7 @@ export function checkWords(check: string, result: 'pass' | 'fail'): string {
 
 /** What the agent can do about a refusal. */
 export const REASON_ADVICE: Record<string, string> = {
-  calling_disabled: 'Ask an operator to switch calling on for this number.',
+  calling_disabled: 'Ask an operator to switch calling on for this number (in Numbers, or in Mission Control when the edge reads Telnyx\'s switch).',
   account_restricted: 'Wait until the restriction ends (the date is on the number), or call from another business number. The customer can still call you.',
   region_blocked: 'Call from a business number of another country.',
   no_permission: 'Send a permission request; the customer accepts it in WhatsApp. A call from the customer also gives permission.',

@@ -191,7 +191,7 @@ describeWithChromium('operator console in Chromium', () => {
     const request = page.getByRole('button', { name: 'Request permission' });
     const record = page.getByRole('button', { name: 'Record a request sent from my WhatsApp tool' });
     const answer = page.locator('.request [role=status]');
-    await page.getByText('The edge cannot send requests from this number (no WhatsApp Cloud API configured for it)').waitFor();
+    await page.getByText("The edge cannot send requests from this number (neither Telnyx's API nor a WhatsApp Cloud API is configured for it)").waitFor();
     await request.click();
     await answer.filter({ hasText: 'Not sent: no Cloud API configured; send it from your WhatsApp tool' }).waitFor();
     expect(await answer.getAttribute('class')).toBe('answer warn');
@@ -228,7 +228,7 @@ describeWithChromium('operator console in Chromium', () => {
 
       meta.answer = { status: 200, body: { messaging_product: 'whatsapp', messages: [{ id: 'wamid.HBgLNDQ3OTExMTIzNDU2' }] } };
       await request.click();
-      await answer.filter({ hasText: 'Permission request sent through WhatsApp (message wamid.HBgLNDQ3OTExMTIzNDU2)' }).waitFor();
+      await answer.filter({ hasText: 'Permission request sent through the WhatsApp Cloud API (message wamid.HBgLNDQ3OTExMTIzNDU2)' }).waitFor();
       expect(meta.requests).toHaveLength(2);
       await page.locator('#request-why').filter({ hasText: 'the next request is allowed in' }).waitFor();
       expect(await request.isDisabled()).toBe(true);

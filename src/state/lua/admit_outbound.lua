@@ -36,6 +36,8 @@ end
 
 local checks = {
   { 'calling_disabled', function()
+      -- With telnyx.api, Telnyx's own switch too (set_telnyx_calling.lua); not known yet counts as on.
+      if redis.call('HGET', KEYS[1], 'telnyxCalling') == '0' then return false end
       local v = redis.call('HGET', KEYS[1], 'calling')
       if v == false then v = ARGV[5] end
       return v == '1'
