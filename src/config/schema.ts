@@ -150,6 +150,31 @@ export const numberSchema = z
     number: e164,
     calling: bool().default(true),
     phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
+    // Meta's WhatsApp Business Account id the number belongs to: an account_update that names no
+    // number restricts the numbers of its account. Unset on every number: such an update applies
+    // to all of them (one account per edge); set on some: only to those that match.
+    wabaId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
+    // The approved call-permission-request template (Meta: a BODY component plus a
+    // call_permission_request component) sent through telnyx.api outside the 24 h window; inside
+    // it the edge sends the free-form interactive request instead. `bodyParameters`: the values of
+    // the template body's variables, named ({{first_name}}) or positional ({{1}}, in order).
+    permissionTemplate: z.preprocess(
+      // `name: "${WA_PERMISSION_TEMPLATE:-}"` left empty in the shipped templates: no template.
+      (v) => (v !== null && typeof v === 'object' && (v as { name?: unknown }).name === '' ? undefined : v),
+      z
+      .object({
+        name: nonEmpty('name'),
+        language: nonEmpty('language'),
+        bodyParameters: z
+          .array(z.object({ name: nonEmpty('name').optional(), text: nonEmpty('text') }).strict())
+          .default([]),
+      })
+      .strict()
+      .optional(),
+    ),
+    // Who sends this number's permission requests when both telnyx.api and whatsapp.cloudApi are
+    // configured; default: telnyx when telnyx.api is, else cloud_api.
+    permissionRequestsVia: z.enum(['telnyx', 'cloud_api']).optional(),
     inbound: z.array(inboundTarget).default([]),
     // Chosen by Meta's call-button or deep-link payload (x-wa-meta-cta-payload /
     // x-wa-meta-deeplink-payload) when the INVITE carries one; `inbound` otherwise.
@@ -295,6 +320,21 @@ export const configSchema = z
             .strict()
             .transform(({ enabled: _on, ...webhook }) => webhook),
         ),
+        // Telnyx's REST API (SPEC §2): permission requests through its WhatsApp messaging (POST
+        // /messages/whatsapp), the 24 h window check, and the calling switch (calling_settings),
+        // read at start and every `callingPollSeconds` by each instance into Redis.
+        api: switchable(
+          z
+            .object({
+              enabled: enabledFlag(), // `${WA_EDGE_TELNYX_API:-false}` in the shipped templates
+              key: nonEmpty('key'),
+              baseUrl: z.url().default('https://api.telnyx.com/v2'),
+              timeoutMs: int(100, 60000).default(5000),
+              callingPollSeconds: int(10, 86400).default(300),
+            })
+            .strict()
+            .transform(({ enabled: _on, ...api }) => api),
+        ),
         // Verify the certificate of whoever answers outgoing TLS (outboundProxy, register.registrar):
         // chain, dates and name, before any SIP is sent (the patched engine, docs/tls.md). caFile:
         // the CAs trusted for it instead of the system store; wildcard: `*.parent` for one label.
@@ -315,11 +355,16 @@ export const configSchema = z
         blockedRegions: z.array(region).default(['US', 'CA', 'EG', 'VN', 'NG']),
         temporaryPermissionHours: int(1).default(168),
         callbackPermission: bool().default(true),
+        // Meta's cap is per business number + user (its "Obtain user call permissions" page and
+        // changelog); perNumber is the seed guide's stricter reading, off unless set (docs/operations.md §5).
         connectedCallsPer24h: z
-          .object({ perNumber: nullableCap.default(100), perUser: nullableCap.default(100) })
+          .object({ perUser: nullableCap.default(100), perNumber: nullableCap.default(null) })
           .strict()
           .prefault({}),
         callAttemptsPer24h: nullableCap.default(10000),
+        // How long Meta's restriction of business-initiated calling lasts when its webhook states
+        // no expiration (Meta: 7 days after negative feedback); also how long a warning is shown.
+        accountRestrictionHours: int(1).default(168),
         maxConcurrentCalls: int(1).default(1000),
         unanswered: z
           .object({
@@ -453,6 +498,11 @@ export const configSchema = z
   .strict()
   .superRefine((c, ctx) => {
     checkBusinessEntries(c, ctx);
+    c.numbers.forEach((n, i) => {
+      const via = n.permissionRequestsVia;
+      if (via === 'telnyx' && !c.telnyx.api) ctx.addIssue({ code: 'custom', path: ['numbers', i, 'permissionRequestsVia'], message: 'telnyx needs telnyx.api' });
+      if (via === 'cloud_api' && !c.whatsapp.cloudApi) ctx.addIssue({ code: 'custom', path: ['numbers', i, 'permissionRequestsVia'], message: 'cloud_api needs whatsapp.cloudApi' });
+    });
     if (c.sip.registration.minExpires > c.sip.registration.maxExpires) {
       ctx.addIssue({ code: 'custom', path: ['sip', 'registration', 'minExpires'], message: 'greater than maxExpires' });
     }

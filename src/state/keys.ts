@@ -20,10 +20,14 @@ export function numberKeys(businessE164: string) {
     perm: (user: string) => `${base}:perm:${digits(user)}`,
     userConnected: (user: string) => `${base}:connected:${digits(user)}`,
     permissionRequests: (user: string) => `${base}:preq:${digits(user)}`,
+    /** The last permission request sent to a user: channel, kind, Telnyx's message id, when. */
+    lastPermissionRequest: (user: string) => `${base}:preq_last:${digits(user)}`,
+    /** A sent permission request's delivery as Telnyx's webhooks report it, by Telnyx's message id. */
+    requestDelivery: (messageId: string) => `${base}:preq_msg:${messageId}`,
     call: (callId: string) => `${base}:call:${callId}`,
   };
 }
 
 /** Append-only streams (SPEC §6). Written outside the per-number scripts: a stream has its own slot. */
-export const STREAMS = { calls: 'wa:calls', permissions: 'wa:permissions' } as const;
+export const STREAMS = { calls: 'wa:calls', permissions: 'wa:permissions', restrictions: 'wa:restrictions' } as const;
 export const STREAM_MAXLEN = 100_000;

@@ -7,6 +7,7 @@ import { numberKeys } from './keys.js';
 import type { StateStore } from './store.js';
 import { replyFields } from './scripts.js';
 import { numberEntry } from '../config/derived.js';
+import { NumberRestrictions } from './restrictions.js';
 
 export type PermissionKind = 'none' | 'temporary' | 'permanent';
 
@@ -55,13 +56,44 @@ export type PermissionRequestReservation =
   | { status: 'limited'; retryAfterSeconds: number }
   | { status: 'permanent' };
 
+/** How a permission request went out (SPEC §4): the channel that sent it, and what it sent. */
+export type RequestChannel = 'cloud_api' | 'telnyx' | 'elsewhere';
+export type RequestKind = 'template' | 'interactive';
+/** A sent request's delivery as Telnyx's webhooks report it. */
+export type DeliveryStatus = 'sent' | 'delivered' | 'failed' | 'unconfirmed';
+
+export interface LastPermissionRequest {
+  channel: RequestChannel;
+  kind?: RequestKind;
+  messageId?: string;
+  sentAt: number;
+  delivery?: { status: DeliveryStatus; at: number; error?: string };
+}
+
+/** What Telnyx last said of a number's calling switch (telnyx.api), and the last failure to ask. */
+export interface TelnyxCalling {
+  enabled?: boolean;
+  checkedAt?: number;
+  error?: string;
+  errorAt?: number;
+}
+
 const DAY_MS = 86_400_000;
+/** A request's record lives as long as the allowance it counts against (SPEC §7: 7 days). */
+const REQUEST_RECORD_TTL_MS = 7 * DAY_MS;
+/** A delivery event for a message id no request has claimed yet waits this long for the send's answer. */
+const EARLY_DELIVERY_TTL_MS = 3_600_000;
 /** Meta redelivers an unacknowledged webhook for up to 7 days: remember a message id that long. */
 const WEBHOOK_MESSAGE_TTL_SECONDS = 7 * 86_400;
 const webhookMessageKey = (messageId: string) => `wa:webhook:${messageId}`;
 
 export class PermissionState {
-  constructor(private readonly store: StateStore) {}
+  /** Meta's restrictions and warnings per number (beside the calling toggle, below). */
+  readonly restrictions: NumberRestrictions;
+
+  constructor(private readonly store: StateStore) {
+    this.restrictions = new NumberRestrictions(store);
+  }
 
   private get redis() {
     return this.store.redis;
@@ -235,6 +267,63 @@ export class PermissionState {
       },
       metaHolds: PermissionState.holds(Number((perm as Record<string, string>).capHeldUntil ?? 0), Number(numberHeld ?? 0), now),
     };
+  }
+
+  /** A request the channel accepted (already counted by reservePermissionRequest). */
+  async recordRequestSent(business: string, user: string, r: { channel: RequestChannel; kind?: RequestKind; messageId?: string }): Promise<void> {
+    const k = numberKeys(business);
+    const messageId = r.messageId ?? '';
+    await this.store.script('recordPermissionRequestSent', {
+      keys: { last: k.lastPermissionRequest(user), delivery: k.requestDelivery(messageId || '-') },
+      args: { nowMs: this.clock(), user, channel: r.channel, kind: r.kind ?? '', messageId, ttlMs: REQUEST_RECORD_TTL_MS },
+    });
+  }
+
+  /** A delivery event of a message sent from `business`; `user` is set when it was one of the edge's permission requests. */
+  async recordRequestDelivery(business: string, messageId: string, status: DeliveryStatus, error = ''): Promise<{ recorded: boolean; user?: string }> {
+    const reply = await this.store.script('recordRequestDelivery', {
+      keys: { delivery: numberKeys(business).requestDelivery(messageId) },
+      args: { nowMs: this.clock(), status, error, ttlMs: REQUEST_RECORD_TTL_MS, earlyTtlMs: EARLY_DELIVERY_TTL_MS },
+    });
+    const [result, user] = replyFields('recordRequestDelivery', reply, 2);
+    return { recorded: result === 'recorded', ...(user ? { user } : {}) };
+  }
+
+  /** The last request sent to a user (any channel) and, through Telnyx, its delivery. */
+  async lastPermissionRequest(business: string, user: string): Promise<LastPermissionRequest | undefined> {
+    const k = numberKeys(business);
+    const last = await this.redis.hgetall(k.lastPermissionRequest(user));
+    if (!last.channel) return undefined;
+    const d = last.messageId ? await this.redis.hgetall(k.requestDelivery(last.messageId)) : {};
+    return {
+      channel: last.channel as RequestChannel,
+      ...(last.kind ? { kind: last.kind as RequestKind } : {}),
+      ...(last.messageId ? { messageId: last.messageId } : {}),
+      sentAt: Number(last.sentAt),
+      ...(d.status ? { delivery: { status: d.status as DeliveryStatus, at: Number(d.statusAt), ...(d.error ? { error: d.error } : {}) } } : {}),
+    };
+  }
+
+  /** Records Telnyx's answer about the calling switch (enabled undefined: the question failed, `error` says why). */
+  async setTelnyxCalling(business: string, askedAt: number, enabled: boolean | undefined, error = ''): Promise<'recorded' | 'error' | 'stale'> {
+    const reply = await this.store.script('setTelnyxCalling', {
+      keys: { number: numberKeys(business).number },
+      args: { nowMs: this.clock(), askedAtMs: askedAt, enabled: enabled === undefined ? '' : enabled ? '1' : '0', error },
+    });
+    return replyFields('setTelnyxCalling', reply, 1)[0] as 'recorded' | 'error' | 'stale';
+  }
+
+  async telnyxCalling(business: string): Promise<TelnyxCalling> {
+    const [enabled, at, error, errorAt] = await this.redis.hmget(numberKeys(business).number, 'telnyxCalling', 'telnyxCallingAt', 'telnyxCallingError', 'telnyxCallingErrorAt');
+    return {
+      ...(enabled === '1' || enabled === '0' ? { enabled: enabled === '1', checkedAt: Number(at) } : {}),
+      ...(error ? { error, errorAt: Number(errorAt) } : {}),
+    };
+  }
+
+  /** Without telnyx.api nothing keeps Telnyx's switch current: forget it, so an old "off" cannot block calls. */
+  async forgetTelnyxCalling(business: string): Promise<void> {
+    await this.redis.hdel(numberKeys(business).number, 'telnyxCalling', 'telnyxCallingAt', 'telnyxCallingAskedAt', 'telnyxCallingError', 'telnyxCallingErrorAt');
   }
 
   async setCalling(business: string, enabled: boolean): Promise<void> {

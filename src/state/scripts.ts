@@ -31,8 +31,13 @@ export const SCRIPTS = {
   revokePermission: { keys: ['perm', 'userIds'], args: ['nowMs', 'cause', 'bsuid'] },
   linkUserIdentity: { keys: ['userIds', 'userBsuids', 'bsuidPerm', 'phonePerm'], args: ['bsuid', 'phone'] },
   reservePermissionRequest: { keys: ['permissionRequests', 'perm'], args: ['nowMs', 'per24h', 'per7d', 'requestId'] },
+  recordPermissionRequestSent: { keys: ['last', 'delivery'], args: ['nowMs', 'user', 'channel', 'kind', 'messageId', 'ttlMs'] },
+  recordRequestDelivery: { keys: ['delivery'], args: ['nowMs', 'status', 'error', 'ttlMs', 'earlyTtlMs'] },
+  setTelnyxCalling: { keys: ['number'], args: ['nowMs', 'askedAtMs', 'enabled', 'error'] },
   noteUpstreamRefusal: { keys: ['number', 'perm', 'userConnected'], args: ['nowMs', 'lesson', 'text', 'holdMs', 'windowMs', 'sinceMs'] },
   registerContacts: { keys: ['contacts', 'expiry'], args: ['nowMs', 'op'], rest: 'contacts' },
+  restrictNumber: { keys: ['number'], args: ['nowMs', 'kind', 'untilMs', 'detail', 'source'] },
+  liftRestriction: { keys: ['number'], args: ['nowMs', 'by'] },
   // Tenants (src/tenants/): their configuration under {tenants}, their limits under wa:t{name}.
   tenantWrite: { keys: ['version', 'tenants', 'tokens'], args: ['expectedVersion'], rest: 'writes' },
   tenantRead: { keys: ['version', 'tenants', 'tokens'], args: [] },

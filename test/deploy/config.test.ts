@@ -26,7 +26,7 @@ describe('docker/edge.yaml', () => {
     expect(c.trunks[0]).toMatchObject({ sources: ['203.0.113.10/32'], numbers: ['+447418613982'], defaultRegion: 'GB' });
     expect(c.trunks[0]?.auth?.username).toBe('pbx');
     expect(c.numbers[0]).toMatchObject({ number: '+447418613982', phoneNumberId: '1234567890', inbound: [{ kind: 'sip', uri: 'sip:100@pbx.example.com:5060' }] });
-    expect(c.whatsapp.connectedCallsPer24h.perNumber).toBe(100); // docker/alerts.yml warns at 90
+    expect(c.whatsapp.connectedCallsPer24h).toEqual({ perUser: 100, perNumber: null }); // Meta's cap is per customer (SPEC §7)
     // Off by default: a business without a Meta app of its own starts with none of its values.
     expect(c.whatsapp.webhook).toBeUndefined();
     expect(c.whatsapp.cloudApi).toBeUndefined();
@@ -37,6 +37,12 @@ describe('docker/edge.yaml', () => {
     expect(on.whatsapp.cloudApi?.baseUrl).toMatch(/^https:\/\/graph\.facebook\.com\//);
     expect(on.telnyx.register?.registrar).toBe('sip:sip.telnyx.com;transport=tls');
     expect(on.media.anchor?.rtpengine).toEqual(['host.docker.internal:22222']);
+    // A business onboarded through Telnyx: the API key and the template's name, nothing of Meta's.
+    expect(c.telnyx.api).toBeUndefined();
+    expect(loadConfig(EDGE_YAML, { ...env, WA_PERMISSION_TEMPLATE: '' }).numbers[0]?.permissionTemplate).toBeUndefined(); // as .env.example ships it
+    const telnyx = loadConfig(EDGE_YAML, { ...env, WA_EDGE_TELNYX_API: 'true', TELNYX_API_KEY: 'KEY-test', WA_PERMISSION_TEMPLATE: 'call_permission_request_v1' });
+    expect(telnyx.telnyx.api).toEqual({ key: 'KEY-test', baseUrl: 'https://api.telnyx.com/v2', timeoutMs: 5000, callingPollSeconds: 300 });
+    expect(telnyx.numbers[0]?.permissionTemplate).toEqual({ name: 'call_permission_request_v1', language: 'en', bodyParameters: [] });
   });
 
   it('can be pointed at local services when run by hand', () => {

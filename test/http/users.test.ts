@@ -15,7 +15,7 @@ beforeEach(async () => {
 
 const USER_URL = `/v1/numbers/${BUSINESS}/users/${USER}`;
 const iso = (ms: number) => new Date(ms).toISOString();
-const noRequests = { last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2, waitSeconds: 0, viaCloudApi: false };
+const noRequests = { last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2, waitSeconds: 0, viaCloudApi: false, via: null, last: null };
 /** The configuration defaults every view carries, so a client can show figures against them. */
 const limits = { connected24h: 100, unanswered: { nudgeAt: 2, revokeAt: 4, stopAt: null }, permissionRequests: { per24h: 1, per7d: 2 } };
 
@@ -54,7 +54,7 @@ describe('GET /v1/numbers/{number}/users/{user}', () => {
       permission: { kind: 'none', cause: 'user' },
       consecutiveUnanswered: 1,
       connected24h: 1,
-      permissionRequests: { last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1, waitSeconds: 24 * 3600, viaCloudApi: false },
+      permissionRequests: { last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1, waitSeconds: 24 * 3600, viaCloudApi: false, via: null, last: null },
       metaHolds: {},
       limits,
     });

@@ -36,9 +36,17 @@ end
 
 local checks = {
   { 'calling_disabled', function()
+      -- With telnyx.api, Telnyx's own switch too (set_telnyx_calling.lua); not known yet counts as on.
+      if redis.call('HGET', KEYS[1], 'telnyxCalling') == '0' then return false end
       local v = redis.call('HGET', KEYS[1], 'calling')
       if v == false then v = ARGV[5] end
       return v == '1'
+    end },
+  -- Meta restricted business-initiated calling (restrict_number.lua): refused until it ends.
+  { 'account_restricted', function()
+      local untilMs = tonumber(redis.call('HGET', KEYS[1], 'restrictedUntil') or '0')
+      if untilMs > now then return false, untilMs - now end
+      return true
     end },
   { 'region_blocked', function() return ARGV[4] ~= '1' end },
   { 'no_permission', function()
