@@ -11,6 +11,7 @@ export const EDGE_REASON_WORDS: Record<string, string> = {
   concurrency_limit: 'The business number is at its limit of simultaneous calls.',
   daily_limit: "This customer's 24-hour cap of connected calls is reached.",
   attempt_limit: 'The 24-hour cap of call attempts is reached.',
+  tenant_limit: 'Your organisation is at its limit of simultaneous calls or calls per second.',
   calling_disabled: 'Calling is switched off for this business number.',
   account_restricted: 'Meta has restricted business-initiated calls from this number for a while.',
   region_blocked: "Meta does not allow business-initiated calls from this number's country.",

@@ -39,6 +39,10 @@ export const CHECK_WORDS: Record<string, { pass: string; fail: string }> = {
     pass: 'Below the cap of call attempts in 24 hours.',
     fail: 'The number has made as many call attempts in 24 hours as Meta allows.',
   },
+  tenant_limit: {
+    pass: "Your organisation is below its limits of simultaneous calls and calls per second.",
+    fail: "Your organisation is at its limit of simultaneous calls or calls per second (set by the platform's operator).",
+  },
 };
 
 export function checkWords(check: string, result: 'pass' | 'fail'): string {
@@ -56,6 +60,7 @@ export const REASON_ADVICE: Record<string, string> = {
   concurrency_limit: 'Wait until a call on this number ends.',
   daily_limit: 'Wait until the 24-hour window frees a call.',
   attempt_limit: 'Wait until the 24-hour window frees an attempt.',
+  tenant_limit: 'Wait until another call of your organisation ends, or ask the operator to raise its limits.',
 };
 
 export function permissionSource(source: string | undefined): string {

@@ -14,6 +14,8 @@ export const REFUSALS = {
   concurrency_limit: { code: 486, retryAfter: false },
   daily_limit: { code: 480, retryAfter: true },
   attempt_limit: { code: 480, retryAfter: true },
+  // The business number's tenant is at its concurrent-call or calls-per-second limit (SPEC §2a).
+  tenant_limit: { code: 503, retryAfter: true },
   state_unavailable: { code: 503, retryAfter: true },
   media_unavailable: { code: 503, retryAfter: true },
   draining: { code: 503, retryAfter: true },

@@ -94,9 +94,9 @@ export class DigestAuthority {
     return !this.opts.secret();
   }
 
-  private sign(ts: string, salt: string): string {
+  private sign(ts: string, salt: string, realm: string): string {
     const key = this.opts.secret() || this.processKey;
-    return createHmac('sha256', key).update(`${this.opts.realm()}.${ts}.${salt}`).digest('base64url').slice(0, 22);
+    return createHmac('sha256', key).update(`${realm}.${ts}.${salt}`).digest('base64url').slice(0, 22);
   }
 
   /**
@@ -104,19 +104,22 @@ export class DigestAuthority {
    * millisecond (two phones registering at once) must not share a nonce, or the second one's nc=1
    * would look like a replay of the first's.
    */
-  nonce(): string {
+  nonce(realm = this.opts.realm()): string {
     const ts = this.clock().toString(36);
     const salt = randomBytes(6).toString('base64url');
-    return `${ts}.${salt}.${this.sign(ts, salt)}`;
+    return `${ts}.${salt}.${this.sign(ts, salt, realm)}`;
   }
 
-  /** The header value of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) challenge. */
-  challenge(stale = false): string {
-    return `Digest realm="${this.opts.realm()}", nonce="${this.nonce()}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`;
+  /**
+   * The header value of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) challenge. `realm`: a
+   * tenant's SIP domain (src/tenants/fleet.ts); the configured realm otherwise.
+   */
+  challenge(stale = false, realm = this.opts.realm()): string {
+    return `Digest realm="${realm}", nonce="${this.nonce(realm)}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`;
   }
 
-  async verify(method: string, creds: DigestCredentials, password: string): Promise<DigestVerdict> {
-    if (creds.realm !== this.opts.realm()) return 'bad';
+  async verify(method: string, creds: DigestCredentials, password: string, realm = this.opts.realm()): Promise<DigestVerdict> {
+    if (creds.realm !== realm) return 'bad';
     if (creds.algorithm && creds.algorithm.toUpperCase() !== 'MD5') return 'bad';
     if (creds.qop !== 'auth' || !creds.nc || !/^[0-9a-f]{8}$/i.test(creds.nc) || !creds.cnonce) return 'bad';
     const expected = md5(
@@ -128,7 +131,7 @@ export class DigestAuthority {
     // Right password: now is the nonce ours, fresh and not replayed?
     const [ts, salt, sig, ...rest] = creds.nonce.split('.');
     if (!ts || !salt || !sig || rest.length > 0) return 'unknown';
-    const mac = Buffer.from(this.sign(ts, salt));
+    const mac = Buffer.from(this.sign(ts, salt, realm));
     const given = Buffer.from(sig);
     if (mac.length !== given.length || !timingSafeEqual(mac, given)) return 'unknown';
     const issued = parseInt(ts, 36);

@@ -12,6 +12,8 @@ import { redisNonceUses } from '../state/nonces.js';
 import { handleRegister } from './registrar.js';
 import { SourceGuard } from './sourceGuard.js';
 import type { SipRequest, SipResponse } from './srf.js';
+import { fleetOf, plainUsername } from '../tenants/fleet.js';
+import { headerUri, parseSipUri } from '../domain/sipUri.js';
 
 export class SipRouter {
   private classifier: SourceClassifier<TrunkConfig>;
@@ -71,11 +73,17 @@ export class SipRouter {
     if (req.method !== 'ACK') res.send(503, { headers: { 'Retry-After': String(banned) } });
   }
 
-  private device(username: string | undefined): DeviceConfig | undefined {
-    return username === undefined ? undefined : this.deps.config().devices.find((d) => d.username === username);
+  /**
+   * The tenant a softphone's request names (src/tenants/fleet.ts): the host of its address-of-record,
+   * the To URI of a REGISTER, the From URI otherwise; and the digest realm of that tenant.
+   */
+  private softphoneTenant(req: SipRequest): { tenant: string; realm: string } {
+    const aor = headerUri(req.get(req.method === 'REGISTER' ? 'To' : 'From'));
+    const t = fleetOf(this.deps.config()).forHost(parseSipUri(aor)?.host);
+    return { tenant: t.name, realm: t.domain ?? this.deps.config().sip.realm };
   }
 
-  /** A softphone: digest-authenticated as one of `devices`, else refused as an unknown source. */
+  /** A softphone: digest-authenticated as one of its tenant's `devices`, else refused as an unknown source. */
   private async authenticateDevice(req: SipRequest, res: SipResponse, challengeCode: 401 | 407): Promise<DeviceConfig | undefined> {
     const log = { callId: req.get('Call-ID'), source: req.source_address };
     if (this.deps.config().devices.length === 0) {
@@ -84,13 +92,15 @@ export class SipRouter {
     }
     const header = challengeCode === 401 ? 'Authorization' : 'Proxy-Authorization';
     const creds = parseAuthorization(req.has(header) ? req.get(header) : undefined);
-    const device = this.device(creds?.username);
+    const { tenant, realm } = this.softphoneTenant(req);
+    const device = creds ? fleetOf(this.deps.config()).device(tenant, creds.username) : undefined;
     if (creds && !device) {
       this.guard.authFailed(req.source_address);
       reject(this.deps, res, refusal('auth_failed'), 'none', log);
       return undefined;
     }
-    const ok = await this.authenticate(req, res, device ?? { username: '', password: '' }, challengeCode);
+    const auth = device ? { username: plainUsername(device.username), password: device.password } : { username: '', password: '' };
+    const ok = await this.authenticate(req, res, auth, challengeCode, realm);
     return ok ? device : undefined;
   }
 
@@ -124,15 +134,15 @@ export class SipRouter {
   }
 
   /** True when the request carries valid credentials; otherwise it has been answered (401/407 or 403). */
-  async authenticate(req: SipRequest, res: SipResponse, auth: { username: string; password: string }, challengeCode: 401 | 407): Promise<boolean> {
+  async authenticate(req: SipRequest, res: SipResponse, auth: { username: string; password: string }, challengeCode: 401 | 407, realm?: string): Promise<boolean> {
     const header = challengeCode === 401 ? 'Authorization' : 'Proxy-Authorization';
     const challengeHeader = challengeCode === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate';
     const creds = parseAuthorization(req.has(header) ? req.get(header) : undefined);
     if (!creds) {
-      res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge() } });
+      res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge(false, realm) } });
       return false;
     }
-    const verdict = creds.username === auth.username ? await this.digest.verify(req.method, creds, auth.password) : 'bad';
+    const verdict = creds.username === auth.username ? await this.digest.verify(req.method, creds, auth.password, realm) : 'bad';
     if (verdict !== 'bad') this.deps.metrics.digestNoncesTotal.inc({ result: verdict });
     if (verdict === 'ok') return true;
     if (verdict !== 'bad') {
@@ -140,7 +150,7 @@ export class SipRouter {
       else if (verdict === 'replay') this.deps.logger.warn({ callId: req.get('Call-ID'), source: req.source_address, method: req.method }, 'digest nonce-count used before: replay refused');
       // stale=true only for a nonce of ours that expired: the client then answers the new one
       // without asking its user. A replay or a foreign nonce gets a plain new challenge.
-      if (!res.finalResponseSent) res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge(verdict === 'stale') } });
+      if (!res.finalResponseSent) res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge(verdict === 'stale', realm) } });
       return false;
     }
     this.guard.authFailed(req.source_address);

@@ -10,6 +10,7 @@ import type { TelnyxCalling } from '../../state/permissions.js';
 import { configuredNumber, numberParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
+import { visibleNumbers } from '../scope.js';
 
 export const numberView = z.object({
   number: z.string().meta({ description: 'E.164 with +' }),
@@ -74,10 +75,11 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     app.get(
       '/numbers',
       { schema: { summary: 'Each configured business number', response: withErrors({ 200: z.object({ numbers: z.array(numberView) }) }) } },
-      async () => {
+      async (req) => {
         const config = deps.config();
+        const visible = visibleNumbers(req, config);
         const numbers = await Promise.all(
-          config.numbers.map(async ({ number }) => {
+          config.numbers.filter(({ number }) => !visible || visible.has(number)).map(async ({ number }) => {
             const [toggle, activeCalls, connected24h, metaCap, telnyx, held] = await state(() =>
               Promise.all([
                 deps.permissions.calling(number),
