@@ -133,6 +133,11 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const deps: SipDeps = { srf, config: () => config.current, calls, admissions, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup };
   const router = new SipRouter(deps);
   router.attach();
+  // Every instance reads the deployment's digest key at start (src/state/digestKey.ts); a reconnect
+  // after a failed read tries again.
+  redis.on('ready', () => {
+    void router.digest.prepare().then((source) => logger.info({ digestKey: source }, 'digest nonces: key ready'));
+  });
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
   drachtio.onChange((up) => {
     if (up) telnyxTls.update(drachtio.serverVersion);
