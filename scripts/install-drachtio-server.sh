@@ -25,7 +25,7 @@ PINNED_COMMIT=9c2dd4cb6ae7c86fc494f028d35ea3381e311e38
 # What `git describe` says of that commit; the binary reports it as its version.
 PINNED_DESCRIBE=v0.9.10-1-g9c2dd4cb6a
 # Appended to the version the binary reports; bump the number whenever a patch changes.
-PATCH_SUFFIX=+tlsverify.1
+PATCH_SUFFIX=+tlsverify.2
 PATCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/deploy/drachtio/patches
 REPO_URL=https://github.com/drachtio/drachtio-server.git
 PREFIX=${PREFIX:-/opt/drachtio}
