@@ -1,6 +1,5 @@
 // SIP in → classify by source → the outbound or inbound flow. Nothing is created for a source
 // that is neither a trunk nor Telnyx (nor, for softphones, an authenticated device).
-import registrationParser from 'drachtio-mw-registration-parser';
 import type { DeviceConfig, TrunkConfig } from '../config/schema.js';
 import { SourceClassifier } from '../domain/sources.js';
 import { refusal } from '../domain/reasons.js';
@@ -56,7 +55,6 @@ export class SipRouter {
     const { srf } = this.deps;
     // Every request from a source that is neither a trunk nor Telnyx passes the scanner guard first.
     srf.use('*', (req, res, next) => this.guardUnknown(req, res, next));
-    srf.use('register', registrationParser as never);
     srf.invite((req, res) => void this.onInvite(req, res).catch((err) => this.crashed(err, req, res)));
     srf.options((req, res) => void this.onOptions(req, res).catch((err) => this.crashed(err, req, res)));
     srf.register((req, res) => void this.onRegister(req, res).catch((err) => this.crashed(err, req, res)));
