@@ -30,8 +30,8 @@ const NO_PERMISSION_USER = '+447911000999';
 /** How many of each SIPp exchange the tests run (the issue's figures). */
 const N = { registers: 50, softphoneCalls: 20, trunkCalls: 20 };
 
-/** With `digestSecret: undefined`, nothing configured: the edges share the key they keep in Redis (issue 34). */
-const overrides = (digestSecret: string | undefined = SECRET) => ({
+/** With `digestSecret` null, nothing configured: the edges share the key they keep in Redis (issue 34). */
+const overrides = (digestSecret: string | null = SECRET) => ({
   // One softphone address sends every REGISTER and call here: above the scanner guard's default 50 requests per 10 s.
   sip: { realm: REALM, ...(digestSecret ? { digestSecret } : {}), registration: { minExpires: 60, maxExpires: 3600 }, scannerBan: { requestsPer10s: 10_000, authFailuresPer10m: 100, banSeconds: 600 } },
   devices: [{ username: ALICE.user, password: ALICE.password, numbers: [BUSINESS], defaultRegion: 'GB' }],
@@ -243,8 +243,8 @@ describeWithDrachtio('several edges with nothing configured: the digest key they
     'two edges on one drachtio-server, no sip.digestSecret',
     async () => {
       const redis = await startRedis();
-      const first = await startEdgeFixture(() => overrides(undefined), { redis });
-      const second = await startEdgeFixture(() => overrides(undefined), { redis, sharedDrachtio: first.drachtio, telnyxPort: first.telnyxPort, pbxPorts: first });
+      const first = await startEdgeFixture(() => overrides(null), { redis });
+      const second = await startEdgeFixture(() => overrides(null), { redis, sharedDrachtio: first.drachtio, telnyxPort: first.telnyxPort, pbxPorts: first });
       const h = { redis, edges: [first, second], telnyxPort: first.telnyxPort };
       await until(async () => first.edge.router.digest.keySource === 'shared' && second.edge.router.digest.keySource === 'shared', 10_000, 'both edges read the shared key', () => allLogs(h));
       return h;

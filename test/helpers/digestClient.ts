@@ -42,7 +42,11 @@ export interface RawClient {
   address: string;
   port: number;
   /** Sends `method` to `to` (a new transaction; same Call-ID across calls of one client) and resolves with its final answer. */
-  request(to: Target, method: 'REGISTER' | 'INVITE' | 'OPTIONS', opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string }): Promise<Answer>;
+  /**
+   * `expires`: a REGISTER's Expires header (default 600; `none`: no Expires header);
+   * `contacts`: Contact header values, one line each (default the client's own address; `[]`: none).
+   */
+  request(to: Target, method: 'REGISTER' | 'INVITE' | 'OPTIONS', opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string; expires?: number | 'none'; contacts?: string[] }): Promise<Answer>;
   close(): void;
 }
 
@@ -90,10 +94,10 @@ export async function rawClient(address: string): Promise<RawClient> {
         `To: <sip:${method === 'REGISTER' ? opts.user : (opts.ruriUser ?? opts.user)}@${to.host}>`,
         `Call-ID: ${callId}`,
         `CSeq: ${cseq} ${method}`,
-        `Contact: <sip:${opts.user}@${address}:${port}>`,
+        ...(opts.contacts ?? [`<sip:${opts.user}@${address}:${port}>`]).map((c) => `Contact: ${c}`),
         'Max-Forwards: 70',
         'User-Agent: wa-edge-test-raw',
-        ...(method === 'REGISTER' ? ['Expires: 600'] : []),
+        ...(method === 'REGISTER' && opts.expires !== 'none' ? [`Expires: ${opts.expires ?? 600}`] : []),
         ...(opts.auth ? [`${opts.authHeader ?? 'Authorization'}: ${opts.auth}`] : []),
         ...(sdp ? ['Content-Type: application/sdp'] : []),
         `Content-Length: ${Buffer.byteLength(sdp.replace(/\n/g, '\r\n'))}`,
