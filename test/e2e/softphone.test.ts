@@ -373,6 +373,8 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
       return phone.request(edge, 'REGISTER', { user: ALICE.user, auth, ...opts });
     };
     const own = `sip:alice@${addrs.softphone}:${phone.port}`;
+    /** Every Contact of an answer (drachtio-srf writes one header line each). */
+    const contactsOf = (a: { text: string }) => [...a.text.matchAll(/^Contact:\s*(.*?)\r?$/gim)].flatMap((m) => m[1]!.split(/,\s*/));
     try {
       const before = Date.now();
       const ok = await register({ expires: 'none' });
@@ -386,12 +388,13 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
       const second = `sip:alice@${addrs.softphone}:${phone.port + 1}`;
       const two = await register({ expires: 'none', contacts: [`<${own}>;expires=120`, `<${second}>`] });
       expect(two.status, two.text).toBe(200);
-      expect(two.header('Contact')?.split(', ').sort()).toEqual([`<${own}>;expires=120`, `<${second}>;expires=900`].sort());
+      expect(contactsOf(two).sort(), two.text).toEqual([`<${own}>;expires=120`, `<${second}>;expires=900`].sort());
 
       // A REGISTER without Contact asks what is registered (RFC 3261 §10.2.3): nothing changes.
       const query = await register({ expires: 'none', contacts: [] });
       expect(query.status, query.text).toBe(200);
-      expect(query.header('Contact')?.split(', ')).toHaveLength(2);
+      const uris = (a: { text: string }) => contactsOf(a).map((c) => c.replace(/;expires=\d+$/, '')).sort();
+      expect(uris(query)).toEqual([`<${own}>`, `<${second}>`].sort()); // the same two, their expiries counting down
       expect(await bindings()).toHaveLength(2);
     } finally {
       phone.close();
