@@ -4,8 +4,10 @@
 // authFailuresPer10m before it reaches the right password, the tools as shipped (User-Agent
 // friendly-scanner) are banned on sight, and the trunk's calls and the real softphone go on.
 // "Disguised" runs are the same tools with another User-Agent (sipvicious has no option for it:
-// a few lines of Python set makeRequest's default). Every scan comes from its own 127.0.0.x address,
-// so one ban does not decide the next scan.
+// a few lines of Python set makeRequest's default) and from an address of their own: sipvicious
+// 0.3.3 parses -b (bind address) but never uses it, so the same lines bind its socket. As shipped
+// the kernel picks the source, 127.0.0.1 towards the edge: the trunk here is on another address
+// (TRUNK), as in the issue, and the as-shipped runs come last (they get 127.0.0.1 banned).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +24,14 @@ const SVCRACK = '/usr/bin/svcrack';
 const DISGUISE = 'Zoiper rv2.10.20.4';
 /** Made-up names around the real one: the enumeration must find none of them, alice included. */
 const NAMES = ['admin', 'alice', 'bob', 'carol', 'dave', 'eve', 'test', 'guest', '100', '101', '1000', 'operator', 'reception', 'sales', 'support'];
-const SOURCES = { register: '127.0.0.21', invite: '127.0.0.22', crack: '127.0.0.23', control: '127.0.0.24', shippedWar: '127.0.0.25', shippedCrack: '127.0.0.26' };
+const SOURCES = { register: '127.0.0.21', invite: '127.0.0.22', crack: '127.0.0.23', control: '127.0.0.24' };
+/** Where the PBX trunk sends from: not 127.0.0.1, where sipvicious as shipped comes from. */
+const TRUNK = '127.0.0.9';
 
-/** Runs a sipvicious tool as shipped, or with another User-Agent; resolves with its output. */
-function runTool(tool: 'svwar' | 'svcrack', args: string[], userAgent?: string, timeoutMs = 90_000): Promise<string> {
-  const cmd = userAgent
-    ? ['python3', '-c', DISGUISED, userAgent, tool, ...args]
+/** Runs a sipvicious tool as shipped, or disguised (another User-Agent, from `source`); resolves with its output. */
+function runTool(tool: 'svwar' | 'svcrack', args: string[], disguise?: { userAgent: string; source: string }, timeoutMs = 90_000): Promise<string> {
+  const cmd = disguise
+    ? ['python3', '-c', DISGUISED, disguise.userAgent, disguise.source, tool, ...args, '-x', disguise.source]
     : [tool === 'svwar' ? SVWAR : SVCRACK, ...args];
   return new Promise((resolve, reject) => {
     const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,14 +49,16 @@ function runTool(tool: 'svwar' | 'svcrack', args: string[], userAgent?: string, 
   });
 }
 
-/** sipvicious's own entry points with makeRequest's default User-Agent replaced. */
+/** sipvicious's own entry points with makeRequest's default User-Agent replaced and its socket bound to one address. */
 const DISGUISED = `
-import importlib, sys
+import importlib, socket, sys
 sys.path.insert(0, '/usr/share/sipvicious')
 import sipvicious.libs.svhelper as helper
-ua, tool = sys.argv[1], sys.argv[2]
+ua, source, tool = sys.argv[1], sys.argv[2], sys.argv[3]
 helper.makeRequest.__defaults__ = tuple(ua if d == 'friendly-scanner' else d for d in helper.makeRequest.__defaults__)
-sys.argv = [tool] + sys.argv[3:]
+bind = socket.socket.bind
+socket.socket.bind = lambda self, addr: bind(self, (source,) + tuple(addr[1:]) if addr[0] in ('', '0.0.0.0') else addr)
+sys.argv = [tool] + sys.argv[4:]
 importlib.import_module('sipvicious.' + tool).main()
 `;
 
@@ -81,7 +87,11 @@ describeWithSipvicious('sipvicious against the edge, with the shipped scanner de
 
   beforeAll(async () => {
     // sip.scannerBan left at its defaults (50 requests per 10 s, 10 digest failures per 10 min, 600 s).
-    fx = await startEdgeFixture(() => ({ ...aliceRingsForBusiness(), numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice'] }] }));
+    fx = await startEdgeFixture(() => ({
+      ...aliceRingsForBusiness(),
+      trunks: [{ name: 'acme', sources: [`${TRUNK}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }],
+      numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice'] }],
+    }));
     await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
     dir = mkdtempSync(join(tmpdir(), 'wa-edge-sipvicious-'));
     writeFileSync(join(dir, 'names.txt'), `${NAMES.join('\n')}\n`);
@@ -95,7 +105,7 @@ describeWithSipvicious('sipvicious against the edge, with the shipped scanner de
   for (const method of ['REGISTER', 'INVITE'] as const) {
     it(`svwar by ${method} (disguised): alice looks like every made-up name, nothing found`, async () => {
       const source = method === 'REGISTER' ? SOURCES.register : SOURCES.invite;
-      const out = await runTool('svwar', ['-m', method, '-d', join(dir, 'names.txt'), '--force', '-b', source, '-x', source, '-P', '5060', '-t', '0.05', '--maximumtime', '10', ...target()], DISGUISE);
+      const out = await runTool('svwar', ['-m', method, '-d', join(dir, 'names.txt'), '--force', '-P', '5060', '-t', '0.05', '--maximumtime', '10', ...target()], { userAgent: DISGUISE, source });
       console.log(`[svwar ${method}, disguised] ${NAMES.length} names incl. alice; found: ${JSON.stringify(foundBySvwar(out))}; bans ${JSON.stringify(await bans())}`);
       expect(out, out).toMatch(/found nothing/);
       expect(foundBySvwar(out)).toEqual([]);
@@ -103,31 +113,33 @@ describeWithSipvicious('sipvicious against the edge, with the shipped scanner de
   }
 
   it('svcrack (disguised), control: with the right password first it is found (the tool works against this edge)', async () => {
-    const out = await runTool('svcrack', ['-u', ALICE.username, '-d', join(dir, 'right-first.txt'), '-b', SOURCES.control, '-x', SOURCES.control, '-P', '5060', ...target()], DISGUISE);
+    const out = await runTool('svcrack', ['-u', ALICE.username, '-d', join(dir, 'right-first.txt'), '-P', '5060', '--maximumtime', '10', ...target()], { userAgent: DISGUISE, source: SOURCES.control });
     expect(out, out).toContain(ALICE.password);
   }, 120_000);
 
   it('svcrack (disguised): cut off by authFailuresPer10m before the 15th guess, the right one', async () => {
     const before = (await bans()).auth_failures ?? 0;
-    const out = await runTool('svcrack', ['-u', ALICE.username, '-d', join(dir, 'passwords.txt'), '-b', SOURCES.crack, '-x', SOURCES.crack, '-P', '5060', '-t', '0.05', '--maximumtime', '10', ...target()], DISGUISE);
+    const out = await runTool('svcrack', ['-u', ALICE.username, '-d', join(dir, 'passwords.txt'), '-P', '5060', '-t', '0.05', '--maximumtime', '10', ...target()], { userAgent: DISGUISE, source: SOURCES.crack });
     const refused = (await fx.edge.metrics.rejectionsTotal.get()).values.filter((v) => v.labels.reason === 'auth_failed').reduce((s, v) => s + v.value, 0);
     console.log(`[svcrack, disguised] 14 wrong passwords then the right one: ${out.includes(ALICE.password) ? 'FOUND' : 'not found'}; digest failures refused ${refused}; bans ${JSON.stringify(await bans())}`);
     expect(out).not.toContain(ALICE.password);
     expect((await bans()).auth_failures).toBe(before + 1);
   }, 120_000);
 
-  it('svwar and svcrack as shipped (User-Agent friendly-scanner): banned on sight, nothing learnt', async () => {
+  it('svwar and svcrack as shipped (User-Agent friendly-scanner, from 127.0.0.1): banned on sight, nothing learnt', async () => {
     const before = (await bans()).scanner ?? 0;
-    const war = await runTool('svwar', ['-m', 'INVITE', '-d', join(dir, 'names.txt'), '--force', '-b', SOURCES.shippedWar, '-x', SOURCES.shippedWar, '-P', '5060', '-t', '0.05', '--maximumtime', '10', ...target()]);
-    const crack = await runTool('svcrack', ['-u', ALICE.username, '-d', join(dir, 'right-first.txt'), '-b', SOURCES.shippedCrack, '-x', SOURCES.shippedCrack, '-P', '5060', '--maximumtime', '10', ...target()]);
+    // Bound to every address: a port of their own, so the 407s the edge still retransmits to the
+    // disguised scans' 127.0.0.2x:5060 (they never ACK) cannot reach them.
+    const war = await runTool('svwar', ['-m', 'INVITE', '-d', join(dir, 'names.txt'), '--force', '-P', '5062', '-t', '0.05', '--maximumtime', '10', ...target()]);
+    const crack = await runTool('svcrack', ['-u', ALICE.username, '-d', join(dir, 'right-first.txt'), '-P', '5064', '--maximumtime', '10', ...target()]);
     console.log(`[as shipped] svwar found ${JSON.stringify(foundBySvwar(war))}; svcrack with the right password first: ${crack.includes(ALICE.password) ? 'FOUND' : 'not found'}; bans ${JSON.stringify(await bans())}`);
     expect(foundBySvwar(war)).toEqual([]);
     expect(crack).not.toContain(ALICE.password); // even the right password: the source is banned before it is checked
-    expect((await bans()).scanner).toBe(before + 2);
+    expect((await bans()).scanner).toBe(before + 1); // one source, banned once: svcrack then meets the ban
   }, 120_000);
 
   it('meanwhile the trunk\'s calls connect and the real softphone registers', async () => {
-    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call.xml', vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call.xml', vars: { hold: 100 }, localAddress: TRUNK }, { scenario: 'telnyx_uas_answer.xml' });
     expectOk(pbx, fx);
     expectOk(telnyx, fx);
     const port = await freeSipPort(addrs.softphone);
