@@ -176,6 +176,7 @@ describeWithDrachtio('RFC 4475 torture messages over UDP and TCP (issue 34)', ()
   }, 60_000);
 
   afterAll(async () => {
+    // TORTURE_DUMP=FILE keeps drachtio-server's log of the run (why a message went unanswered).
     if (process.env.TORTURE_DUMP) (await import('node:fs')).writeFileSync(process.env.TORTURE_DUMP, fx.drachtio.logs());
     await collector?.close();
     await fx?.stop();
