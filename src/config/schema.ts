@@ -150,6 +150,10 @@ const numberSchema = z
     number: e164,
     calling: bool().default(true),
     phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
+    // Meta's WhatsApp Business Account id the number belongs to: an account_update that names no
+    // number restricts the numbers of its account. Unset on every number: such an update applies
+    // to all of them (one account per edge); set on some: only to those that match.
+    wabaId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
     // The approved call-permission-request template (Meta: a BODY component plus a
     // call_permission_request component) sent through telnyx.api outside the 24 h window; inside
     // it the edge sends the free-form interactive request instead. `bodyParameters`: the values of
@@ -307,11 +311,16 @@ export const configSchema = z
         blockedRegions: z.array(region).default(['US', 'CA', 'EG', 'VN', 'NG']),
         temporaryPermissionHours: int(1).default(168),
         callbackPermission: bool().default(true),
+        // Meta's cap is per business number + user (its "Obtain user call permissions" page and
+        // changelog); perNumber is the seed guide's stricter reading, off unless set (docs/operations.md §5).
         connectedCallsPer24h: z
-          .object({ perNumber: nullableCap.default(100), perUser: nullableCap.default(100) })
+          .object({ perUser: nullableCap.default(100), perNumber: nullableCap.default(null) })
           .strict()
           .prefault({}),
         callAttemptsPer24h: nullableCap.default(10000),
+        // How long Meta's restriction of business-initiated calling lasts when its webhook states
+        // no expiration (Meta: 7 days after negative feedback); also how long a warning is shown.
+        accountRestrictionHours: int(1).default(168),
         maxConcurrentCalls: int(1).default(1000),
         unanswered: z
           .object({

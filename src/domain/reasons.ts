@@ -6,6 +6,7 @@ export const REFUSALS = {
   invalid_destination: { code: 484, retryAfter: false },
   number_not_enabled: { code: 403, retryAfter: false },
   calling_disabled: { code: 403, retryAfter: false },
+  account_restricted: { code: 403, retryAfter: true },
   region_blocked: { code: 403, retryAfter: false },
   no_permission: { code: 480, retryAfter: false },
   unanswered_guard: { code: 480, retryAfter: false },

@@ -12,7 +12,7 @@ export const HTTP_ERRORS = {
   unknown_number: { status: 404, message: 'not a configured business number' },
   webhook_not_configured: { status: 404, message: 'whatsapp.webhook is not configured' },
   telnyx_webhook_not_configured: { status: 404, message: 'telnyx.webhook is not configured' },
-  permanent_permission: { status: 409, message: 'the user has granted a permanent permission: no request is needed' },
+  permission_exists: { status: 409, message: 'the user has granted a permanent permission: no request is needed (Meta refuses one, error 138017); nothing was counted' },
   phone_number_id_missing: { status: 409, message: 'the number has no phoneNumberId, so the Cloud API cannot send from it' },
   permission_template_missing: { status: 409, message: 'the number has no permissionTemplate, so telnyx.api cannot ask a user outside the 24 h window' },
   cloud_api_not_configured: {

@@ -36,6 +36,8 @@ export const SCRIPTS = {
   setTelnyxCalling: { keys: ['number'], args: ['nowMs', 'askedAtMs', 'enabled', 'error'] },
   noteUpstreamRefusal: { keys: ['number', 'perm', 'userConnected'], args: ['nowMs', 'lesson', 'text', 'holdMs', 'windowMs', 'sinceMs'] },
   registerContacts: { keys: ['contacts', 'expiry'], args: ['nowMs', 'op'], rest: 'contacts' },
+  restrictNumber: { keys: ['number'], args: ['nowMs', 'kind', 'untilMs', 'detail', 'source'] },
+  liftRestriction: { keys: ['number'], args: ['nowMs', 'by'] },
 } as const satisfies Record<string, ScriptShape>;
 
 export type ScriptName = keyof typeof SCRIPTS;
