@@ -161,6 +161,11 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   void redisReady(redis, 10_000)
     .catch(() => undefined)
     .then(() => tenants.start());
+  // Every instance reads the deployment's digest key at start (src/state/digestKey.ts); a reconnect
+  // after a failed read tries again.
+  redis.on('ready', () => {
+    void router.digest.prepare().then((source) => logger.info({ digestKey: source }, 'digest nonces: key ready'));
+  });
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
   drachtio.onChange((up) => {
     if (up) telnyxTls.update(drachtio.serverVersion);

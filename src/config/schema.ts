@@ -452,7 +452,8 @@ export const configSchema = z
         inboundTargetTimeoutSeconds: int(1, 600).default(30),
         drainSeconds: int(0, 3600).default(30),
         registration: z
-          .object({ minExpires: int(30).default(60), maxExpires: int(60).default(3600) })
+          // defaultExpires: for a REGISTER that states no expiry (RFC 3261 §10.2.1.1), clamped to the other two.
+          .object({ minExpires: int(30).default(60), maxExpires: int(60).default(3600), defaultExpires: int(1).default(3600) })
           .strict()
           .prefault({}),
         scannerBan: z

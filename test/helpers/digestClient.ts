@@ -44,8 +44,16 @@ export interface RawClient {
   /** Requests that reached this client (unanswered): e.g. the edge ringing it as a softphone. */
   heard: string[];
   /** Sends `method` to `to` (a new transaction; same Call-ID across calls of one client) and resolves with its final answer. */
-  /** `domain`: the host of the client's address-of-record (From, and To of a REGISTER), e.g. a tenant's SIP domain; default its own address / the edge. */
-  request(to: Target, method: 'REGISTER' | 'INVITE' | 'OPTIONS', opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string; domain?: string; headers?: string[] }): Promise<Answer>;
+  /**
+   * `domain`: the host of the client's address-of-record (From, and To of a REGISTER), e.g. a tenant's SIP domain; default its own address / the edge.
+   * `expires`: a REGISTER's Expires header (default 600; `none`: no Expires header);
+   * `contacts`: Contact header values, one line each (default the client's own address; `[]`: none).
+   */
+  request(
+    to: Target,
+    method: 'REGISTER' | 'INVITE' | 'OPTIONS',
+    opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string; domain?: string; headers?: string[]; expires?: number | 'none'; contacts?: string[] },
+  ): Promise<Answer>;
   close(): void;
 }
 
@@ -96,10 +104,10 @@ export async function rawClient(address: string): Promise<RawClient> {
         `To: <sip:${method === 'REGISTER' ? opts.user : (opts.ruriUser ?? opts.user)}@${method === 'REGISTER' ? (opts.domain ?? to.host) : to.host}>`,
         `Call-ID: ${callId}`,
         `CSeq: ${cseq} ${method}`,
-        `Contact: <sip:${opts.user}@${address}:${port}>`,
+        ...(opts.contacts ?? [`<sip:${opts.user}@${address}:${port}>`]).map((c) => `Contact: ${c}`),
         'Max-Forwards: 70',
         'User-Agent: wa-edge-test-raw',
-        ...(method === 'REGISTER' ? ['Expires: 600'] : []),
+        ...(method === 'REGISTER' && opts.expires !== 'none' ? [`Expires: ${opts.expires ?? 600}`] : []),
         ...(opts.auth ? [`${opts.authHeader ?? 'Authorization'}: ${opts.auth}`] : []),
         ...(opts.headers ?? []),
         ...(sdp ? ['Content-Type: application/sdp'] : []),

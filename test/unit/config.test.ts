@@ -45,7 +45,7 @@ describe('configuration (SPEC §2)', () => {
     const empty = parseConfig(stringify(baseConfigObject({ sip: {}, log: {}, media: {} })), 'x', {});
     expect(absent.sip).toEqual(empty.sip);
     expect(absent.sip.scannerBan).toEqual({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 });
-    expect(absent.sip.registration).toEqual({ minExpires: 60, maxExpires: 3600 });
+    expect(absent.sip.registration).toEqual({ minExpires: 60, maxExpires: 3600, defaultExpires: 3600 });
     expect(absent.log).toEqual({ level: 'info' });
     expect(absent.media).toEqual(empty.media);
     const partial = parseConfig(stringify(baseConfigObject({ sip: { scannerBan: { banSeconds: 5 } } })), 'x', {});
