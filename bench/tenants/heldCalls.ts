@@ -209,12 +209,12 @@ try {
     const t0 = Date.now();
     const tenants = Array.from({ length: TENANTS }, (_, t) => t);
     const run = await place(tenants, NUMBERS * USERS, RATE, holdMs);
-    let s = await app.stats();
-    let peak = s.active;
+    // An edge busy with the fill may answer the benchmark late: a missed answer is not a failure.
+    const statsOrLast = async (last: { active: number }) => app.stats().catch(() => last);
+    let s = await statsOrLast({ active: 0 });
     while (s.active < TOTAL && Date.now() - t0 < fillEstSec * 1500 + 10_000) {
       await sleep(500);
-      s = await app.stats();
-      peak = Math.max(peak, s.active);
+      s = await statsOrLast(s);
     }
     const fillSec = (Date.now() - t0) / 1000;
     console.log(`  fill: edge holds ${s.active}/${TOTAL} calls after ${fmt(fillSec, 1)} s (${fmt(s.active / fillSec, 0)} calls/s); load average ${loadavg()}`);
