@@ -2,7 +2,7 @@
 // item 6): heap per held call, the CPU of keeping them (lease renewals), no lease lost, memory
 // back to the baseline after the drain. Prints figures; asserts nothing.
 //
-//   npx tsx bench/tenants/heldCalls.ts [--tenants 100] [--numbers 2] [--users 50] [--rate 250]
+//   npx tsx bench/tenants/heldCalls.ts [--tenants 100] [--numbers 2] [--users 50] [--rate 100]
 //                                      [--lease 30] [--quiet 40] [--idle 20] [--tenant-limit 1000] [--cycles 2]
 //
 // Calls held = tenants × numbers × users (default 10,000; Meta allows 1,000 per number, the edge's
@@ -46,7 +46,7 @@ import { tenantKeys } from '../../src/tenants/gate.js';
 const TENANTS = numArg('tenants', 100);
 const NUMBERS = numArg('numbers', 2);
 const USERS = numArg('users', 50);
-const RATE = numArg('rate', 250);
+const RATE = numArg('rate', 100);
 const LEASE = numArg('lease', 30);
 const QUIET = numArg('quiet', LEASE + 10);
 const IDLE = numArg('idle', 20);
