@@ -1,6 +1,7 @@
 // GET/POST /v1/webhooks/whatsapp (SPEC §4): Meta's subscription check and its signed notifications;
 // POST /v1/webhooks/telnyx: Telnyx's signed webhooks. No bearer token here: the GET proves itself
-// with hub.verify_token, the POSTs with X-Hub-Signature-256 and telnyx-signature-ed25519.
+// with hub.verify_token, the POSTs with X-Hub-Signature-256 and telnyx-signature-ed25519, by the
+// platform's secret or the named tenant's (src/http/webhookSigners.ts).
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyBaseLogger } from 'fastify';
@@ -212,7 +213,8 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary: 'Meta webhook: call_permission_reply grants (temporary or permanent) or revokes; account_update ACCOUNT_RESTRICTION of business-initiated calling restricts the numbers it names (all of the account when none), ACCOUNT_VIOLATION is a warning; everything else is acknowledged and ignored',
-          description: 'Authenticated by X-Hub-Signature-256 = sha256=<hex HMAC-SHA256(raw body, whatsapp.webhook.appSecret)>. Each message id is applied once.',
+          description:
+            'Authenticated by X-Hub-Signature-256 = sha256=<hex HMAC-SHA256(raw body, whatsapp.webhook.appSecret)>, or with the app secret of the tenant whose numbers (or WABA) it names: then read against that tenant\'s numbers only, and refused 401 if it also names another tenant\'s number. Each message id is applied once.',
           security: [],
           response: withErrors({ 200: delivery }),
         },
@@ -257,7 +259,7 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         schema: {
           summary: "Telnyx webhook: a WhatsApp call_permission_reply it carries (Meta's shape anywhere in data.payload) is applied; whatsapp.account.restricted restricts (whatsapp.account.violation warns); everything else is acknowledged and counted",
           description:
-            'Authenticated by telnyx-signature-ed25519 (base64 Ed25519 over `${telnyx-timestamp}|${raw body}`, telnyx.webhook.publicKey) and telnyx-timestamp within 300 s. ' +
+            'Authenticated by telnyx-signature-ed25519 (base64 Ed25519 over `${telnyx-timestamp}|${raw body}`, telnyx.webhook.publicKey or the public key of the tenant whose number it names; then 401 if it also names another tenant\'s) and telnyx-timestamp within 300 s. ' +
             'Counted in wa_edge_telnyx_webhooks_total{event}; payloads without a permission reply are logged at debug level, secrets redacted.',
           security: [],
           response: withErrors({ 200: delivery }),
