@@ -10,6 +10,9 @@ import { USER } from '../helpers/config.js';
 import { T0 } from '../helpers/state.js';
 import { startFakeTelnyx, telnyxPermissionReply, type FakeTelnyx } from '../helpers/fakeTelnyx.js';
 import { tenantFixture, type TenantFixture } from './tenantFixture.js';
+import { TelnyxCallingSwitch } from '../../src/telnyxCalling.js';
+import { createLogger } from '../../src/log.js';
+import { createMetrics } from '../../src/metrics.js';
 
 const A_NUMBER = '+447418600001';
 const B_NUMBER = '+447418600101';
@@ -213,5 +216,28 @@ describe("a tenant's number sends through the tenant's own Telnyx account", () =
     expect(platformTelnyx.sent()).toHaveLength(1);
     expect(platformTelnyx.sent()[0]!.headers.authorization).toBe(`Bearer ${platformTelnyx.key}`);
     expect(acmeTelnyx.sent()).toHaveLength(1);
+  });
+});
+
+describe("a tenant's number's Telnyx calling switch is read and changed with the tenant's own key", () => {
+  it("polls A's number at A's Telnyx and B's at the platform's; PUT /calling on A's number PATCHes A's Telnyx", async () => {
+    // Wired as src/app.ts wires it, on the first instance's configuration (the same tenants, from the same Redis).
+    const sw = new TelnyxCallingSwitch({ config: () => f.config.current, permissions: f.permissions, metrics: createMetrics(), logger: createLogger('silent'), clock: () => f.clock.now });
+    const withSwitch = await tenantFixture(redis.url, fileConfig(), 50, { telnyxCalling: sw });
+    open.push(withSwitch);
+    await withSwitch.directory.refresh();
+    await sw.poll();
+    const reads = (fake: FakeTelnyx) => fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/calling_settings'));
+    expect(reads(acmeTelnyx).map((r) => [decodeURIComponent(r.path.split('/')[4]!), r.headers.authorization])).toEqual([[A_NUMBER, `Bearer ${acmeTelnyx.key}`]]);
+    expect(reads(platformTelnyx).map((r) => decodeURIComponent(r.path.split('/')[4]!))).not.toContain(A_NUMBER);
+    expect(reads(platformTelnyx).map((r) => decodeURIComponent(r.path.split('/')[4]!))).toContain(B_NUMBER);
+
+    const off = await withSwitch.api('PUT', `/v1/numbers/${A_NUMBER}/calling`, { enabled: false });
+    expect(off.statusCode).toBe(200);
+    expect(off.json()).toMatchObject({ calling: false, changedAtTelnyx: true });
+    const patches = acmeTelnyx.requests.filter((r) => r.method === 'PATCH');
+    expect(patches.map((r) => r.headers.authorization)).toEqual([`Bearer ${acmeTelnyx.key}`]);
+    expect(platformTelnyx.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+    acmeTelnyx.calling.clear();
   });
 });
