@@ -1,8 +1,9 @@
 // SPEC §2a: a tenant owns its Meta / Telnyx credentials and webhook secrets. Set through the API
 // by the operator, never read back; a webhook reaches the tenant whose number it names and is
 // verified with the platform's secret or that tenant's; a delivery signed with one tenant's secret
-// that names another's number is refused 401 and applies nothing; a tenant's permission requests go
-// through its own Telnyx key (stand-in Telnyx servers on their own ports record the Authorization).
+// that names another's number is refused 401 and applies nothing; a tenant's permission requests and
+// Telnyx calling switch go through its own Telnyx key or Meta app (stand-in Telnyx and Meta servers on
+// their own ports record the Authorization).
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
@@ -10,6 +11,7 @@ import { USER } from '../helpers/config.js';
 import { T0 } from '../helpers/state.js';
 import { startFakeTelnyx, telnyxPermissionReply, type FakeTelnyx } from '../helpers/fakeTelnyx.js';
 import { tenantFixture, type TenantFixture } from './tenantFixture.js';
+import { startFakeMeta } from './fakeMeta.js';
 import { TelnyxCallingSwitch } from '../../src/telnyxCalling.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -216,6 +218,32 @@ describe("a tenant's number sends through the tenant's own Telnyx account", () =
     expect(platformTelnyx.sent()).toHaveLength(1);
     expect(platformTelnyx.sent()[0]!.headers.authorization).toBe(`Bearer ${platformTelnyx.key}`);
     expect(acmeTelnyx.sent()).toHaveLength(1);
+  });
+});
+
+describe("a tenant's number sends through the tenant's own Meta app", () => {
+  it("cloud_api, which the file does not configure, is taken for the tenant's number and uses the tenant's token", async () => {
+    const meta = await startFakeMeta();
+    try {
+      meta.answer = { status: 200, body: { messages: [{ id: 'wamid.REQ1' }] } };
+      const creds = await f.api('PUT', '/v1/tenants/bravo/credentials', {
+        whatsapp: { webhook: { appSecret: B_SECRET, verifyToken: 'bravo-verify-token' }, cloudApi: { baseUrl: meta.baseUrl, token: 'bravo-graph-token' } },
+      });
+      expect(creds.json().whatsapp.cloudApi).toEqual({ baseUrl: meta.baseUrl, token: 'set', timeoutMs: 5000 });
+      const via = await f.api('PUT', `/v1/tenants/bravo/numbers/${B_NUMBER}`, { ...number(B_NUMBER, B_PNID), permissionRequestsVia: 'cloud_api' });
+      expect(via.statusCode).toBe(200);
+      const res = await f.api('POST', `/v1/numbers/${B_NUMBER}/users/${USER}/permission-requests`);
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toMatchObject({ sent: true, channel: 'cloud_api', messageId: 'wamid.REQ1' });
+      expect(meta.requests.map((r) => [r.url, r.headers.authorization])).toEqual([[`/v23.0/${B_PNID}/messages`, 'Bearer bravo-graph-token']]);
+      expect(platformTelnyx.requests).toHaveLength(0);
+      // acme has no Cloud API of its own and the file none: cloud_api is refused for its number, with the key path.
+      const refused = await f.api('PUT', `/v1/tenants/acme/numbers/${A_NUMBER}`, { ...number(A_NUMBER, A_PNID), permissionRequestsVia: 'cloud_api' });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().message).toContain('numbers[0].permissionRequestsVia: cloud_api needs whatsapp.cloudApi');
+    } finally {
+      await meta.close();
+    }
   });
 });
 
