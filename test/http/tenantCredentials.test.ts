@@ -12,6 +12,7 @@ import { T0 } from '../helpers/state.js';
 import { startFakeTelnyx, telnyxPermissionReply, type FakeTelnyx } from '../helpers/fakeTelnyx.js';
 import { tenantFixture, type TenantFixture } from './tenantFixture.js';
 import { startFakeMeta } from './fakeMeta.js';
+import { permissionReply } from './metaWebhook.js';
 import { TelnyxCallingSwitch } from '../../src/telnyxCalling.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -77,28 +78,9 @@ async function tokenFor(tenant: string): Promise<string> {
   return res.json().token as string;
 }
 
-/** Meta's envelope around one call_permission_reply from USER to the number with that phone_number_id. */
-function metaReply(business: string, pnid: string, id: string) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: 'WABA_ID',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: business.slice(1), phone_number_id: pnid },
-              contacts: [{ profile: { name: 'Ada' }, wa_id: USER.slice(1) }],
-              messages: [{ from: USER.slice(1), id, timestamp: String(T0 / 1000), type: 'interactive', interactive: { type: 'call_permission_reply', call_permission_reply: { response: 'accept', is_permanent: true } } }],
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
+/** Meta's envelope around one permanent call_permission_reply from USER to the number with that phone_number_id. */
+const metaReply = (business: string, pnid: string, id: string) =>
+  permissionReply({ response: 'accept', is_permanent: true }, { id, metadata: { display_phone_number: business.slice(1), phone_number_id: pnid } });
 
 function deliverMeta(payload: unknown, secret: string) {
   const raw = JSON.stringify(payload);
