@@ -164,6 +164,22 @@ describe("Meta's webhook reaches the tenant whose number it names", () => {
     expect(await status(B_NUMBER)).toBe('none');
   });
 
+  it("an account_update naming no number reaches the tenant by its WABA: signed with A's secret it restricts A's numbers only; naming B's WABA: 401", async () => {
+    for (const [t, n, pnid, waba] of [['acme', A_NUMBER, A_PNID, 'WABA-A'], ['bravo', B_NUMBER, B_PNID, 'WABA-B']] as const) {
+      expect((await f.api('PUT', `/v1/tenants/${t}/numbers/${n}`, { ...number(n, pnid), wabaId: waba })).statusCode).toBe(200);
+    }
+    const restriction = (waba: string) => ({
+      object: 'whatsapp_business_account',
+      entry: [{ id: waba, time: T0 / 1000, changes: [{ field: 'account_update', value: { event: 'ACCOUNT_RESTRICTION', restriction_info: [{ restriction_type: 'RESTRICTED_BIZ_INITIATED_CALLING' }] } }] }],
+    });
+    const restricted = async () => ((await f.api('GET', '/v1/numbers')).json().numbers as { number: string; restriction: unknown }[]).filter((n) => n.restriction !== null).map((n) => n.number);
+    expect((await deliverMeta(restriction('WABA-B'), A_SECRET)).statusCode).toBe(401);
+    expect(await restricted()).toEqual([]);
+    const own = await deliverMeta(restriction('WABA-A'), A_SECRET);
+    expect(own.json()).toMatchObject({ account: { restricted: 1, unusable: 0 } });
+    expect(await restricted()).toEqual([A_NUMBER]);
+  });
+
   it("the subscription check takes a tenant's verify token as well as the file's", async () => {
     const check = (token: string) => f.app.inject({ method: 'GET', url: `/v1/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=42` });
     expect((await check('acme-verify-token')).body).toBe('42');
