@@ -10,6 +10,7 @@ import { readCallingSettings, writeCallingSettings, TelnyxApiError } from './htt
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { PermissionState } from './state/permissions.js';
+import { credentialsFor } from './tenants/fleet.js';
 
 export interface TelnyxCallingDeps {
   config: () => Readonly<Config>;
@@ -64,17 +65,16 @@ export class TelnyxCallingSwitch {
 
   private async round(): Promise<void> {
     const config = this.deps.config();
-    const api = config.telnyx.api;
-    if (!api) {
-      // Nothing keeps Telnyx's switch current without telnyx.api: an old "off" must not block calls.
-      this.reads.clear();
-      const left = config.numbers.filter((n) => !this.forgotten.has(n.number));
-      await Promise.all(left.map(async (n) => this.deps.permissions.forgetTelnyxCalling(n.number).then(() => void this.forgotten.add(n.number), () => {})));
-      return;
-    }
-    this.forgotten.clear();
+    // Each number through its tenant's own telnyx.api when it has one, else the file's.
+    const numbers = config.numbers.map(({ number }) => ({ number, api: credentialsFor(config, number).telnyxApi }));
+    // Nothing keeps Telnyx's switch current without a telnyx.api: an old "off" must not block calls.
+    const left = numbers.filter((n) => !n.api && !this.forgotten.has(n.number));
+    for (const n of left) this.reads.delete(n.number);
+    await Promise.all(left.map(async (n) => this.deps.permissions.forgetTelnyxCalling(n.number).then(() => void this.forgotten.add(n.number), () => {})));
     await Promise.all(
-      config.numbers.map(async ({ number }) => {
+      numbers.map(async ({ number, api }) => {
+        if (!api) return;
+        this.forgotten.delete(number);
         const askedAt = this.deps.clock();
         let enabled: boolean;
         try {
@@ -113,8 +113,8 @@ export class TelnyxCallingSwitch {
    * for every instance. Throws TelnyxApiError when Telnyx does not take it: nothing changes here.
    */
   async set(number: string, enabled: boolean): Promise<boolean> {
-    const api = this.deps.config().telnyx.api;
-    if (!api) throw new Error('telnyx.api is not configured');
+    const { telnyxApi: api } = credentialsFor(this.deps.config(), number);
+    if (!api) throw new Error(`no telnyx.api for ${number} (the file's or its tenant's)`);
     const askedAt = this.deps.clock();
     let now: boolean;
     try {
@@ -130,7 +130,9 @@ export class TelnyxCallingSwitch {
 
   /** This instance's view for /readyz: every number and whether its state is current. */
   readiness(): CallingRead[] | undefined {
-    if (!this.deps.config().telnyx.api) return undefined;
-    return this.deps.config().numbers.map(({ number }) => this.reads.get(number) ?? { number, state: 'unknown' });
+    const config = this.deps.config();
+    const polled = config.numbers.filter(({ number }) => credentialsFor(config, number).telnyxApi);
+    if (polled.length === 0) return undefined;
+    return polled.map(({ number }) => this.reads.get(number) ?? { number, state: 'unknown' });
   }
 }

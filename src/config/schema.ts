@@ -274,6 +274,54 @@ export function checkBusinessEntries(
   });
 }
 
+// The credential blocks, named so a tenant's own (src/tenants/schema.ts) are validated as the file's.
+export const telnyxWebhookSchema = z
+  .object({
+    enabled: enabledFlag(),
+    publicKey: nonEmpty('publicKey').refine((k) => Buffer.from(k.trim(), 'base64').length === 32, 'not a base64 Ed25519 public key (32 bytes)'),
+  })
+  .strict()
+  .transform(({ enabled: _on, ...webhook }) => webhook);
+export const telnyxApiSchema = z
+  .object({
+    enabled: enabledFlag(), // `${WA_EDGE_TELNYX_API:-false}` in the shipped templates
+    key: nonEmpty('key'),
+    baseUrl: z.url().default('https://api.telnyx.com/v2'),
+    timeoutMs: int(100, 60000).default(5000),
+    callingPollSeconds: int(10, 86400).default(300),
+  })
+  .strict()
+  .transform(({ enabled: _on, ...api }) => api);
+export const metaWebhookSchema = z
+  .object({ enabled: enabledFlag(), appSecret: nonEmpty('appSecret'), verifyToken: nonEmpty('verifyToken') })
+  .strict()
+  .transform(({ enabled: _on, ...webhook }) => webhook);
+export const cloudApiSchema = z
+  .object({
+    enabled: enabledFlag(),
+    baseUrl: z.url(),
+    token: nonEmpty('token'),
+    timeoutMs: int(100, 60000).default(5000),
+    // On a local no_permission, ask Meta's call_permissions before refusing (SPEC §2): false,
+    // true (the defaults below), or the settings themselves. Each number needs a phoneNumberId.
+    permissionLookup: z
+      .union([
+        bool(),
+        z
+          .object({
+            // The call waits this long for Meta at most, then the local answer stands.
+            timeoutMs: int(50, 10000).default(800),
+            // A "no" (and an error) from Meta is reused this long per (number, user), per instance.
+            negativeCacheSeconds: int(0, 86400).default(60),
+          })
+          .strict(),
+      ])
+      .default(false)
+      .transform((v) => (v === true ? { timeoutMs: 800, negativeCacheSeconds: 60 } : v)),
+  })
+  .strict()
+  .transform(({ enabled: _on, ...cloudApi }) => cloudApi);
+
 export const configSchema = z
   .object({
     drachtio: drachtioSchema,
@@ -311,30 +359,11 @@ export const configSchema = z
         ),
         sources: cidrList,
         // POST /v1/webhooks/telnyx: the account's public key as Telnyx's portal shows it (base64, Ed25519).
-        webhook: switchable(
-          z
-            .object({
-              enabled: enabledFlag(),
-              publicKey: nonEmpty('publicKey').refine((k) => Buffer.from(k.trim(), 'base64').length === 32, 'not a base64 Ed25519 public key (32 bytes)'),
-            })
-            .strict()
-            .transform(({ enabled: _on, ...webhook }) => webhook),
-        ),
+        webhook: switchable(telnyxWebhookSchema),
         // Telnyx's REST API (SPEC §2): permission requests through its WhatsApp messaging (POST
         // /messages/whatsapp), the 24 h window check, and the calling switch (calling_settings),
         // read at start and every `callingPollSeconds` by each instance into Redis.
-        api: switchable(
-          z
-            .object({
-              enabled: enabledFlag(), // `${WA_EDGE_TELNYX_API:-false}` in the shipped templates
-              key: nonEmpty('key'),
-              baseUrl: z.url().default('https://api.telnyx.com/v2'),
-              timeoutMs: int(100, 60000).default(5000),
-              callingPollSeconds: int(10, 86400).default(300),
-            })
-            .strict()
-            .transform(({ enabled: _on, ...api }) => api),
-        ),
+        api: switchable(telnyxApiSchema),
         // Verify the certificate of whoever answers outgoing TLS (outboundProxy, register.registrar):
         // chain, dates and name, before any SIP is sent (the patched engine, docs/tls.md). caFile:
         // the CAs trusted for it instead of the system store; wildcard: `*.parent` for one label.
@@ -397,39 +426,8 @@ export const configSchema = z
           .prefault({}),
         // How long an active-call lease lives without renewal: a dead instance's calls stop counting after it.
         leaseSeconds: int(10, 90).default(90),
-        webhook: switchable(
-          z
-            .object({ enabled: enabledFlag(), appSecret: nonEmpty('appSecret'), verifyToken: nonEmpty('verifyToken') })
-            .strict()
-            .transform(({ enabled: _on, ...webhook }) => webhook),
-        ),
-        cloudApi: switchable(
-          z
-            .object({
-              enabled: enabledFlag(),
-              baseUrl: z.url(),
-              token: nonEmpty('token'),
-              timeoutMs: int(100, 60000).default(5000),
-              // On a local no_permission, ask Meta's call_permissions before refusing (SPEC §2): false,
-              // true (the defaults below), or the settings themselves. Each number needs a phoneNumberId.
-              permissionLookup: z
-                .union([
-                  bool(),
-                  z
-                    .object({
-                      // The call waits this long for Meta at most, then the local answer stands.
-                      timeoutMs: int(50, 10000).default(800),
-                      // A "no" (and an error) from Meta is reused this long per (number, user), per instance.
-                      negativeCacheSeconds: int(0, 86400).default(60),
-                    })
-                    .strict(),
-                ])
-                .default(false)
-                .transform((v) => (v === true ? { timeoutMs: 800, negativeCacheSeconds: 60 } : v)),
-            })
-            .strict()
-            .transform(({ enabled: _on, ...cloudApi }) => cloudApi),
-        ),
+        webhook: switchable(metaWebhookSchema),
+        cloudApi: switchable(cloudApiSchema),
       })
       .strict(),
     media: z

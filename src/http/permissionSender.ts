@@ -7,15 +7,18 @@ import { HttpError } from './errors.js';
 import { conversationWindow, interactiveRequest, sendWhatsapp, templateRequest, TelnyxApiError, type PermissionTemplate, type TelnyxApiConfig } from './telnyxApi.js';
 import { sendPermissionRequest, type CloudApiConfig } from './cloudApi.js';
 import type { KnownUser, RequestKind } from '../state/permissions.js';
+import { credentialsFor } from '../tenants/fleet.js';
 
 export type Sender =
   | { channel: 'telnyx'; api: TelnyxApiConfig; template: PermissionTemplate }
   | { channel: 'cloud_api'; api: CloudApiConfig; phoneNumberId: string };
 
-/** The sender configured for the number; `missing` names what it lacks (checked before anything is counted). */
-export function senderFor(config: Config, entry: NumberConfig): { sender?: Sender; missing?: HttpError } {
-  const telnyx = config.telnyx.api;
-  const cloud = config.whatsapp.cloudApi;
+/**
+ * The sender configured for the number, with its tenant's own Telnyx / Cloud API credentials when
+ * it has them (SPEC §2a), else the file's; `missing` names what it lacks (checked before anything is counted).
+ */
+export function senderFor(config: Readonly<Config>, entry: NumberConfig): { sender?: Sender; missing?: HttpError } {
+  const { telnyxApi: telnyx, cloudApi: cloud } = credentialsFor(config, entry.number);
   const via = entry.permissionRequestsVia ?? (telnyx ? 'telnyx' : cloud ? 'cloud_api' : undefined);
   if (via === 'telnyx' && telnyx) {
     if (!entry.permissionTemplate) {

@@ -53,10 +53,10 @@ export function validateTenant(doc: StoredTenant, snap: Snapshot, file: Readonly
     }
   }
   t.numbers.forEach((n, i) => {
-    // The channels are the platform's (the file's): a tenant's number may use only those configured.
+    // A channel is the tenant's own (credentials) or the platform's (the file's): one of them must be configured.
     const via = n.permissionRequestsVia;
-    if (via === 'telnyx' && !file.telnyx.api) throw new HttpError('invalid_config', `numbers[${i}].permissionRequestsVia: telnyx needs telnyx.api`);
-    if (via === 'cloud_api' && !file.whatsapp.cloudApi) throw new HttpError('invalid_config', `numbers[${i}].permissionRequestsVia: cloud_api needs whatsapp.cloudApi`);
+    if (via === 'telnyx' && !(t.credentials?.telnyx.api ?? file.telnyx.api)) throw new HttpError('invalid_config', `numbers[${i}].permissionRequestsVia: telnyx needs telnyx.api (the file's or credentials.telnyx.api)`);
+    if (via === 'cloud_api' && !(t.credentials?.whatsapp.cloudApi ?? file.whatsapp.cloudApi)) throw new HttpError('invalid_config', `numbers[${i}].permissionRequestsVia: cloud_api needs whatsapp.cloudApi (the file's or credentials.whatsapp.cloudApi)`);
     const o = owner.get(n.number);
     // Which tenant has it is not said: a tenant's token must not learn another tenant's numbers.
     if (o !== undefined && o !== t.name) throw new HttpError('number_taken', `numbers[${i}].number: ${n.number} belongs to another tenant`);

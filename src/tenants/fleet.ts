@@ -14,12 +14,14 @@
 import type { Config, DeviceConfig, NumberConfig, TrunkConfig } from '../config/schema.js';
 import { perConfig } from '../config/derived.js';
 import { deepFreeze } from '../config/load.js';
-import { DEFAULT_TENANT, type Tenant, type TenantLimits } from './schema.js';
+import { DEFAULT_TENANT, type Tenant, type TenantCredentials, type TenantLimits } from './schema.js';
 
 export interface TenantView {
   name: string;
   domain?: string;
   limits: TenantLimits;
+  /** Its own Meta / Telnyx credentials; none for `default` (the file's are everyone's fallback). */
+  credentials?: TenantCredentials;
   /** `file`: tenant `default`, whose trunks, devices and numbers only the file changes. */
   source: 'file' | 'api';
   numbers: readonly NumberConfig[];
@@ -83,6 +85,11 @@ export class Fleet {
     return this.devices.get(deviceName(tenant, username));
   }
 
+  /** The tenant's own credentials, if any (undefined for `default` and for a number no tenant has). */
+  credentialsOf(tenant: string | undefined): TenantCredentials | undefined {
+    return tenant === undefined ? undefined : this.tenants.get(tenant)?.credentials;
+  }
+
   limits(tenant: string): TenantLimits {
     return this.tenants.get(tenant)?.limits ?? NO_LIMITS;
   }
@@ -113,7 +120,7 @@ function buildView(t: Tenant, numbers: NumberConfig[]): TenantView {
   // `device:alice` of a tenant is its own alice, wherever a target is written.
   const own = (targets: NumberConfig['inbound']) => targets.map((target) => (target.kind === 'device' ? { kind: 'device' as const, name: deviceName(t.name, target.name) } : target));
   const qualified = numbers.map((n) => ({ ...n, inbound: own(n.inbound), inboundRoutes: n.inboundRoutes.map((r) => ({ ...r, targets: own(r.targets) })) }));
-  return { name: t.name, ...(t.domain ? { domain: t.domain } : {}), limits: t.limits, source: 'api', numbers: qualified, trunks: t.trunks, devices };
+  return { name: t.name, ...(t.domain ? { domain: t.domain } : {}), ...(t.credentials ? { credentials: t.credentials } : {}), limits: t.limits, source: 'api', numbers: qualified, trunks: t.trunks, devices };
 }
 
 export interface MergeResult {
@@ -159,3 +166,11 @@ export function mergeTenants(file: Readonly<Config>, tenants: readonly Tenant[])
 
 /** The tenants of a configuration, indexed once per configuration. */
 export const fleetOf = perConfig((config: Readonly<Config>) => new Fleet(merged.get(config) ?? [fileTenant(config, undefined)]));
+
+type ApiCredentials = { telnyxApi: Config['telnyx']['api']; cloudApi: Config['whatsapp']['cloudApi'] };
+
+/** The Telnyx and Cloud API credentials a number's requests and calling switch use: its tenant's when set, else the file's. */
+export function credentialsFor(config: Readonly<Config>, number: string): ApiCredentials {
+  const own = fleetOf(config).credentialsOf(fleetOf(config).ofNumber(number));
+  return { telnyxApi: own?.telnyx.api ?? config.telnyx.api, cloudApi: own?.whatsapp.cloudApi ?? config.whatsapp.cloudApi };
+}

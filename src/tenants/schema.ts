@@ -3,7 +3,7 @@
 // (checkBusinessEntries), so a problem is reported with the same key path (`trunks[0].sources[1]:
 // not a CIDR`). What only a tenant has: a name, a SIP domain, limits.
 import { z } from 'zod';
-import { checkBusinessEntries, deviceSchema, numberSchema, trunkSchema } from '../config/schema.js';
+import { checkBusinessEntries, cloudApiSchema, deviceSchema, metaWebhookSchema, numberSchema, telnyxApiSchema, telnyxWebhookSchema, trunkSchema } from '../config/schema.js';
 
 /** The tenant of the configuration file's trunks, devices and numbers. */
 export const DEFAULT_TENANT = 'default';
@@ -34,6 +34,19 @@ export const tenantLimitsSchema = z
   .strict()
   .meta({ description: 'null: no limit beyond the platform\'s own (whatsapp.maxConcurrentCalls per number)' });
 
+/**
+ * A tenant's own Meta app and Telnyx account (SPEC §2a), each block the file's own schema piece.
+ * A block left out is the file's: a webhook naming the tenant's numbers verifies against the file's
+ * secret or the tenant's; its permission requests and calling switch use the tenant's API
+ * credentials when set, else the file's (src/tenants/fleet.ts credentialsFor).
+ */
+export const tenantCredentialsSchema = z
+  .object({
+    whatsapp: z.object({ webhook: metaWebhookSchema.optional(), cloudApi: cloudApiSchema.optional() }).strict().prefault({}),
+    telnyx: z.object({ webhook: telnyxWebhookSchema.optional(), api: telnyxApiSchema.optional() }).strict().prefault({}),
+  })
+  .strict();
+
 export const tenantSchema = z
   .object({
     name: tenantName,
@@ -44,6 +57,7 @@ export const tenantSchema = z
     trunks: z.array(trunkSchema).default([]),
     devices: z.array(deviceSchema).default([]),
     numbers: z.array(numberSchema).default([]),
+    credentials: tenantCredentialsSchema.optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -57,3 +71,4 @@ export const tenantSchema = z
 export type StoredTenant = z.input<typeof tenantSchema>;
 export type Tenant = z.output<typeof tenantSchema>;
 export type TenantLimits = Tenant['limits'];
+export type TenantCredentials = z.output<typeof tenantCredentialsSchema>;

@@ -220,7 +220,9 @@ describeWithDrachtio('TLS to Telnyx', () => {
         sendTo(hop.uri);
         await connectedCall();
         const fromHop = peer.received().filter((r) => r.proto !== 'udp'); // the hop's source address is the kernel's pick
-        expect(fromHop.map((r) => `${r.method} ${r.proto}`), hop.logs().slice(-3000)).toEqual(['INVITE tls', 'ACK tls', 'BYE tls']);
+        // A loaded box may retransmit the 200 and so its ACK (RFC 3261 §13.2.2.4): one step each.
+        const steps = fromHop.map((r) => `${r.method} ${r.proto}`).filter((s, i, all) => !(s === 'ACK tls' && all[i - 1] === s));
+        expect(steps, hop.logs().slice(-3000)).toEqual(['INVITE tls', 'ACK tls', 'BYE tls']);
       }, 60_000);
 
       it.each([

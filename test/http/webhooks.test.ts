@@ -7,6 +7,7 @@ import { DAY, T0 } from '../helpers/state.js';
 import { recentPermissionEvents } from '../../src/state/records.js';
 import { parseWebhook } from '../../src/http/webhook.js';
 import { useHttpFixtures, numbersWithId, PHONE_NUMBER_ID, type HttpFixture } from './fixture.js';
+import { permissionReply } from './metaWebhook.js';
 
 const APP_SECRET = 'meta-app-secret-123';
 const VERIFY_TOKEN = 'verify-token-456';
@@ -22,40 +23,6 @@ async function fixture(overrides: Record<string, unknown> = { whatsapp: { webhoo
 beforeEach(async () => {
   await fixture();
 });
-
-type Reply = { response: 'accept' | 'reject'; is_permanent?: boolean; expiration_timestamp?: number | string };
-
-/** Meta's envelope around one call_permission_reply message. */
-function permissionReply(reply: Reply, opts: { id?: string; from?: string; metadata?: Record<string, string> } = {}) {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: 'WABA_ID',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: opts.metadata ?? { display_phone_number: BUSINESS.slice(1), phone_number_id: PHONE_NUMBER_ID },
-              contacts: [{ profile: { name: 'Ada' }, wa_id: USER.slice(1) }],
-              messages: [
-                {
-                  context: { from: BUSINESS.slice(1), id: 'wamid.REQUEST' },
-                  from: opts.from ?? USER.slice(1),
-                  id: opts.id ?? 'wamid.REPLY1',
-                  timestamp: String(T0 / 1000),
-                  type: 'interactive',
-                  interactive: { type: 'call_permission_reply', call_permission_reply: { ...reply, response_source: 'user_action' } },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
 
 const sign = (raw: string, secret = APP_SECRET) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 

@@ -1,4 +1,5 @@
 // GET /v1/numbers, PUT /v1/numbers/{number}/calling and DELETE /v1/numbers/{number}/restriction (SPEC §4).
+import { credentialsFor } from '../../tenants/fleet.js';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isRegionBlocked, parseBusinessNumber } from '../../domain/numbers.js';
@@ -86,7 +87,7 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
                 deps.calls.activeCalls(number),
                 deps.calls.connected24h(number),
                 deps.permissionLookup?.metaCap(number),
-                config.telnyx.api ? deps.permissions.telnyxCalling(number) : undefined,
+                credentialsFor(config, number).telnyxApi ? deps.permissions.telnyxCalling(number) : undefined,
                 deps.permissions.restrictions.read(number),
               ]),
             );
@@ -140,7 +141,8 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         const { number } = configuredNumber(config, req.params.number);
         const enabled = req.body.enabled;
         let atTelnyx = false;
-        if (config.telnyx.api) {
+        // The number's tenant's own telnyx.api when it has one, else the file's.
+        if (credentialsFor(config, number).telnyxApi) {
           if (!deps.telnyxCalling) throw new HttpError('internal_error', 'telnyx.api is configured but the calling switch is not wired');
           try {
             const now = await deps.telnyxCalling.set(number, enabled);

@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { deviceSchema, numberSchema, trunkSchema } from '../../config/schema.js';
 import { fleetOf } from '../../tenants/fleet.js';
-import { DEFAULT_TENANT, tenantLimitsSchema, tenantName, tenantSchema, type StoredTenant } from '../../tenants/schema.js';
+import { DEFAULT_TENANT, tenantCredentialsSchema, tenantLimitsSchema, tenantName, tenantSchema, type StoredTenant, type TenantCredentials } from '../../tenants/schema.js';
 import { ENTRY_KEY, fileEntry, isEntry, redacted, storedOrEmpty, tenantExists, validateTenant, type Collection } from '../../tenants/changes.js';
 import type { Snapshot, TenantStore, Write } from '../../tenants/store.js';
 import type { TenantDirectory } from '../../tenants/directory.js';
@@ -55,6 +55,36 @@ export const tokenView = z.object({
   expiresAt: z.string().nullable(),
 });
 const looseEntry = z.record(z.string(), z.unknown());
+
+const SET = z.literal('set').meta({ description: 'Configured; secrets are written, never read back' });
+export const credentialsView = z.object({
+  whatsapp: z.object({
+    webhook: z.object({ appSecret: SET, verifyToken: SET }).nullable(),
+    cloudApi: z.object({ baseUrl: z.string(), token: SET, timeoutMs: z.number() }).nullable(),
+  }),
+  telnyx: z.object({
+    webhook: z.object({ publicKey: z.string().meta({ description: 'Not a secret: shown as stored' }) }).nullable(),
+    api: z.object({ baseUrl: z.string(), key: SET, timeoutMs: z.number(), callingPollSeconds: z.number() }).nullable(),
+  }),
+});
+
+/** What a tenant's credentials are, without a secret (null: that block is the file's). */
+function credentialsOf(c: Partial<TenantCredentials> | undefined): z.output<typeof credentialsView> {
+  const hook = c?.whatsapp?.webhook;
+  const cloud = c?.whatsapp?.cloudApi;
+  const tHook = c?.telnyx?.webhook;
+  const api = c?.telnyx?.api;
+  return {
+    whatsapp: {
+      webhook: hook ? { appSecret: 'set', verifyToken: 'set' } : null,
+      cloudApi: cloud ? { baseUrl: cloud.baseUrl, token: 'set', timeoutMs: cloud.timeoutMs } : null,
+    },
+    telnyx: {
+      webhook: tHook ? { publicKey: tHook.publicKey } : null,
+      api: api ? { baseUrl: api.baseUrl, key: 'set', timeoutMs: api.timeoutMs, callingPollSeconds: api.callingPollSeconds } : null,
+    },
+  };
+}
 
 export function tenantsRoutes(deps: HttpDeps, tenants: { directory: TenantDirectory; store: TenantStore }): FastifyPluginAsyncZod {
   const { directory, store } = tenants;
@@ -190,6 +220,65 @@ export function tenantsRoutes(deps: HttpDeps, tenants: { directory: TenantDirect
         const name = req.params.tenant;
         await change((snap) => ({ writes: [putTenant(snap, { ...storedOrEmpty(snap, name), limits: req.body as never })], result: undefined }));
         return summary(name).limits;
+      },
+    );
+
+    app.get(
+      '/tenants/:tenant/credentials',
+      {
+        schema: {
+          summary: "A tenant's own Meta / Telnyx credentials: which are set, never a secret (tenant default: the file's)",
+          tags: ['tenants'],
+          params: tenantParams,
+          response: withErrors({ 200: credentialsView }),
+        },
+      },
+      async (req) => {
+        const name = req.params.tenant;
+        const view = fleetOf(deps.config()).tenants.get(name);
+        if (!view) throw new HttpError('unknown_tenant');
+        const file = deps.config();
+        if (view.source === 'file') return credentialsOf({ whatsapp: { webhook: file.whatsapp.webhook, cloudApi: file.whatsapp.cloudApi }, telnyx: { webhook: file.telnyx.webhook, api: file.telnyx.api } });
+        return credentialsOf(view.credentials);
+      },
+    );
+
+    app.put(
+      '/tenants/:tenant/credentials',
+      {
+        schema: {
+          summary: "Set a tenant's own Meta / Telnyx credentials (operator): the whole block replaced; a block left out is the file's",
+          description:
+            "Webhooks naming the tenant's numbers (or WABA) verify against the file's secret or these (a delivery signed with them that names another tenant's number is refused 401); " +
+            "its numbers' permission requests and Telnyx calling switch use these API credentials, else the file's. Stored in Redis with the tenant and applied by every instance within a second.",
+          tags: ['tenants'],
+          params: tenantParams,
+          body: tenantCredentialsSchema,
+          response: withErrors({ 200: credentialsView }),
+        },
+        validatorCompiler: acceptAsIs,
+      },
+      async (req) => {
+        operatorOnly(req);
+        const name = req.params.tenant;
+        if (name === DEFAULT_TENANT) throw new HttpError('managed_by_file', "tenant default's credentials are the configuration file's (whatsapp.webhook, whatsapp.cloudApi, telnyx.webhook, telnyx.api)");
+        await change((snap) => ({ writes: [putTenant(snap, { ...storedOrEmpty(snap, name), credentials: req.body as never })], result: undefined }));
+        return credentialsOf(fleetOf(deps.config()).tenants.get(name)?.credentials);
+      },
+    );
+
+    app.delete(
+      '/tenants/:tenant/credentials',
+      { schema: { summary: "Remove a tenant's own credentials (operator): the file's apply again", tags: ['tenants'], params: tenantParams, response: withErrors({ 204: z.null() }) } },
+      async (req, reply) => {
+        operatorOnly(req);
+        const name = req.params.tenant;
+        if (name === DEFAULT_TENANT) throw new HttpError('managed_by_file', "tenant default's credentials are the configuration file's");
+        await change((snap) => {
+          const { credentials: _old, ...rest } = storedOrEmpty(snap, name);
+          return { writes: [putTenant(snap, rest)], result: undefined };
+        });
+        return reply.code(204).send(null);
       },
     );
 

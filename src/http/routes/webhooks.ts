@@ -1,6 +1,7 @@
 // GET/POST /v1/webhooks/whatsapp (SPEC §4): Meta's subscription check and its signed notifications;
 // POST /v1/webhooks/telnyx: Telnyx's signed webhooks. No bearer token here: the GET proves itself
-// with hub.verify_token, the POSTs with X-Hub-Signature-256 and telnyx-signature-ed25519.
+// with hub.verify_token, the POSTs with X-Hub-Signature-256 and telnyx-signature-ed25519, by the
+// platform's secret or the named tenant's (src/http/webhookSigners.ts).
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { FastifyBaseLogger } from 'fastify';
@@ -10,8 +11,12 @@ import { hubSignature, redactSecrets, sameSecret } from '../secrets.js';
 import { checkTelnyxSignature, parseTelnyxWebhook, telnyxAccountUpdates, telnyxPublicKey } from '../telnyxWebhook.js';
 import { parseMetaAccountUpdates, type AccountUpdates } from '../../domain/accountUpdates.js';
 import { stateCall } from '../state.js';
+import type { NumberConfig } from '../../config/schema.js';
 import { parseWebhook, type ParsedWebhook, type PermissionReply, type UnusableReason } from '../webhook.js';
 import type { HttpDeps } from '../server.js';
+import { anyKey, signerOf, type Signer } from '../webhookSigners.js';
+import type { TenantCredentials } from '../../tenants/schema.js';
+import { fleetOf } from '../../tenants/fleet.js';
 
 const verification = z.object({
   'hub.mode': z.string().optional(),
@@ -47,20 +52,40 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     log.warn(fields, msg);
   };
 
-  /** Parsed once per configured key: a reload with a new key takes effect at the next delivery. */
-  let telnyxKeyCache: { base64: string; key: KeyObject } | undefined;
-  function telnyxKey(): KeyObject {
-    const base64 = deps.config().telnyx.webhook?.publicKey;
-    if (!base64) throw new HttpError('telnyx_webhook_not_configured');
-    if (telnyxKeyCache?.base64 !== base64) telnyxKeyCache = { base64, key: telnyxPublicKey(base64) };
-    return telnyxKeyCache.key;
+  /** Parsed once per configured key (the file's and each tenant's): a new key takes effect at the next delivery. */
+  const telnyxKeys = new Map<string, KeyObject>();
+  function telnyxKey(base64: string): KeyObject {
+    let key = telnyxKeys.get(base64);
+    if (!key) {
+      if (telnyxKeys.size >= 10_000) telnyxKeys.clear();
+      key = telnyxPublicKey(base64);
+      telnyxKeys.set(base64, key);
+    }
+    return key;
+  }
+  /** The configuration, when the file or a tenant has a Meta webhook secret. */
+  function webhookConfig() {
+    const config = deps.config();
+    if (!anyKey(config, config.whatsapp.webhook, tenantMetaHook)) throw new HttpError('webhook_not_configured');
+    return config;
   }
 
-  function webhookConfig() {
-    const hook = deps.config().whatsapp.webhook;
-    if (!hook) throw new HttpError('webhook_not_configured');
-    return hook;
-  }
+  const tenantTelnyxKey = (c: TenantCredentials) => c.telnyx.webhook?.publicKey;
+  const tenantMetaHook = (c: TenantCredentials) => c.whatsapp.webhook;
+
+  /** The business numbers a Meta delivery names: its permission replies', identity links' and account updates'. */
+  const metaNamed = (payload: unknown) => (numbers: readonly NumberConfig[]) => {
+    const p = parseWebhook(payload, numbers);
+    const a = parseMetaAccountUpdates(payload, numbers, deps.clock(), restrictionMs());
+    return [...p.replies.map((r) => r.business), ...p.links.map((l) => l.business), ...a.notices.flatMap((n) => n.numbers)];
+  };
+  /** The same of a Telnyx delivery, and the number its delivery event is of. */
+  const telnyxNamed = (payload: unknown) => (numbers: readonly NumberConfig[]) => {
+    const account = telnyxAccountUpdates(payload, numbers, deps.clock(), restrictionMs());
+    if (account) return account.updates.notices.flatMap((n) => n.numbers);
+    const p = parseTelnyxWebhook(payload, numbers);
+    return [...p.replies.map((r) => r.business), ...p.links.map((l) => l.business), ...(p.delivery ? [p.delivery.business] : [])];
+  };
 
   /**
    * Applies one reply; false when there was nothing to apply (a temporary grant that expired
@@ -153,6 +178,8 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   }
 
   const hasAccountUpdates = (u: AccountUpdates | undefined): u is AccountUpdates => u !== undefined && u.notices.length + u.unreadable.length > 0;
+  /** A refused delivery is logged once per reason (a flood of forgeries cannot flood the log). */
+  const refused = (log: FastifyBaseLogger, source: string, signer: Extract<Signer, { ok: false }>) => logOnce(log, `refused:${source}:${signer.why}`, { why: signer.why }, `${source} refused (401)`);
   const restrictionMs = () => deps.config().whatsapp.accountRestrictionHours * 3_600_000;
 
   return async (app) => {
@@ -170,9 +197,11 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         },
       },
       async (req, reply) => {
-        const hook = webhookConfig();
+        const config = webhookConfig();
         const { 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': challenge } = req.query;
-        if (mode !== 'subscribe' || token === undefined || challenge === undefined || !sameSecret(token, hook.verifyToken)) {
+        // The file's verify token, or any tenant's (its own Meta app's subscription names no number).
+        const tokens = [config.whatsapp.webhook?.verifyToken, ...[...fleetOf(config).tenants.values()].map((t) => t.credentials?.whatsapp.webhook?.verifyToken)];
+        if (mode !== 'subscribe' || token === undefined || challenge === undefined || !tokens.some((t) => t !== undefined && sameSecret(token, t))) {
           throw new HttpError('verification_failed');
         }
         return reply.type('text/plain; charset=utf-8').send(challenge);
@@ -184,29 +213,42 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       {
         schema: {
           summary: 'Meta webhook: call_permission_reply grants (temporary or permanent) or revokes; account_update ACCOUNT_RESTRICTION of business-initiated calling restricts the numbers it names (all of the account when none), ACCOUNT_VIOLATION is a warning; everything else is acknowledged and ignored',
-          description: 'Authenticated by X-Hub-Signature-256 = sha256=<hex HMAC-SHA256(raw body, whatsapp.webhook.appSecret)>. Each message id is applied once.',
+          description:
+            'Authenticated by X-Hub-Signature-256 = sha256=<hex HMAC-SHA256(raw body, whatsapp.webhook.appSecret)>, or with the app secret of the tenant whose numbers (or WABA) it names: then read against that tenant\'s numbers only, and refused 401 if it also names another tenant\'s number. Each message id is applied once.',
           security: [],
           response: withErrors({ 200: delivery }),
         },
       },
       async (req) => {
-        const hook = webhookConfig();
+        const config = webhookConfig();
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const signature = req.headers['x-hub-signature-256'];
-        if (typeof signature !== 'string' || !sameSecret(signature, hubSignature(raw, hook.appSecret))) {
-          throw new HttpError('invalid_signature');
-        }
+        if (typeof signature !== 'string') throw new HttpError('invalid_signature');
+        // Read before it is verified only to learn whose secret may have signed it (webhookSigners.ts).
         let payload: unknown;
         try {
           payload = JSON.parse(raw.toString('utf8'));
         } catch {
+          payload = undefined;
+        }
+        const signer = signerOf({
+          config,
+          named: metaNamed(payload),
+          fileKey: config.whatsapp.webhook?.appSecret,
+          tenantKey: (c) => tenantMetaHook(c)?.appSecret,
+          verifies: (secret) => sameSecret(signature, hubSignature(raw, secret)),
+        });
+        if (!signer.ok) {
+          refused(req.log, 'whatsapp webhook', signer);
+          throw new HttpError('invalid_signature', signer.why);
+        }
+        if (payload === undefined) {
           // Signed by Meta yet not JSON: a redelivery would not fix it, so acknowledge it.
           req.log.warn('whatsapp webhook: signed body is not JSON; ignored');
           return NOTHING;
         }
-        const config = deps.config();
-        const account = parseMetaAccountUpdates(payload, config.numbers, deps.clock(), restrictionMs());
-        const replies = await applyParsed(parseWebhook(payload, config.numbers), req.log, 'whatsapp webhook');
+        const account = parseMetaAccountUpdates(payload, signer.numbers, deps.clock(), restrictionMs());
+        const replies = await applyParsed(parseWebhook(payload, signer.numbers), req.log, 'whatsapp webhook');
         return hasAccountUpdates(account) ? { ...replies, account: await applyAccountUpdates(account, req.log, 'meta') } : replies;
       },
     );
@@ -217,39 +259,57 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         schema: {
           summary: "Telnyx webhook: a WhatsApp call_permission_reply it carries (Meta's shape anywhere in data.payload) is applied; whatsapp.account.restricted restricts (whatsapp.account.violation warns); everything else is acknowledged and counted",
           description:
-            'Authenticated by telnyx-signature-ed25519 (base64 Ed25519 over `${telnyx-timestamp}|${raw body}`, telnyx.webhook.publicKey) and telnyx-timestamp within 300 s. ' +
+            'Authenticated by telnyx-signature-ed25519 (base64 Ed25519 over `${telnyx-timestamp}|${raw body}`, telnyx.webhook.publicKey or the public key of the tenant whose number it names; then 401 if it also names another tenant\'s) and telnyx-timestamp within 300 s. ' +
             'Counted in wa_edge_telnyx_webhooks_total{event}; payloads without a permission reply are logged at debug level, secrets redacted.',
           security: [],
           response: withErrors({ 200: delivery }),
         },
       },
       async (req) => {
-        const key = telnyxKey();
+        const config = deps.config();
+        if (!anyKey(config, config.telnyx.webhook?.publicKey, tenantTelnyxKey)) throw new HttpError('telnyx_webhook_not_configured');
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         const header = (name: string) => {
           const v = req.headers[name];
           return typeof v === 'string' ? v : undefined;
         };
-        const check = checkTelnyxSignature(raw, header('telnyx-signature-ed25519'), header('telnyx-timestamp'), key, deps.clock());
-        if (!check.ok) {
-          req.log.warn({ why: check.why }, 'telnyx webhook refused');
-          throw new HttpError('invalid_telnyx_signature', check.why);
-        }
         let payload: unknown;
         try {
           payload = JSON.parse(raw.toString('utf8'));
         } catch {
+          payload = undefined;
+        }
+        // The first reason a key gave (a stale timestamp is every key's): said when none verifies.
+        let firstWhy: string | undefined;
+        const signer = signerOf({
+          config,
+          named: telnyxNamed(payload),
+          fileKey: config.telnyx.webhook?.publicKey,
+          tenantKey: tenantTelnyxKey,
+          verifies: (base64) => {
+            const check = checkTelnyxSignature(raw, header('telnyx-signature-ed25519'), header('telnyx-timestamp'), telnyxKey(base64), deps.clock());
+            if (!check.ok) firstWhy ??= check.why;
+            return check.ok;
+          },
+        });
+        if (!signer.ok) {
+          const why = firstWhy !== undefined && !firstWhy.includes('does not match') ? firstWhy : signer.why;
+          req.log.warn({ why }, 'telnyx webhook refused');
+          throw new HttpError('invalid_telnyx_signature', why);
+        }
+        if (payload === undefined) {
           deps.metrics.telnyxWebhooksTotal.inc({ event: 'other' });
           req.log.warn('telnyx webhook: signed body is not JSON; acknowledged');
           return NOTHING;
         }
-        const account = telnyxAccountUpdates(payload, deps.config().numbers, deps.clock(), restrictionMs());
+        const numbers = signer.numbers;
+        const account = telnyxAccountUpdates(payload, numbers, deps.clock(), restrictionMs());
         if (account) {
           deps.metrics.telnyxWebhooksTotal.inc({ event: account.event });
           if (!hasAccountUpdates(account.updates)) req.log.info({ payload: redactSecrets(payload) }, 'telnyx webhook: account event about nothing the edge acts on; acknowledged');
           return { ...NOTHING, account: await applyAccountUpdates(account.updates, req.log, 'telnyx') };
         }
-        const parsed = parseTelnyxWebhook(payload, deps.config().numbers);
+        const parsed = parseTelnyxWebhook(payload, numbers);
         deps.metrics.telnyxWebhooksTotal.inc({ event: parsed.event });
         if (parsed.event === 'other') logOnce(req.log, `event:${parsed.eventType ?? '(none)'}`, { eventType: parsed.eventType }, 'telnyx webhook: an event type the edge does not read; acknowledged and counted as other (logged once per type)');
         if (parsed.unreadableDelivery) {
