@@ -11,7 +11,11 @@
 #                           supported"); runc runs it.
 #     default_ulimits       nofile 20000 (or `ulimit -Hn` when lower): podman's default of 1048576
 #                           is above the machine's hard limit and every start fails with
-#                           "setrlimit RLIMIT_NOFILE: Operation not permitted".
+#                           "setrlimit RLIMIT_NOFILE: Operation not permitted"; likewise nproc
+#                           at most kernel.pid_max (and `ulimit -Hu`): as root podman asks for
+#                           more processes than runc may set, which fails with "error setting
+#                           rlimit type 6" (measured here: pid_max 32768 works, 40000 fails,
+#                           though `ulimit -Hu` is 96367).
 #     cgroup_manager, events_logger: cgroupfs and file, for hosts where systemd is not PID 1
 #                           (containers, CI sandboxes); under systemd podman's defaults are fine.
 # Safe to run again: installs only what is missing and rewrites the one file.
@@ -35,9 +39,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-hard=$(ulimit -Hn)
-nofile=20000
-if [ "$hard" != unlimited ] && [ "$hard" -lt "$nofile" ]; then nofile=$hard; fi
+# At most the hard limit this shell has (podman's own defaults are above it here).
+within_hard() { local hard=$1 want=$2; if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then echo "$hard"; else echo "$want"; fi; }
+nofile=$(within_hard "$(ulimit -Hn)" 20000)
+nproc=$(within_hard "$(ulimit -Hu)" "$(cat /proc/sys/kernel/pid_max)")
 if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
   cgroups='# systemd is PID 1: podman keeps its default cgroup manager and event logger'
 else
@@ -47,11 +52,11 @@ mkdir -p "$CONF_DIR"
 cat >"$CONF.tmp" <<CONF
 # Written by scripts/podman-setup.sh (wa-sip-edge); rewritten on every run.
 [containers]
-default_ulimits = ["nofile=$nofile:$nofile"]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 
 [engine]
 runtime = "runc"
 $cgroups
 CONF
 mv -f "$CONF.tmp" "$CONF"
-echo "podman-setup: $(podman --version), runc $(runc --version | head -n 1 | awk '{print $3}'), $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /'); $CONF written (nofile $nofile)."
+echo "podman-setup: $(podman --version), runc $(runc --version | head -n 1 | awk '{print $3}'), $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /'); $CONF written (nofile $nofile, nproc $nproc)."
