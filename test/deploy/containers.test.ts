@@ -224,8 +224,7 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
     const pbx = peer('pbx', { scenario: 'pbx_uas_answer.xml', timeoutSec: 60 });
     await pbx.ready;
     const held = peer('telnyx', { scenario: 'telnyx_call.xml', remote: SIP, localPort: 5070, timeoutSec: 60, vars: { business: BUSINESS, user: USER, hold: 12_000 } });
-    await until(async () => (await stack.logs('edge')).includes('"direction":"inbound"') || true, 1000, 'call', () => '');
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 3000)); // the held call is up (12 s of it left)
     const started = Date.now();
     const stopping = stack.run(['stop', 'edge'], 120_000);
     await new Promise((r) => setTimeout(r, 2000));
@@ -271,7 +270,7 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
       ok(caller, (await mediaStack.logs('rtpengine')) + (await mediaStack.logs('edge')));
       ok(await callee.done);
       await until(async () => (await http(httpPort, '/v1/calls?limit=1', ADMIN)).text.includes('"media":"anchored"'), 20_000, 'the anchored record', () => '', 500);
-      const [record] = JSON.parse((await http(httpPort, '/v1/calls?limit=1', ADMIN)).text).calls ?? JSON.parse((await http(httpPort, '/v1/calls?limit=1', ADMIN)).text);
+      const [record] = JSON.parse((await http(httpPort, '/v1/calls?limit=1', ADMIN)).text).calls;
       expect(record.rtpPacketsFromPbx).toBeGreaterThan(50);
       expect(record.rtpPacketsFromTelnyx).toBeGreaterThan(50);
     } finally {

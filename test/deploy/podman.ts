@@ -122,9 +122,14 @@ export class ComposeProject {
 
   /** The podman container id of a service's (first) container. */
   async container(service: string): Promise<string> {
-    const r = await mustRun('podman', ['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${this.project}`, '--filter', `label=com.docker.compose.service=${service}`]);
-    const id = r.out.trim().split('\n')[0];
-    if (!id) throw new Error(`no container for service ${service}`);
+    const format = '{{.ID}} {{index .Labels "com.docker.compose.project"}} {{index .Labels "com.docker.compose.service"}}';
+    const r = await mustRun('podman', ['ps', '-a', '--format', format]);
+    const id = r.out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .find(([, project, name]) => project === this.project && name === service)?.[0];
+    if (!id) throw new Error(`no container for service ${service} of ${this.project}`);
     return id;
   }
 
