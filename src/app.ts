@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { CallState } from './state/calls.js';
 import { PermissionState } from './state/permissions.js';
 import { PermissionLookup } from './permissionLookup.js';
+import { TelnyxCallingSwitch } from './telnyxCalling.js';
 import { DeviceRegistry } from './state/devices.js';
 import { createRedis, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
@@ -32,6 +33,8 @@ export interface Edge {
   permissions: PermissionState;
   /** Meta's call_permissions after a local no_permission (whatsapp.cloudApi.permissionLookup). */
   permissionLookup: PermissionLookup;
+  /** Telnyx's calling switch of each number (telnyx.api), polled into Redis. */
+  telnyxCalling: TelnyxCallingSwitch;
   devices: DeviceRegistry;
   srf: Srf;
   drachtio: DrachtioLink;
@@ -129,6 +132,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const media = initial.media.anchor ? new MediaRelays(initial.media.anchor, logger, metrics, clock) : undefined;
   void media?.start();
   const permissionLookup = new PermissionLookup({ config: () => config.current, calls, permissions, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+  const telnyxCalling = new TelnyxCallingSwitch({ config: () => config.current, permissions, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+  telnyxCalling.start();
   const admissions = new OutboundAdmissions({ calls, failoverWaitMs: () => config.current.redis.failoverWaitMs, metrics, logger });
   const deps: SipDeps = { srf, config: () => config.current, calls, admissions, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup };
   const router = new SipRouter(deps);
@@ -148,6 +153,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     calls,
     permissions,
     permissionLookup,
+    telnyxCalling,
     devices,
     srf,
     drachtio,
@@ -164,6 +170,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       router.reload();
       if (telnyxTls.state !== undefined) telnyxTls.update(drachtio.serverVersion ?? opts.engine?.version);
       void registration.reload();
+      void telnyxCalling.poll();
       logger.info({ trunks: next.trunks.length, numbers: next.numbers.length }, 'configuration reloaded');
     },
     async shutdown(deadlineMs) {
@@ -180,6 +187,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       // After the drain: calls still up needed the contact until they ended.
       await registration.stop();
       leases.stop();
+      telnyxCalling.stop();
       media?.stop();
       drachtio.close();
       await opts.engine?.stop();

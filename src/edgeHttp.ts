@@ -11,6 +11,7 @@ export function edgeHttpServer(edge: Edge, extra: Partial<HttpDeps> = {}): Promi
     calls: edge.calls,
     permissions: edge.permissions,
     permissionLookup: edge.permissionLookup,
+    telnyxCalling: edge.telnyxCalling,
     metrics: edge.metrics,
     logger: edge.logger,
     clock: edge.clock,

@@ -3,9 +3,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REFUSALS } from './domain/reasons.js';
 import { UNKEYED_REASONS } from './domain/identity.js';
+import { UPSTREAM_LESSONS } from './domain/upstreamRefusals.js';
 
 /** Why a webhook's permission reply could not be applied (the `reason` of wa_edge_webhook_replies_unusable_total). */
 export const UNUSABLE_REPLY_REASONS = ['unknown_business_number', 'no_user_identity', 'malformed_reply', 'already_expired'] as const;
+
+/** wa_edge_permission_requests_total: who sent a request, and how it ended (recorded: sent elsewhere, counted). */
+export const PERMISSION_REQUEST_CHANNELS = ['cloud_api', 'telnyx', 'elsewhere'] as const;
+export const PERMISSION_REQUEST_RESULTS = ['sent', 'recorded', 'limited', 'refused', 'failed'] as const;
 
 /** The `event` of wa_edge_telnyx_webhooks_total: the messaging event types Telnyx documents, a permission reply, or other. */
 export const TELNYX_EVENTS = ['message.received', 'message.sent', 'message.finalized', 'permission_reply', 'other'] as const;
@@ -45,9 +50,14 @@ export function createMetrics() {
     permissionLookupsTotal: new Counter({ name: `${p}permission_lookups_total`, help: "Lookups of Meta's call_permissions after a local no_permission, by Meta's answer (allowed, refused, error)", labelNames: ['result'] as const, registers: [registry] }),
     metaCallCap: new Gauge({ name: `${p}meta_call_cap_24h`, help: "Meta's connected-calls cap per business+user over 24 h, as the last call_permissions lookup named it", labelNames: ['number'] as const, registers: [registry] }),
     capAboveMeta: new Gauge({ name: `${p}cap_above_meta`, help: "1 when whatsapp.connectedCallsPer24h.perUser is above (or null, no cap) Meta's cap in force for the number", labelNames: ['number'] as const, registers: [registry] }),
+    permissionRequestsTotal: new Counter({ name: `${p}permission_requests_total`, help: 'Permission requests by channel (cloud_api, telnyx, elsewhere) and result (sent, recorded, limited, refused, failed); only sent and recorded spend the allowance', labelNames: ['channel', 'result'] as const, registers: [registry] }),
+    telnyxCallingEnabled: new Gauge({ name: `${p}telnyx_calling_enabled`, help: "1 while Telnyx's calling_settings says WhatsApp calling is on for the number (telnyx.api; the last known state)", labelNames: ['number'] as const, registers: [registry] }),
+    telnyxApiErrorsTotal: new Counter({ name: `${p}telnyx_api_errors_total`, help: "Failed calls to Telnyx's REST API by operation (conversation_window, send, calling_settings)", labelNames: ['operation'] as const, registers: [registry] }),
     telnyxWebhooksTotal: new Counter({ name: `${p}telnyx_webhooks_total`, help: 'Verified Telnyx webhooks by event type (a permission reply is permission_reply; an event type Telnyx has not documented is other)', labelNames: ['event'] as const, registers: [registry] }),
     // Only exported while something goes to Telnyx over TLS (src/sip/telnyxTls.ts).
     telnyxTlsVerified: new Gauge({ name: `${p}telnyx_tls_verified`, help: '1 while outgoing TLS to Telnyx (calls, registration) is verified by the engine (chain and name), 0 when it is not', registers: [] }),
+    // Meta's refusals relayed by Telnyx, by the refusal they taught (src/domain/upstreamRefusals.ts).
+    upstreamRefusalsTotal: new Counter({ name: `${p}upstream_refusals_total`, help: "Meta's refusals relayed by Telnyx that the edge learned from, by the refusal they teach (no_permission, daily_limit, attempt_limit)", labelNames: ['reason'] as const, registers: [registry] }),
     rtpengineUp: new Gauge({ name: `${p}rtpengine_up`, help: '1 while this rtpengine answers (media.anchor)', labelNames: ['rtpengine'] as const, registers: [registry] }),
   };
   // Counters with bounded label sets start at 0, so a dashboard's rate() sees the first event
@@ -62,6 +72,8 @@ export function createMetrics() {
   for (const direction of ['pbx_to_telnyx', 'telnyx_to_pbx']) metrics.mediaPacketsLostTotal.inc({ direction }, 0);
   for (const result of ['allowed', 'refused', 'error']) metrics.permissionLookupsTotal.inc({ result }, 0);
   for (const event of TELNYX_EVENTS) metrics.telnyxWebhooksTotal.inc({ event }, 0);
+  for (const channel of PERMISSION_REQUEST_CHANNELS) for (const result of PERMISSION_REQUEST_RESULTS) metrics.permissionRequestsTotal.inc({ channel, result }, 0);
+  for (const reason of UPSTREAM_LESSONS) metrics.upstreamRefusalsTotal.inc({ reason }, 0);
   for (const result of ['ok', 'stale', 'unknown', 'replay', 'unchecked']) metrics.digestNoncesTotal.inc({ result }, 0);
   metrics.drachtioConnected.set(0);
   metrics.redisErrorsTotal.inc(0);

@@ -7,7 +7,8 @@ import { isValidRegion, parseBusinessNumber } from '../domain/numbers.js';
 import { contactListeners, webrtcContactProblem } from '../domain/sipContact.js';
 import { parseNgAddress } from '../domain/ngAddress.js';
 import { parseSipUri } from '../domain/sipUri.js';
-import { parseInboundTarget } from '../domain/inboundTargets.js';
+import { parseInboundTarget, type InboundTarget } from '../domain/inboundTargets.js';
+import { patternProblem } from '../domain/upstreamRefusals.js';
 
 // `${VAR}` substitution yields strings; accept "8080" where a number is expected.
 const fromEnvString = (v: unknown): unknown => {
@@ -64,6 +65,11 @@ const sipUri = z.string().refine((s) => {
   const uri = parseSipUri(s);
   return uri !== undefined && uri.host !== '*' && uri.headers === undefined;
 }, 'not a SIP URI (sip:host[:port][;transport=udp|tcp|tls])');
+// A regular expression the configuration holds as text (whatsapp.upstreamRefusals).
+const refusalPattern = z.string().min(1).superRefine((s, ctx) => {
+  const problem = patternProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const headerName = z.string().regex(/^[A-Za-z0-9-]+\*?$/, 'not a header name (letters, digits, -, optional trailing *)');
 
 // Either connect to a running drachtio-server (host/port/secret), or `spawn` a local one that
@@ -129,24 +135,55 @@ const redisSchema = z
     if (r.sentinels && !r.name) ctx.addIssue({ code: 'custom', path: ['name'], message: 'sentinels need the master name' });
   });
 
+// Typed once here: { kind: 'sip', uri } or { kind: 'device', name } (src/domain/inboundTargets.ts).
+const inboundTarget = z.string().transform((s, ctx) => {
+  const target = parseInboundTarget(s);
+  if (!target) {
+    ctx.addIssue({ code: 'custom', message: 'not a sip: URI or device:NAME' });
+    return z.NEVER;
+  }
+  return target;
+});
+
 const numberSchema = z
   .object({
     number: e164,
     calling: bool().default(true),
     phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
-    // Typed once here: { kind: 'sip', uri } or { kind: 'device', name } (src/domain/inboundTargets.ts).
-    inbound: z
-      .array(
-        z.string().transform((s, ctx) => {
-          const target = parseInboundTarget(s);
-          if (!target) {
-            ctx.addIssue({ code: 'custom', message: 'not a sip: URI or device:NAME' });
-            return z.NEVER;
-          }
-          return target;
-        }),
-      )
-      .default([]),
+    // The approved call-permission-request template (Meta: a BODY component plus a
+    // call_permission_request component) sent through telnyx.api outside the 24 h window; inside
+    // it the edge sends the free-form interactive request instead. `bodyParameters`: the values of
+    // the template body's variables, named ({{first_name}}) or positional ({{1}}, in order).
+    permissionTemplate: z.preprocess(
+      // `name: "${WA_PERMISSION_TEMPLATE:-}"` left empty in the shipped templates: no template.
+      (v) => (v !== null && typeof v === 'object' && (v as { name?: unknown }).name === '' ? undefined : v),
+      z
+      .object({
+        name: nonEmpty('name'),
+        language: nonEmpty('language'),
+        bodyParameters: z
+          .array(z.object({ name: nonEmpty('name').optional(), text: nonEmpty('text') }).strict())
+          .default([]),
+      })
+      .strict()
+      .optional(),
+    ),
+    // Who sends this number's permission requests when both telnyx.api and whatsapp.cloudApi are
+    // configured; default: telnyx when telnyx.api is, else cloud_api.
+    permissionRequestsVia: z.enum(['telnyx', 'cloud_api']).optional(),
+    inbound: z.array(inboundTarget).default([]),
+    // Chosen by Meta's call-button or deep-link payload (x-wa-meta-cta-payload /
+    // x-wa-meta-deeplink-payload) when the INVITE carries one; `inbound` otherwise.
+    inboundRoutes: z
+      .array(z.object({ payload: nonEmpty('payload'), targets: z.array(inboundTarget).min(1) }).strict())
+      .default([])
+      .superRefine((routes, ctx) => {
+        const seen = new Set<string>();
+        routes.forEach((r, i) => {
+          if (seen.has(r.payload)) ctx.addIssue({ code: 'custom', path: [i, 'payload'], message: 'duplicate payload' });
+          seen.add(r.payload);
+        });
+      }),
   })
   .strict();
 
@@ -235,6 +272,21 @@ export const configSchema = z
             .strict()
             .transform(({ enabled: _on, ...webhook }) => webhook),
         ),
+        // Telnyx's REST API (SPEC §2): permission requests through its WhatsApp messaging (POST
+        // /messages/whatsapp), the 24 h window check, and the calling switch (calling_settings),
+        // read at start and every `callingPollSeconds` by each instance into Redis.
+        api: switchable(
+          z
+            .object({
+              enabled: enabledFlag(), // `${WA_EDGE_TELNYX_API:-false}` in the shipped templates
+              key: nonEmpty('key'),
+              baseUrl: z.url().default('https://api.telnyx.com/v2'),
+              timeoutMs: int(100, 60000).default(5000),
+              callingPollSeconds: int(10, 86400).default(300),
+            })
+            .strict()
+            .transform(({ enabled: _on, ...api }) => api),
+        ),
         // Verify the certificate of whoever answers outgoing TLS (outboundProxy, register.registrar):
         // chain, dates and name, before any SIP is sent (the patched engine, docs/tls.md). caFile:
         // the CAs trusted for it instead of the system store; wildcard: `*.parent` for one label.
@@ -275,6 +327,21 @@ export const configSchema = z
           .strict()
           .prefault({}),
         ringTimeoutSeconds: int(1, 600).default(60),
+        // Meta's refusals as Telnyx relays them (reason phrase, Reason or Warning text), matched
+        // case-insensitively (src/domain/upstreamRefusals.ts). The defaults are Meta's published
+        // texts and codes; the words Telnyx relays are not documented (docs/operations.md: capture one).
+        upstreamRefusals: z
+          .object({
+            noPermission: z.array(refusalPattern).default(['no approved call permission', '\\b138006\\b']),
+            pairCap: z
+              .array(refusalPattern)
+              .default(['connected calls? per day limit', 'business[- ]initiated calls? limit', 'max(imum)? business[- ]initiated calls to this number', '\\b138012\\b']),
+            numberRate: z.array(refusalPattern).default(['limit reached for maximum calls', 'call rate limit', '\\b138005\\b']),
+            // How long the number is held at attempt_limit when the rate refusal names no Retry-After.
+            numberRateHoldSeconds: int(1, 86400).default(60),
+          })
+          .strict()
+          .prefault({}),
         // How long an active-call lease lives without renewal: a dead instance's calls stop counting after it.
         leaseSeconds: int(10, 90).default(90),
         webhook: switchable(
@@ -385,17 +452,25 @@ export const configSchema = z
     c.trunks.forEach((t, i) => checkOwned(t.numbers, ['trunks', i, 'numbers']));
     c.devices.forEach((d, i) => checkOwned(d.numbers, ['devices', i, 'numbers']));
     const deviceNames = new Set(c.devices.map((d) => d.username));
-    c.numbers.forEach((n, i) =>
-      n.inbound.forEach((target, j) => {
+    const checkDevices = (targets: InboundTarget[], path: (string | number)[]) =>
+      targets.forEach((target, j) => {
         if (target.kind === 'device' && !deviceNames.has(target.name)) {
-          ctx.addIssue({ code: 'custom', path: ['numbers', i, 'inbound', j], message: 'no device with that username' });
+          ctx.addIssue({ code: 'custom', path: [...path, j], message: 'no device with that username' });
         }
-      }),
-    );
+      });
+    c.numbers.forEach((n, i) => {
+      checkDevices(n.inbound, ['numbers', i, 'inbound']);
+      n.inboundRoutes.forEach((r, k) => checkDevices(r.targets, ['numbers', i, 'inboundRoutes', k, 'targets']));
+    });
     const names = new Set<string>();
     c.trunks.forEach((t, i) => {
       if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'name'], message: 'duplicate trunk name' });
       names.add(t.name);
+    });
+    c.numbers.forEach((n, i) => {
+      const via = n.permissionRequestsVia;
+      if (via === 'telnyx' && !c.telnyx.api) ctx.addIssue({ code: 'custom', path: ['numbers', i, 'permissionRequestsVia'], message: 'telnyx needs telnyx.api' });
+      if (via === 'cloud_api' && !c.whatsapp.cloudApi) ctx.addIssue({ code: 'custom', path: ['numbers', i, 'permissionRequestsVia'], message: 'cloud_api needs whatsapp.cloudApi' });
     });
     if (c.sip.registration.minExpires > c.sip.registration.maxExpires) {
       ctx.addIssue({ code: 'custom', path: ['sip', 'registration', 'minExpires'], message: 'greater than maxExpires' });

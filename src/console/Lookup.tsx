@@ -124,6 +124,7 @@ function UserResult({ result, api, report, phone, onChanged }: { result: Result;
           <dd>
             <CapBar value={view.connected24h} cap={view.limits.connected24h} label="Connected calls with this customer in 24 h" />
           </dd>
+          <MetaHolds view={view} />
           <dt>Permission requests left</dt>
           <dd>
             {view.permissionRequests.remaining24h} today <span class="muted">(of {view.limits.permissionRequests.per24h} a day)</span>,{' '}
@@ -173,7 +174,14 @@ function DecisionBox({ decision }: { decision: Decision }) {
 
 function Permission({ view }: { view: UserView }) {
   const p = view.permission;
-  if (p.kind === 'none') return <span>None: {noPermissionCause(p.cause)}</span>;
+  if (p.kind === 'none') {
+    return (
+      <span>
+        None: {noPermissionCause(p.cause)}
+        {p.text && <> (Meta: “{p.text}”)</>}
+      </span>
+    );
+  }
   const source = permissionSource(p.source);
   if (p.kind === 'permanent') return <span>Permanent{source && `, ${source}`}; it does not expire</span>;
   const expires = p.expiresAt ? Date.parse(p.expiresAt) : undefined;
@@ -186,6 +194,29 @@ function Permission({ view }: { view: UserView }) {
         </>
       )}
     </span>
+  );
+}
+
+/** Holds Meta's relayed refusals put in place (shown only while one lasts). */
+function MetaHolds({ view }: { view: UserView }) {
+  const { pairCapUntil, numberRateUntil } = view.metaHolds;
+  if (!pairCapUntil && !numberRateUntil) return null;
+  const until = (iso: string) => {
+    const at = Date.parse(iso);
+    return (
+      <time dateTime={iso}>
+        {formatDateTime(at)} ({formatRelative(at)})
+      </time>
+    );
+  };
+  return (
+    <>
+      <dt>Held by Meta's refusal</dt>
+      <dd>
+        {pairCapUntil && <div>Meta said this customer's daily call cap is reached: calls wait until {until(pairCapUntil)}</div>}
+        {numberRateUntil && <div>Meta said this number's call rate is reached: calls wait until {until(numberRateUntil)}</div>}
+      </dd>
+    </>
   );
 }
 

@@ -80,10 +80,25 @@ function CallingState({ number, onAsk }: { number: NumberView; onAsk: () => void
   return (
     <span class={number.calling ? 'calling on' : 'calling off'}>
       <span class="calling-state">Calling: {number.calling ? 'on' : 'off'}</span>
+      <TelnyxSwitchLine number={number} />
       <span aria-hidden="true"> — </span>
       <button type="button" class="secondary" aria-label={`${action} calling for ${number.number}`} onClick={onAsk}>
         {action}
       </button>
+    </span>
+  );
+}
+
+/** With telnyx.api: what Telnyx's switch says and, when its API did not answer, that this is the last known state. */
+function TelnyxSwitchLine({ number }: { number: NumberView }) {
+  const t = number.telnyxCalling;
+  if (!t) return null;
+  const state = t.enabled === null ? 'not read yet' : t.enabled ? 'on' : 'off';
+  return (
+    <span class="muted telnyx-switch">
+      {' '}
+      (at Telnyx: {state}
+      {t.error ? `; Telnyx's API did not answer (${t.error}): the last known state stands` : ''})
     </span>
   );
 }
@@ -123,6 +138,11 @@ function ConfirmCalling({ number, onCancel, onConfirm }: { number: NumberView; o
           ? `Every edge instance will refuse calls from ${number.number} to WhatsApp users (403 calling_disabled) until calling is turned on again. Calls in progress continue.`
           : `Every edge instance will place calls from ${number.number} again, subject to the other checks.`}
       </p>
+      {number.telnyxCalling && (
+        <p class="warn-line">
+          This changes WhatsApp calling for {number.number} at Telnyx itself: Mission Control shows the change too{turningOff ? ', and WhatsApp users cannot call the number while it is off' : ''}.
+        </p>
+      )}
       <div class="actions">
         <button
           type="button"

@@ -10,12 +10,13 @@ import type { PermissionRequestSent, UserView } from './types.js';
 type Answer = { tone: 'ok' | 'warn' | 'error'; text: string };
 
 /** Answers about this request; anything else (a lost edge, lost state, a refused token) is the page's to say. */
-const ABOUT_THE_REQUEST = new Set([400, 404, 409, 429, 502]);
+const ABOUT_THE_REQUEST = new Set([400, 404, 409, 422, 429, 502, 504]);
 
 export function RequestPermission({ view, api, report, onChanged }: { view: UserView; api: Api; report: Report; onChanged: () => void }) {
   const [answer, setAnswer] = useState<Answer | null>(null);
   const [busy, setBusy] = useState(false);
-  const { waitSeconds, viaCloudApi } = view.permissionRequests;
+  const { waitSeconds, via, last } = view.permissionRequests;
+  const viaCloudApi = via !== null;
   const limits = view.limits.permissionRequests;
   const permanent = view.permission.kind === 'permanent';
   const why = permanent
@@ -29,11 +30,7 @@ export function RequestPermission({ view, api, report, onChanged }: { view: User
     try {
       const url = `/v1/numbers/${seg(view.number)}/users/${seg(view.user)}/permission-requests`;
       const r = await api<PermissionRequestSent>('POST', url, sentElsewhere ? { sentElsewhere: true } : undefined);
-      setAnswer(
-        r.sent
-          ? { tone: 'ok', text: `Permission request sent through WhatsApp${r.messageId ? ` (message ${r.messageId})` : ''}. The customer answers in WhatsApp.` }
-          : { tone: 'ok', text: 'Recorded: a permission request sent from your WhatsApp tool. It counts against the allowance.' },
-      );
+      setAnswer(r.sent ? { tone: 'ok', text: sentWords(r) } : { tone: 'ok', text: 'Recorded: a permission request sent from your WhatsApp tool. It counts against the allowance.' });
       onChanged();
     } catch (e) {
       setAnswer(failure(e, limits));
@@ -57,10 +54,11 @@ export function RequestPermission({ view, api, report, onChanged }: { view: User
       ) : (
         !viaCloudApi && (
           <p id="request-why" class="muted">
-            The edge cannot send requests from this number (no WhatsApp Cloud API configured for it): send one from your WhatsApp tool, then record it.
+            The edge cannot send requests from this number (neither Telnyx's API nor a WhatsApp Cloud API is configured for it): send one from your WhatsApp tool, then record it.
           </p>
         )
       )}
+      {last && <LastRequest last={last} />}
       {answer && (
         <p class={`answer ${answer.tone}`} role="status">
           {answer.text}
@@ -75,6 +73,28 @@ export function RequestPermission({ view, api, report, onChanged }: { view: User
   );
 }
 
+function sentWords(r: PermissionRequestSent): string {
+  const id = r.messageId ? ` (message ${r.messageId})` : '';
+  if (r.channel !== 'telnyx') return `Permission request sent through the WhatsApp Cloud API${id}. The customer answers in WhatsApp.`;
+  const what = r.kind === 'template' ? 'the approved template (outside the 24 h window)' : 'an interactive request (inside the 24 h window)';
+  return `Permission request sent through Telnyx: ${what}${id}. The customer answers in WhatsApp.`;
+}
+
+const DELIVERY_WORDS = { sent: 'sent', delivered: 'delivered', failed: 'failed', unconfirmed: 'not confirmed' } as const;
+
+/** The last request and what Telnyx reported of it (SPEC §4a). */
+function LastRequest({ last }: { last: NonNullable<UserView['permissionRequests']['last']> }) {
+  const delivery = last.delivery ? `: ${DELIVERY_WORDS[last.delivery.status]}${last.delivery.error ? ` (${last.delivery.error})` : ''}` : '';
+  const via = last.channel === 'elsewhere' ? 'recorded as sent elsewhere' : `sent through ${last.channel === 'telnyx' ? 'Telnyx' : 'the Cloud API'}`;
+  return (
+    <p class="muted last-request">
+      Last request {formatDateTime(Date.parse(last.sentAt))}, {via}
+      {last.kind ? ` (${last.kind})` : ''}
+      {delivery}
+    </p>
+  );
+}
+
 function failure(e: unknown, limits: UserView['limits']['permissionRequests']): Answer {
   if (e instanceof ApiError && e.code === 'cloud_api_not_configured') {
     return { tone: 'warn', text: 'Not sent: no Cloud API configured; send it from your WhatsApp tool, then record it here. Nothing was counted.' };
@@ -85,6 +105,7 @@ function failure(e: unknown, limits: UserView['limits']['permissionRequests']): 
     return { tone: 'warn', text: `Not sent: Meta allows ${limits.per24h} a day and ${limits.per7d} a week. The next request is allowed in ${wait !== undefined ? formatWait(wait) : 'a while'}${at}.` };
   }
   if (e instanceof ApiError && e.code === 'permanent_permission') return { tone: 'ok', text: 'Not needed: the customer has given permanent permission.' };
+  if (e instanceof ApiError && (e.code === 'telnyx_refused' || e.code === 'telnyx_unauthorized' || e.code === 'upstream_timeout')) return { tone: 'error', text: `Not sent: ${e.message}` };
   if (e instanceof ApiError) return { tone: 'error', text: `Not sent: ${e.message}` };
   if (e instanceof EdgeUnreachable) return { tone: 'error', text: 'Not sent: the edge is not answering.' };
   return { tone: 'error', text: `Not sent: ${String(e)}` };

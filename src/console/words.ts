@@ -5,7 +5,7 @@ import { endReasonWords } from '../domain/endReasons.js';
 export const CHECK_WORDS: Record<string, { pass: string; fail: string }> = {
   calling_disabled: {
     pass: 'Calling is switched on for this business number.',
-    fail: 'Calling is switched off for this business number (the Calling switch in Numbers).',
+    fail: 'Calling is switched off for this business number (the Calling switch in Numbers; with Telnyx\'s API, also WhatsApp Calling in Mission Control).',
   },
   region_blocked: {
     pass: "Meta allows business-initiated calls from this number's country.",
@@ -43,7 +43,7 @@ export function checkWords(check: string, result: 'pass' | 'fail'): string {
 
 /** What the agent can do about a refusal. */
 export const REASON_ADVICE: Record<string, string> = {
-  calling_disabled: 'Ask an operator to switch calling on for this number.',
+  calling_disabled: 'Ask an operator to switch calling on for this number (in Numbers, or in Mission Control when the edge reads Telnyx\'s switch).',
   region_blocked: 'Call from a business number of another country.',
   no_permission: 'Send a permission request; the customer accepts it in WhatsApp. A call from the customer also gives permission.',
   unanswered_guard: 'Wait for the customer to call, or send a permission request.',
@@ -78,6 +78,8 @@ export function noPermissionCause(cause: string | undefined): string {
       return 'revoked after calls in a row went unanswered';
     case 'expired':
       return 'it expired';
+    case 'meta_refused':
+      return 'Meta refused the last call for want of it; ask again (send a permission request)';
     case undefined:
       return 'never given';
     default:

@@ -16,6 +16,7 @@ export const END_REASONS = {
   canceled: { words: 'cancelled: the caller hung up before an answer' },
   canceled_during_admission: { words: 'cancelled: the caller hung up during the checks' },
   refused_by_telnyx: { words: 'refused by Telnyx/Meta' },
+  refused_by_meta: { words: 'refused by Meta (no permission, a cap or a rate limit): the edge refuses the next call itself' },
   telnyx_unreachable: { words: 'failed: Telnyx did not answer (network or TLS)' },
   edge_failed: { words: 'failed at the edge (an internal error; see its log)' },
   media_unavailable: { words: 'failed: no media relay (rtpengine) took the call' },

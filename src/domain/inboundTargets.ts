@@ -20,3 +20,25 @@ export function parseInboundTarget(text: string): InboundTarget | undefined {
 export function inboundTargetText(target: InboundTarget): string {
   return target.kind === 'device' ? `device:${target.name}` : target.uri;
 }
+
+/** `numbers[].inboundRoutes`: the targets of a call whose button or deep link carried `payload`. */
+export interface InboundRoute {
+  payload: string;
+  targets: InboundTarget[];
+}
+
+/**
+ * Where a user's call rings (SPEC §2): the route whose payload equals the call button's payload,
+ * else the deep link's, else the number's plain `inbound` list. `route` names the payload that chose.
+ */
+export function chooseInboundTargets(
+  number: { inbound: InboundTarget[]; inboundRoutes: readonly InboundRoute[] },
+  payloads: { ctaPayload?: string; deeplinkPayload?: string },
+): { targets: InboundTarget[]; route?: string } {
+  for (const payload of [payloads.ctaPayload, payloads.deeplinkPayload]) {
+    if (payload === undefined) continue;
+    const route = number.inboundRoutes.find((r) => r.payload === payload);
+    if (route) return { targets: route.targets, route: route.payload };
+  }
+  return { targets: number.inbound };
+}

@@ -15,6 +15,11 @@ export interface UnconnectedCall {
   ringTimedOut: boolean;
   /** The PBX cancelled. */
   canceled: boolean;
+  /**
+   * Telnyx's answer carried one of Meta's own refusals (upstreamRefusals.ts): no permission, the
+   * pair's cap, the number's rate. Meta refused before ringing anyone, so it is never unanswered.
+   */
+  metaRefused?: boolean;
 }
 
 export interface UnconnectedVerdict {
@@ -29,6 +34,7 @@ export function classifyUnconnected(call: UnconnectedCall, unansweredCodes: read
   if (!call.fromTelnyx) {
     return call.canceled ? { outcome: 'failed', status: call.status, reason: 'canceled' } : { outcome: 'failed', status: 503, reason: 'telnyx_unreachable' };
   }
+  if (call.metaRefused && !call.canceled) return { outcome: 'failed', status: call.status, reason: 'refused_by_meta' };
   const reason = call.canceled ? 'canceled' : telnyxEndReason(call.status);
   return { outcome: unansweredCodes.includes(call.status) ? 'unanswered' : 'failed', status: call.status, reason };
 }

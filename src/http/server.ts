@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { CallState } from '../state/calls.js';
 import type { PermissionState } from '../state/permissions.js';
 import type { PermissionLookup } from '../permissionLookup.js';
+import type { TelnyxCallingSwitch } from '../telnyxCalling.js';
 import type { RegistrationState } from '../sip/telnyxRegistration.js';
 import type { TelnyxTlsState } from '../sip/telnyxTls.js';
 import type { DeviceContacts } from '../state/devices.js';
@@ -39,6 +40,8 @@ export interface HttpDeps {
   logger: Logger;
   clock: Clock;
   drachtioConnected: () => boolean;
+  /** Telnyx's calling switch (telnyx.api): PUT /v1/numbers/{n}/calling changes it at Telnyx; /readyz names its state. */
+  telnyxCalling?: TelnyxCallingSwitch;
   /** State of the Telnyx registration; undefined (and absent from /readyz) without `telnyx.register`. */
   telnyxRegistration?: () => RegistrationState | undefined;
   /** Whether TLS to Telnyx is verified (GET /readyz `telnyxTls`); undefined until known. */
@@ -101,7 +104,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     const e = toHttpError(err);
     if (e.status >= 500) req.log.error({ err: e.cause ?? e }, e.message);
-    return reply.code(e.status).headers(e.headers).send({ error: e.code, message: e.message });
+    return reply.code(e.status).headers(e.headers).send({ error: e.code, message: e.message, ...(e.upstream ? { upstream: e.upstream } : {}) });
   });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: 'not_found', message: `${HTTP_ERRORS.not_found.message}: ${req.method} ${req.url.split('?')[0]}` }),

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { NumberConfig } from '../config/schema.js';
 import { normaliseDialled } from '../domain/numbers.js';
 import { TELNYX_EVENTS } from '../metrics.js';
+import type { DeliveryStatus } from '../state/permissions.js';
 import { isMetaEnvelope, messageSender, parseWebhook, replyFromMessage, type NamedUser, type ParsedWebhook } from './webhook.js';
 
 export const TELNYX_TOLERANCE_SECONDS = 300;
@@ -54,11 +55,63 @@ const telnyxParties = z
   })
   .loose();
 
+/** A delivery event of a message the business sent through Telnyx (message.sent, message.finalized). */
+export interface TelnyxDelivery {
+  messageId: string;
+  /** The sending business number, when it is a configured one. */
+  business: string;
+  status: DeliveryStatus;
+  /** Telnyx's errors[0] in words, for a failed one. */
+  error?: string;
+}
+
 export interface ParsedTelnyxWebhook extends ParsedWebhook {
   /** The metric label: permission_reply when one was found, the documented event type, or other. */
   event: TelnyxEventLabel;
   /** Telnyx's own event_type as sent (for the debug log only, never a label). */
   eventType?: string;
+  delivery?: TelnyxDelivery;
+  /** A delivery event that names no message id, no configured sender or no status the edge knows: why. */
+  unreadableDelivery?: string;
+}
+
+// Telnyx's delivery statuses (to[].status in its OpenAPI: queued, sending, sent, delivered,
+// sending_failed, delivery_failed, delivery_unconfirmed) as the console words them; queued and
+// sending say nothing the acceptance did not.
+const DELIVERY_STATUS: Record<string, DeliveryStatus | null> = {
+  queued: null,
+  sending: null,
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'delivered',
+  sending_failed: 'failed',
+  delivery_failed: 'failed',
+  failed: 'failed',
+  delivery_unconfirmed: 'unconfirmed',
+};
+
+const deliveryPayload = z.object({
+  id: z.string().min(1).optional().catch(undefined),
+  from: phoneField.optional().catch(undefined),
+  to: z.array(z.object({ status: z.string().optional().catch(undefined) }).loose()).optional().catch(undefined),
+  errors: z.array(z.object({ code: z.union([z.string(), z.number()]).optional(), title: z.string().optional(), detail: z.string().optional() }).loose()).optional().catch(undefined),
+});
+
+function deliveryOf(eventType: string, inner: unknown, numbers: readonly NumberConfig[]): { delivery?: TelnyxDelivery; unreadable?: string } {
+  const p = deliveryPayload.safeParse(inner);
+  if (!p.success) return { unreadable: 'payload is not an object' };
+  const business = configured(p.data.from, numbers);
+  // Messages from numbers the edge does not serve are not its business: counted, nothing to record.
+  if (!business) return {};
+  if (!p.data.id) return { unreadable: 'no payload.id' };
+  const raw = p.data.to?.[0]?.status ?? (eventType === 'message.sent' ? 'sent' : undefined);
+  if (raw === undefined) return { unreadable: 'no payload.to[0].status' };
+  const status = DELIVERY_STATUS[raw];
+  if (status === undefined) return { unreadable: `unknown status ${raw.slice(0, 40)}` };
+  if (status === null) return {};
+  const e = p.data.errors?.[0];
+  const error = e ? [e.code !== undefined ? `code ${String(e.code)}` : '', e.title ?? '', e.detail ?? ''].filter((w) => w !== '').join(': ') : undefined;
+  return { delivery: { messageId: p.data.id, business, status, ...(error ? { error: error.slice(0, 300) } : {}) } };
 }
 
 const MAX_DEPTH = 8;
@@ -104,9 +157,18 @@ export function parseTelnyxWebhook(payload: unknown, numbers: readonly NumberCon
   messages.forEach((m, i) => {
     const fallbackId = parties?.id ?? eventId;
     const r = replyFromMessage(m, business, messageSender(m, telnyxSender), fallbackId ? `telnyx:${fallbackId}${i > 0 ? `:${i}` : ''}` : undefined);
-    if (r?.ok) out.replies.push(r.reply);
-    else if (r) out.unusable.push(r.unusable);
+    if (r?.ok) {
+      out.replies.push(r.reply);
+      // As the Meta webhook's rule: a reply naming both a phone number and a BSUID teaches that they are one user.
+      const { phone, bsuid } = r.reply.named;
+      if (phone !== undefined && bsuid !== undefined) out.links.push({ business: r.reply.business, phone, bsuid });
+    } else if (r) out.unusable.push(r.unusable);
   });
   if (out.replies.length + out.unusable.length > 0) out.event = 'permission_reply';
+  if (eventType === 'message.sent' || eventType === 'message.finalized') {
+    const d = deliveryOf(eventType, inner, numbers);
+    if (d.delivery) out.delivery = d.delivery;
+    if (d.unreadable) out.unreadableDelivery = d.unreadable;
+  }
   return out;
 }

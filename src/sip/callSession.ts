@@ -3,7 +3,7 @@
 import { CallLogger, type Logger } from '../log.js';
 import type { Metrics, Direction } from '../metrics.js';
 import type { CallState, Outcome } from '../state/calls.js';
-import { appendCallRecord, type CallRecord } from '../state/records.js';
+import { appendCallRecord, type CallAnnotations, type CallRecord } from '../state/records.js';
 import { refusal, refusalHeaders } from '../domain/reasons.js';
 import type { EndReason } from '../domain/endReasons.js';
 import type { Clock } from '../domain/clock.js';
@@ -35,6 +35,7 @@ export class CallSession {
   private media: CallMedia | undefined;
   private mediaState: 'anchored' | 'unanchored' | undefined;
   private silentSide: string | undefined;
+  private annotations: CallAnnotations = {};
 
   constructor(
     readonly direction: Direction,
@@ -67,6 +68,11 @@ export class CallSession {
     this.media = media;
     this.mediaState = 'anchored';
     if (this.phase === 'closed') void media.finish();
+  }
+
+  /** Facts for the call's record (Meta's headers, the route they chose, a refusal Meta relayed). */
+  annotate(fields: CallAnnotations): void {
+    this.annotations = { ...this.annotations, ...fields };
   }
 
   /** media.anchor is set but no rtpengine took the call: it goes on unanchored (inbound). */
@@ -117,6 +123,7 @@ export class CallSession {
       media: this.mediaState,
       rtpengine: this.media?.engine,
       silentSide: this.silentSide,
+      ...this.annotations,
       ...(media ? recordFields(media) : {}),
     });
     // An `ended` or `failed` settle answers nothing the record needs and runs on the shared

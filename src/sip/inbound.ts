@@ -16,7 +16,8 @@ import { ringWithTimeout } from './ringingLeg.js';
 import { anchorInbound, type AnchoredSdp } from './anchoring.js';
 import type { Dialog, SipRequest, SipResponse } from './srf.js';
 import { numberEntry } from '../config/derived.js';
-import { inboundTargetText } from '../domain/inboundTargets.js';
+import { chooseInboundTargets, inboundTargetText } from '../domain/inboundTargets.js';
+import { readMetaCallHeaders, type MetaCallInfo } from '../domain/metaCallHeaders.js';
 
 /**
  * Business number from the Request-URI, falling back to To (SPEC §1). A call through the Telnyx
@@ -73,7 +74,9 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
     res.send(487);
     return session.close('failed', 487, 'canceled');
   }
-  await routeToTargets(deps, req, res, session, business, callingNumberFor(caller, user));
+  const meta = readMetaCallHeaders(req.headers);
+  session.annotate(meta);
+  await routeToTargets(deps, req, res, session, business, callingNumberFor(caller, user), meta);
 }
 
 /** What the PBX sees as the caller: the E.164 number, else the user part exactly as Telnyx sent it. */
@@ -111,9 +114,15 @@ async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse
   return forkToBindings(deps, req, res, bindings, { callingNumber: user, headers, timeoutMs: deps.config().sip.inboundTargetTimeoutSeconds * 1000, sdp });
 }
 
-async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, business: string, user: string): Promise<void> {
+async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, business: string, user: string, meta: MetaCallInfo): Promise<void> {
   const cfg = deps.config();
-  const targets = numberEntry(cfg.numbers, business)?.inbound ?? [];
+  const entry = numberEntry(cfg.numbers, business);
+  // Meta's call-button or deep-link payload may choose the targets (numbers[].inboundRoutes).
+  const { targets, route } = entry ? chooseInboundTargets(entry, meta) : { targets: [], route: undefined };
+  if (route !== undefined) {
+    session.annotate({ inboundRoute: route });
+    session.log.info({ route }, 'inbound targets chosen by the call payload');
+  }
   const headers = pickHeaders(req.headers, headerMatcher(cfg.sip.forwardHeadersToPbx));
   const sdp = await anchorInbound(deps, req, session);
   let last = 480;

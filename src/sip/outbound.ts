@@ -14,6 +14,8 @@ import { requestTransport } from './webrtc.js';
 import { isWebrtcTransport } from '../domain/sipContact.js';
 import type { CallSession } from './callSession.js';
 import { ringWithTimeout } from './ringingLeg.js';
+import { perConfig } from '../config/derived.js';
+import { compileUpstreamPatterns, readUpstreamRefusal, type UpstreamRefusal, type UpstreamRefusalPatterns } from '../domain/upstreamRefusals.js';
 
 /** The caller's business number as the request states it: a trunk's From user; a softphone's per SPEC §1. */
 function callingNumberOf(req: SipRequest, caller: OutboundCaller): string {
@@ -45,11 +47,12 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
     return session.close('failed', 503, 'media_unavailable');
   }
   if (endIfCanceled(req, res, session)) return;
+  const sentAt = deps.clock();
   const leg = await ringTelnyx(deps, req, res, request.plan, sdp);
   if ('answered' in leg) {
     session.connected();
     session.bridge(leg.answered.uas, leg.answered.uac);
-  } else endUnconnected(deps, req, res, session, leg.error, leg.timedOut);
+  } else endUnconnected(deps, req, res, session, leg.error, leg.timedOut, sentAt);
 }
 
 /** The checks of SPEC §3 that need no state: the number rule, the caller's numbers, codecs, draining, a browser without rtpengine. */
@@ -148,7 +151,7 @@ function ringTelnyx(deps: SipDeps, req: SipRequest, res: SipResponse, plan: Outb
 }
 
 /** The Telnyx leg ended without an answer: what the PBX hears and how the call counts (SPEC §3 outcome). */
-function endUnconnected(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, err: SipError, ringTimedOut: boolean): void {
+function endUnconnected(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, err: SipError, ringTimedOut: boolean, sentAt: number): void {
   if (!err.status) {
     if (!res.finalResponseSent) res.send(500);
     session.log.error({ err }, 'bridge failed');
@@ -157,12 +160,48 @@ function endUnconnected(deps: SipDeps, req: SipRequest, res: SipResponse, sessio
   // drachtio-server reports the remote address of a response; its own (Timer B, a refused
   // connection) come with none.
   const fromTelnyx = !!err.res?.source_address;
-  const verdict = classifyUnconnected({ status: err.status, fromTelnyx, ringTimedOut, canceled: !!req.canceled }, deps.config().whatsapp.unanswered.codes);
+  const cfg = deps.config();
+  const upstream = fromTelnyx && !ringTimedOut && !req.canceled ? metaRefusalOf(err, cfg.whatsapp.upstreamRefusals) : undefined;
+  const verdict = classifyUnconnected({ status: err.status, fromTelnyx, ringTimedOut, canceled: !!req.canceled, metaRefused: !!upstream }, cfg.whatsapp.unanswered.codes);
   if (!res.finalResponseSent) {
     if (verdict.reason === 'ring_timeout' || verdict.reason === 'telnyx_unreachable') {
       res.send(verdict.status, { headers: refusalHeaders({ reason: verdict.reason, code: verdict.status }) });
-    } else res.send(err.status >= 300 ? err.status : 500, err.reason);
+    } else res.send(err.status >= 300 ? err.status : 500, err.reason, { headers: relayedHeaders(err) });
   }
   if (verdict.reason === 'telnyx_unreachable') session.log.warn({ localStatus: err.status }, 'Telnyx did not answer: the call counts as failed, not unanswered');
+  // Learned before the settle frees the pair (one queue): the next call meets the lesson.
+  if (upstream) learnUpstreamRefusal(deps, session, upstream, sentAt);
   session.close(verdict.outcome, verdict.status, verdict.reason);
+}
+
+/** Telnyx's words that travel back to the PBX with its final answer (RFC 3326 Reason, Warning, Retry-After). */
+function relayedHeaders(err: SipError): Record<string, string> {
+  const res = err.res;
+  if (!res) return {};
+  const present = Object.fromEntries(RELAYED_FROM_TELNYX.filter((h) => res.has(h)).map((h) => [h, res.get(h)]));
+  return pickHeaders(present, () => true);
+}
+const RELAYED_FROM_TELNYX = ['Reason', 'Warning', 'Retry-After'];
+
+const compiledPatterns = perConfig(compileUpstreamPatterns);
+
+/** Meta's refusal in Telnyx's final answer (reason phrase, Reason, Warning), if it carries one. */
+function metaRefusalOf(err: SipError, patterns: UpstreamRefusalPatterns): UpstreamRefusal | undefined {
+  const res = err.res;
+  const all = (name: string) => (res?.has(name) ? [res.get(name)] : []);
+  return readUpstreamRefusal(
+    { status: err.status ?? 0, reasonPhrase: err.reason ?? res?.reason, reason: all('Reason'), warning: all('Warning'), retryAfter: res?.has('Retry-After') ? res.get('Retry-After') : undefined },
+    compiledPatterns(patterns),
+  );
+}
+
+/** The next call is refused locally: the lesson is written to the shared state, counted and logged once. */
+function learnUpstreamRefusal(deps: SipDeps, session: CallSession, upstream: UpstreamRefusal, sentAt: number): void {
+  const rules = deps.config().whatsapp.upstreamRefusals;
+  deps.metrics.upstreamRefusalsTotal.inc({ reason: upstream.lesson });
+  session.annotate({ upstreamRefusal: upstream.lesson, upstreamText: upstream.text });
+  const hold = upstream.retryAfterSeconds ?? rules.numberRateHoldSeconds;
+  void session.queue
+    .run('note upstream refusal', () => deps.calls.noteUpstreamRefusal(session.business, session.user, upstream, sentAt, hold))
+    .then((note) => note && session.log.info({ lesson: upstream.lesson, text: upstream.text, ...note }, 'Meta refused the call: the edge refuses the next one itself'));
 }

@@ -6,6 +6,7 @@ import type { RedisClient } from './redis.js';
 import { replyFields, replyList, replyString, type ScriptCall } from './scripts.js';
 import type { StateStore } from './store.js';
 import { numberEntry } from '../config/derived.js';
+import type { UpstreamRefusal } from '../domain/upstreamRefusals.js';
 
 export type Outcome = 'connected' | 'unanswered' | 'failed' | 'ended';
 
@@ -30,6 +31,9 @@ export interface SettleResult {
   consecutiveUnanswered: number;
   event?: 'nudged' | 'revoked';
 }
+
+/** What noting a relayed refusal did: revoked (from `previous`), held until a time, or nothing (a newer permission). */
+export type UpstreamNote = { status: 'revoked' | 'newer'; previous: string } | { status: 'held'; until: number };
 
 const DAY_MS = 86_400_000;
 const b = (v: boolean) => (v ? '1' : '0');
@@ -169,6 +173,27 @@ export class CallState {
       await this.store.emit(event, business, user, 'unanswered', event === 'revoked' ? { kind: 'none' } : {});
     }
     return result;
+  }
+
+  /**
+   * Learns Meta's refusal of a call to `user` (note_upstream_refusal.lua): the pair's permission
+   * becomes none (appended to wa:permissions as revoked, source meta_refused), or the pair is held
+   * at daily_limit, or the number at attempt_limit for `holdSeconds`. `sentAt`: when the call went
+   * to Telnyx; a permission written after it is newer than the refusal and stays.
+   */
+  async noteUpstreamRefusal(business: string, user: string, refusal: UpstreamRefusal, sentAt: number, holdSeconds: number): Promise<UpstreamNote> {
+    const k = numberKeys(business);
+    const reply = await this.store.kept('noteUpstreamRefusal', {
+      keys: { number: k.number, perm: k.perm(user), userConnected: k.userConnected(user) },
+      args: { nowMs: this.clock(), lesson: refusal.lesson, text: refusal.text, holdMs: holdSeconds * 1000, windowMs: DAY_MS, sinceMs: sentAt },
+    });
+    const [status, detail] = replyFields('noteUpstreamRefusal', reply, 2);
+    if (status === 'revoked') {
+      await this.store.emit('revoked', business, user, 'meta_refused', { kind: 'none', text: refusal.text });
+      return { status, previous: detail };
+    }
+    if (status === 'held') return { status, until: Number(detail) };
+    return { status: 'newer', previous: detail };
   }
 
   /** Extends the leases of live calls on one number; returns how many were still alive. */

@@ -20,6 +20,10 @@ export function numberKeys(businessE164: string) {
     perm: (user: string) => `${base}:perm:${digits(user)}`,
     userConnected: (user: string) => `${base}:connected:${digits(user)}`,
     permissionRequests: (user: string) => `${base}:preq:${digits(user)}`,
+    /** The last permission request sent to a user: channel, kind, Telnyx's message id, when. */
+    lastPermissionRequest: (user: string) => `${base}:preq_last:${digits(user)}`,
+    /** A sent permission request's delivery as Telnyx's webhooks report it, by Telnyx's message id. */
+    requestDelivery: (messageId: string) => `${base}:preq_msg:${messageId}`,
     call: (callId: string) => `${base}:call:${callId}`,
   };
 }

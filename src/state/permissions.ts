@@ -14,8 +14,10 @@ export interface Permission {
   kind: PermissionKind;
   expiresAt?: number;
   source?: string;
-  /** Why it is `none` when it once was something: revoked by the user, unanswered, expired. */
+  /** Why it is `none` when it once was something: revoked by the user, unanswered, expired, meta_refused. */
   cause?: string;
+  /** With cause meta_refused: Meta's words as Telnyx relayed them. */
+  text?: string;
 }
 
 /** How a user is known on one business number: by phone number, by BSUID, or both. */
@@ -39,6 +41,13 @@ export interface UserState {
     /** Seconds until another request is allowed; 0 when one is allowed now. */
     waitSeconds: number;
   };
+  /** Holds Meta's relayed refusals put in place (note_upstream_refusal.lua), while they last. */
+  metaHolds: {
+    /** The pair is refused daily_limit until then (ms): Meta said its connected-calls cap is reached. */
+    pairCapUntil?: number;
+    /** The number is refused attempt_limit until then (ms): Meta said its call rate is reached. */
+    numberRateUntil?: number;
+  };
 }
 
 export type PermissionRequestReservation =
@@ -46,7 +55,33 @@ export type PermissionRequestReservation =
   | { status: 'limited'; retryAfterSeconds: number }
   | { status: 'permanent' };
 
+/** How a permission request went out (SPEC §4): the channel that sent it, and what it sent. */
+export type RequestChannel = 'cloud_api' | 'telnyx' | 'elsewhere';
+export type RequestKind = 'template' | 'interactive';
+/** A sent request's delivery as Telnyx's webhooks report it. */
+export type DeliveryStatus = 'sent' | 'delivered' | 'failed' | 'unconfirmed';
+
+export interface LastPermissionRequest {
+  channel: RequestChannel;
+  kind?: RequestKind;
+  messageId?: string;
+  sentAt: number;
+  delivery?: { status: DeliveryStatus; at: number; error?: string };
+}
+
+/** What Telnyx last said of a number's calling switch (telnyx.api), and the last failure to ask. */
+export interface TelnyxCalling {
+  enabled?: boolean;
+  checkedAt?: number;
+  error?: string;
+  errorAt?: number;
+}
+
 const DAY_MS = 86_400_000;
+/** A request's record lives as long as the allowance it counts against (SPEC §7: 7 days). */
+const REQUEST_RECORD_TTL_MS = 7 * DAY_MS;
+/** A delivery event for a message id no request has claimed yet waits this long for the send's answer. */
+const EARLY_DELIVERY_TTL_MS = 3_600_000;
 /** Meta redelivers an unacknowledged webhook for up to 7 days: remember a message id that long. */
 const WEBHOOK_MESSAGE_TTL_SECONDS = 7 * 86_400;
 const webhookMessageKey = (messageId: string) => `wa:webhook:${messageId}`;
@@ -81,7 +116,12 @@ export class PermissionState {
       if (expiresAt > now) return { kind, expiresAt, source: h.source };
       return { kind: 'none', cause: 'expired', source: h.source };
     }
+    if (h.cause === 'meta_refused') return { kind: 'none', cause: h.cause, source: 'meta_refused', ...(h.text ? { text: h.text } : {}) };
     return h.cause ? { kind: 'none', cause: h.cause } : { kind: 'none' };
+  }
+
+  private static holds(pairCapUntil: number, numberRateUntil: number, now: number): UserState['metaHolds'] {
+    return { ...(pairCapUntil > now ? { pairCapUntil } : {}), ...(numberRateUntil > now ? { numberRateUntil } : {}) };
   }
 
   /** A phone number (E.164) or a BSUID, as the state keys it: a BSUID linked to a phone number is that number. */
@@ -196,9 +236,10 @@ export class PermissionState {
       .hget(k.unanswered, user)
       .zcount(k.userConnected(user), `(${now - DAY_MS}`, '+inf')
       .zrangebyscore(k.permissionRequests(user), `(${now - 7 * DAY_MS}`, '+inf', 'WITHSCORES')
+      .hget(k.number, 'attemptsHeldUntil')
       .exec();
     if (!res) throw new Error('read of user state was aborted');
-    const [perm, unans, conn, requests] = res.map(([err, v]) => {
+    const [perm, unans, conn, requests, numberHeld] = res.map(([err, v]) => {
       if (err) throw err;
       return v;
     });
@@ -218,7 +259,65 @@ export class PermissionState {
         remaining7d: Math.max(0, limits.per7d - last7d),
         waitSeconds: Math.ceil(permissionRequestWaitMs(times, now, limits) / 1000),
       },
+      metaHolds: PermissionState.holds(Number((perm as Record<string, string>).capHeldUntil ?? 0), Number(numberHeld ?? 0), now),
     };
+  }
+
+  /** A request the channel accepted (already counted by reservePermissionRequest). */
+  async recordRequestSent(business: string, user: string, r: { channel: RequestChannel; kind?: RequestKind; messageId?: string }): Promise<void> {
+    const k = numberKeys(business);
+    const messageId = r.messageId ?? '';
+    await this.store.script('recordPermissionRequestSent', {
+      keys: { last: k.lastPermissionRequest(user), delivery: k.requestDelivery(messageId || '-') },
+      args: { nowMs: this.clock(), user, channel: r.channel, kind: r.kind ?? '', messageId, ttlMs: REQUEST_RECORD_TTL_MS },
+    });
+  }
+
+  /** A delivery event of a message sent from `business`; `user` is set when it was one of the edge's permission requests. */
+  async recordRequestDelivery(business: string, messageId: string, status: DeliveryStatus, error = ''): Promise<{ recorded: boolean; user?: string }> {
+    const reply = await this.store.script('recordRequestDelivery', {
+      keys: { delivery: numberKeys(business).requestDelivery(messageId) },
+      args: { nowMs: this.clock(), status, error, ttlMs: REQUEST_RECORD_TTL_MS, earlyTtlMs: EARLY_DELIVERY_TTL_MS },
+    });
+    const [result, user] = replyFields('recordRequestDelivery', reply, 2);
+    return { recorded: result === 'recorded', ...(user ? { user } : {}) };
+  }
+
+  /** The last request sent to a user (any channel) and, through Telnyx, its delivery. */
+  async lastPermissionRequest(business: string, user: string): Promise<LastPermissionRequest | undefined> {
+    const k = numberKeys(business);
+    const last = await this.redis.hgetall(k.lastPermissionRequest(user));
+    if (!last.channel) return undefined;
+    const d = last.messageId ? await this.redis.hgetall(k.requestDelivery(last.messageId)) : {};
+    return {
+      channel: last.channel as RequestChannel,
+      ...(last.kind ? { kind: last.kind as RequestKind } : {}),
+      ...(last.messageId ? { messageId: last.messageId } : {}),
+      sentAt: Number(last.sentAt),
+      ...(d.status ? { delivery: { status: d.status as DeliveryStatus, at: Number(d.statusAt), ...(d.error ? { error: d.error } : {}) } } : {}),
+    };
+  }
+
+  /** Records Telnyx's answer about the calling switch (enabled undefined: the question failed, `error` says why). */
+  async setTelnyxCalling(business: string, askedAt: number, enabled: boolean | undefined, error = ''): Promise<'recorded' | 'error' | 'stale'> {
+    const reply = await this.store.script('setTelnyxCalling', {
+      keys: { number: numberKeys(business).number },
+      args: { nowMs: this.clock(), askedAtMs: askedAt, enabled: enabled === undefined ? '' : enabled ? '1' : '0', error },
+    });
+    return replyFields('setTelnyxCalling', reply, 1)[0] as 'recorded' | 'error' | 'stale';
+  }
+
+  async telnyxCalling(business: string): Promise<TelnyxCalling> {
+    const [enabled, at, error, errorAt] = await this.redis.hmget(numberKeys(business).number, 'telnyxCalling', 'telnyxCallingAt', 'telnyxCallingError', 'telnyxCallingErrorAt');
+    return {
+      ...(enabled === '1' || enabled === '0' ? { enabled: enabled === '1', checkedAt: Number(at) } : {}),
+      ...(error ? { error, errorAt: Number(errorAt) } : {}),
+    };
+  }
+
+  /** Without telnyx.api nothing keeps Telnyx's switch current: forget it, so an old "off" cannot block calls. */
+  async forgetTelnyxCalling(business: string): Promise<void> {
+    await this.redis.hdel(numberKeys(business).number, 'telnyxCalling', 'telnyxCallingAt', 'telnyxCallingAskedAt', 'telnyxCallingError', 'telnyxCallingErrorAt');
   }
 
   async setCalling(business: string, enabled: boolean): Promise<void> {

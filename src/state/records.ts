@@ -11,8 +11,10 @@ export interface PermissionEvent {
   user: string;
   kind?: 'temporary' | 'permanent' | 'none';
   expiresAt?: number;
-  /** Who or what caused it: callback, api, webhook, unanswered, expired. */
+  /** Who or what caused it: callback, api, webhook, unanswered, expired, meta_refused. */
   source: string;
+  /** With meta_refused: Meta's words as Telnyx relayed them. */
+  text?: string;
   at: number;
 }
 
@@ -43,7 +45,26 @@ export interface CallRecord {
   packetsLostFromTelnyx?: number;
   jitterMsFromPbx?: number;
   jitterMsFromTelnyx?: number;
+  /** Inbound, from Meta's INVITE headers when Telnyx passed them on (SPEC §7): x-wa-meta-wacid, -user-id, -parent-user-id, -username. */
+  waCallId?: string;
+  waUserId?: string;
+  waParentUserId?: string;
+  waUsername?: string;
+  /** Inbound: the call button's (x-wa-meta-cta-payload) or deep link's (x-wa-meta-deeplink-payload) payload. */
+  ctaPayload?: string;
+  deeplinkPayload?: string;
+  /** Inbound: the numbers[].inboundRoutes payload that chose the targets (absent: the plain `inbound` list). */
+  inboundRoute?: string;
+  /** Outbound: Meta's refusal relayed by Telnyx, as the refusal it taught (no_permission, daily_limit, attempt_limit), and its words. */
+  upstreamRefusal?: string;
+  upstreamText?: string;
 }
+
+/** What a call learns about itself on the way (Meta's headers, a relayed refusal), written into its record. */
+export type CallAnnotations = Pick<
+  CallRecord,
+  'waCallId' | 'waUserId' | 'waParentUserId' | 'waUsername' | 'ctaPayload' | 'deeplinkPayload' | 'inboundRoute' | 'upstreamRefusal' | 'upstreamText'
+>;
 
 function fields(obj: object): string[] {
   return Object.entries(obj).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));

@@ -31,6 +31,10 @@ export const SCRIPTS = {
   revokePermission: { keys: ['perm', 'userIds'], args: ['nowMs', 'cause', 'bsuid'] },
   linkUserIdentity: { keys: ['userIds', 'userBsuids', 'bsuidPerm', 'phonePerm'], args: ['bsuid', 'phone'] },
   reservePermissionRequest: { keys: ['permissionRequests', 'perm'], args: ['nowMs', 'per24h', 'per7d', 'requestId'] },
+  recordPermissionRequestSent: { keys: ['last', 'delivery'], args: ['nowMs', 'user', 'channel', 'kind', 'messageId', 'ttlMs'] },
+  recordRequestDelivery: { keys: ['delivery'], args: ['nowMs', 'status', 'error', 'ttlMs', 'earlyTtlMs'] },
+  setTelnyxCalling: { keys: ['number'], args: ['nowMs', 'askedAtMs', 'enabled', 'error'] },
+  noteUpstreamRefusal: { keys: ['number', 'perm', 'userConnected'], args: ['nowMs', 'lesson', 'text', 'holdMs', 'windowMs', 'sinceMs'] },
   registerContacts: { keys: ['contacts', 'expiry'], args: ['nowMs', 'op'], rest: 'contacts' },
 } as const satisfies Record<string, ScriptShape>;
 

@@ -137,6 +137,23 @@ describeWithChromium('operator console in Chromium', () => {
     expect(permission).toContain('(in 7 days)');
   });
 
+  it("lookup after Meta refused a call for want of a permission: \"ask again\" with Meta's words, and the pair's hold Meta's cap left", async () => {
+    const { f } = edge;
+    await f.permissions.grant(BUSINESS, USER, 'permanent', 'webhook');
+    const sentAt = f.clock.now + 1;
+    f.clock.now += 10;
+    await f.calls.noteUpstreamRefusal(BUSINESS, USER, { lesson: 'no_permission', text: 'No Approved Call Permission Found' }, sentAt, 60);
+    await f.calls.noteUpstreamRefusal(BUSINESS, USER, { lesson: 'daily_limit', text: 'Connected Call Per Day Limit Hit' }, sentAt, 60);
+    await signIn();
+    await lookUp(USER);
+    await verdict().filter({ hasText: 'A call now would be refused' }).waitFor();
+    expect(await verdict().textContent()).toContain('480 no_permission');
+    expect(await page.locator('dd').first().textContent()).toBe('None: Meta refused the last call for want of it; ask again (send a permission request) (Meta: “No Approved Call Permission Found”)');
+    const hold = page.locator('dt', { hasText: "Held by Meta's refusal" }).locator('+ dd');
+    expect(await hold.textContent()).toContain("Meta said this customer's daily call cap is reached: calls wait until");
+    expect(await checkRows().filter({ hasText: 'fail' }).locator('code').allTextContents()).toEqual(['no_permission', 'daily_limit']);
+  });
+
   it('lookup: a number dialled as 0044… is the same user; a word that is no number is refused in words', async () => {
     await signIn();
     await lookUp(`00${USER.slice(1)}`);
@@ -152,7 +169,7 @@ describeWithChromium('operator console in Chromium', () => {
     const request = page.getByRole('button', { name: 'Request permission' });
     const record = page.getByRole('button', { name: 'Record a request sent from my WhatsApp tool' });
     const answer = page.locator('.request [role=status]');
-    await page.getByText('The edge cannot send requests from this number (no WhatsApp Cloud API configured for it)').waitFor();
+    await page.getByText("The edge cannot send requests from this number (neither Telnyx's API nor a WhatsApp Cloud API is configured for it)").waitFor();
     await request.click();
     await answer.filter({ hasText: 'Not sent: no Cloud API configured; send it from your WhatsApp tool' }).waitFor();
     expect(await answer.getAttribute('class')).toBe('answer warn');
@@ -189,7 +206,7 @@ describeWithChromium('operator console in Chromium', () => {
 
       meta.answer = { status: 200, body: { messaging_product: 'whatsapp', messages: [{ id: 'wamid.HBgLNDQ3OTExMTIzNDU2' }] } };
       await request.click();
-      await answer.filter({ hasText: 'Permission request sent through WhatsApp (message wamid.HBgLNDQ3OTExMTIzNDU2)' }).waitFor();
+      await answer.filter({ hasText: 'Permission request sent through the WhatsApp Cloud API (message wamid.HBgLNDQ3OTExMTIzNDU2)' }).waitFor();
       expect(meta.requests).toHaveLength(2);
       await page.locator('#request-why').filter({ hasText: 'the next request is allowed in' }).waitFor();
       expect(await request.isDisabled()).toBe(true);

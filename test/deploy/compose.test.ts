@@ -149,8 +149,8 @@ describe('.env.example', () => {
     for (const v of required) expect(set.get(v), `${v} is required: .env.example must leave it empty`).toBe('');
     const empty = [...set].filter(([, v]) => v === '').map(([k]) => k);
     // Only the values of switches that are off by default are optional and empty: Meta's (no Meta app
-    // of one's own with Telnyx's embedded signup) and Telnyx's webhook key.
-    expect(empty.filter((k) => !required.has(k)).sort()).toEqual(['META_APP_SECRET', 'META_CLOUD_API_TOKEN', 'META_VERIFY_TOKEN', 'TELNYX_PUBLIC_KEY', 'WA_PHONE_NUMBER_ID']);
+    // of one's own with Telnyx's embedded signup), Telnyx's webhook key, its API key and the template's name.
+    expect(empty.filter((k) => !required.has(k)).sort()).toEqual(['META_APP_SECRET', 'META_CLOUD_API_TOKEN', 'META_VERIFY_TOKEN', 'TELNYX_API_KEY', 'TELNYX_PUBLIC_KEY', 'WA_PERMISSION_TEMPLATE', 'WA_PHONE_NUMBER_ID']);
     expect([...required].filter((v) => v.startsWith('META_'))).toEqual([]);
   });
 });

@@ -37,6 +37,12 @@ describe('docker/edge.yaml', () => {
     expect(on.whatsapp.cloudApi?.baseUrl).toMatch(/^https:\/\/graph\.facebook\.com\//);
     expect(on.telnyx.register?.registrar).toBe('sip:sip.telnyx.com;transport=tls');
     expect(on.media.anchor?.rtpengine).toEqual(['host.docker.internal:22222']);
+    // A business onboarded through Telnyx: the API key and the template's name, nothing of Meta's.
+    expect(c.telnyx.api).toBeUndefined();
+    expect(loadConfig(EDGE_YAML, { ...env, WA_PERMISSION_TEMPLATE: '' }).numbers[0]?.permissionTemplate).toBeUndefined(); // as .env.example ships it
+    const telnyx = loadConfig(EDGE_YAML, { ...env, WA_EDGE_TELNYX_API: 'true', TELNYX_API_KEY: 'KEY-test', WA_PERMISSION_TEMPLATE: 'call_permission_request_v1' });
+    expect(telnyx.telnyx.api).toEqual({ key: 'KEY-test', baseUrl: 'https://api.telnyx.com/v2', timeoutMs: 5000, callingPollSeconds: 300 });
+    expect(telnyx.numbers[0]?.permissionTemplate).toEqual({ name: 'call_permission_request_v1', language: 'en', bodyParameters: [] });
   });
 
   it('can be pointed at local services when run by hand', () => {

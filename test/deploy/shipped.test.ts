@@ -24,7 +24,8 @@ const CUSTOMER = '+447911123456';
 describe('docker/edge.yaml and config/example.yaml are one template', () => {
   it('load to the same configuration from the same variables, switches off and on', () => {
     const base = { ...filledEnv(), DRACHTIO_HOST: '127.0.0.1', REDIS_URL: 'redis://127.0.0.1:6379' };
-    for (const env of [base, { ...base, WA_EDGE_MEDIA: 'true', WA_EDGE_META_WEBHOOK: 'true', WA_EDGE_CLOUD_API: 'true', WA_EDGE_TELNYX_REGISTER: 'true', WA_EDGE_PHONE: 'true' }]) {
+    const telnyxApi = { WA_EDGE_TELNYX_API: 'true', TELNYX_API_KEY: 'KEY-test', WA_PERMISSION_TEMPLATE: 'call_permission_request_v1' };
+    for (const env of [base, { ...base, WA_EDGE_MEDIA: 'true', WA_EDGE_META_WEBHOOK: 'true', WA_EDGE_CLOUD_API: 'true', WA_EDGE_TELNYX_REGISTER: 'true', WA_EDGE_PHONE: 'true', ...telnyxApi }]) {
       expect(loadConfig(`${ROOT}docker/edge.yaml`, env)).toEqual(loadConfig(`${ROOT}config/example.yaml`, env));
     }
     // The phone: off as shipped; on, the WSS listener the drachtio service opens, the page's URL from its host.

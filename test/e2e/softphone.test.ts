@@ -199,7 +199,7 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     }
   });
 
-  it('is rung for a WhatsApp call at the address its REGISTER came from, and answers', async () => {
+  it("is rung for a WhatsApp call at the address its REGISTER came from, with Meta's x-wa-meta-* headers, and answers", async () => {
     const port = await freeSipPort(addrs.softphone);
     const softphone = phone({
       scenario: 'phone_register_wait.xml',
@@ -209,12 +209,15 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     });
     await waitForBindings(1);
     // No PBX listens: had the edge skipped the device, Telnyx would get a failure, not a 200.
-    const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call.xml', vars: { hold: 300 } });
+    const { telnyx } = await inboundCall(fx, { scenario: 'telnyx_call_meta.xml', vars: { hold: 300 } });
     if (telnyx.code !== 0) softphone.kill();
     const phoneResult = await softphone.done;
     expectOk(telnyx, fx);
     expectOk(phoneResult, fx);
     expect(received(phoneResult, /^INVITE /)).toHaveLength(1);
+    // The fork copies Meta's headers onto the softphone's leg too, unchanged (telnyx_call_meta.xml).
+    expect(received(phoneResult, /^INVITE /)[0]).toMatch(/^x-wa-meta-user-id: US\.13491208655302741918\r?$/im);
+    expect(received(phoneResult, /^INVITE /)[0]).toMatch(/^x-wa-meta-cta-payload: sales\r?$/im);
     expect(received(phoneResult, /^BYE /)).toHaveLength(1);
     await fx.expectIdle();
     const [record] = await fx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);

@@ -1,7 +1,7 @@
 // The whole edge for end-to-end tests: real redis-server, real drachtio-server, the edge app
 // in-process. SIPp plays the PBX (127.0.0.1) and Telnyx (127.0.0.2).
 import { Writable } from 'node:stream';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { startEdge, type Edge } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
 import { redisReady } from '../../src/state/redis.js';
@@ -92,4 +92,28 @@ export async function startEdgeFixture(
       if (!opts.redis) await redis.stop(); // a shared server belongs to whoever started it
     },
   };
+}
+
+/**
+ * One edge for the tests of a describe block: started before them, stopped after; before each
+ * test its configuration is the one it started with and Redis is empty; after each no call is left.
+ * The fixture is read through the returned object once the block's tests run.
+ */
+export function useEdgeFixture(overrides?: Parameters<typeof startEdgeFixture>[0], idleMs = 15_000): EdgeFixture {
+  let current: EdgeFixture | undefined;
+  beforeAll(async () => {
+    current = await startEdgeFixture(overrides);
+  }, 60_000);
+  afterAll(async () => current?.stop());
+  beforeEach(async () => {
+    current?.reconfigure();
+    await current?.edge.redis.flushall();
+  });
+  afterEach(async () => current?.expectIdle(idleMs));
+  return new Proxy({} as EdgeFixture, {
+    get(_target, name) {
+      if (!current) throw new Error('the edge fixture is read before its beforeAll ran');
+      return Reflect.get(current, name);
+    },
+  });
 }

@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { CallState } from '../../src/state/calls.js';
 import { PermissionState } from '../../src/state/permissions.js';
 import { PermissionLookup } from '../../src/permissionLookup.js';
+import { TelnyxCallingSwitch } from '../../src/telnyxCalling.js';
 import { buildHttpServer, type HttpDeps } from '../../src/http/server.js';
 import { stateFixture, type StateFixture } from '../helpers/state.js';
 import { StateStore } from '../../src/state/store.js';
@@ -19,6 +20,8 @@ export interface HttpFixture extends StateFixture {
   metrics: Metrics;
   drachtio: { connected: boolean };
   logs: string[];
+  /** Telnyx's calling switch (telnyx.api), not started: a test polls it by hand. */
+  telnyxCalling: TelnyxCallingSwitch;
   /** An authenticated request. */
   api(method: InjectOptions['method'], url: string, body?: unknown): Promise<LightMyRequestResponse>;
 }
@@ -38,7 +41,8 @@ export async function httpFixture(redisUrl: string, overrides: Record<string, un
   const logger = createLogger('info', { write: (line: string) => void logs.push(line) });
   const drachtio = { connected: true };
   const permissionLookup = new PermissionLookup({ config, calls, permissions, metrics, logger, clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
-  const app = await buildHttpServer({ config, calls, permissions, permissionLookup, metrics, logger, clock, drachtioConnected: () => drachtio.connected, ...deps });
+  const telnyxCalling = new TelnyxCallingSwitch({ config, permissions, metrics, logger: deps.logger ?? logger, clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const app = await buildHttpServer({ config, calls, permissions, permissionLookup, telnyxCalling, metrics, logger, clock, drachtioConnected: () => drachtio.connected, ...deps });
   await app.ready();
   return {
     ...f,
@@ -48,6 +52,7 @@ export async function httpFixture(redisUrl: string, overrides: Record<string, un
     metrics,
     drachtio,
     logs,
+    telnyxCalling,
     api: (method, url, body) =>
       app.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(body === undefined ? {} : { payload: body as InjectOptions['payload'] }) }),
     close: async () => {

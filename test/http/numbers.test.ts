@@ -31,8 +31,8 @@ describe('GET /v1/numbers', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       numbers: [
-        { number: BUSINESS, calling: true, region: 'GB', businessInitiatedEligible: true, activeCalls: 1, connected24h: 0, limits, metaCap: null },
-        { number: US_NUMBER, calling: false, region: 'US', businessInitiatedEligible: false, activeCalls: 0, connected24h: 0, limits, metaCap: null },
+        { number: BUSINESS, calling: true, telnyxCalling: null, region: 'GB', businessInitiatedEligible: true, activeCalls: 1, connected24h: 0, limits, metaCap: null },
+        { number: US_NUMBER, calling: false, telnyxCalling: null, region: 'US', businessInitiatedEligible: false, activeCalls: 0, connected24h: 0, limits, metaCap: null },
       ],
     });
   });
@@ -60,18 +60,18 @@ describe('PUT /v1/numbers/{number}/calling', () => {
   it('turns the shared toggle off and on; GET /v1/numbers and admission see it', async () => {
     const off = await f.api('PUT', `/v1/numbers/${BUSINESS}/calling`, { enabled: false });
     expect(off.statusCode).toBe(200);
-    expect(off.json()).toEqual({ number: BUSINESS, calling: false });
+    expect(off.json()).toEqual({ number: BUSINESS, calling: false, changedAtTelnyx: false, message: `WhatsApp calling for ${BUSINESS} turned off at the edge (every instance).` });
     expect((await f.api('GET', '/v1/numbers')).json().numbers[0].calling).toBe(false);
     const d = await f.calls.explainOutbound({ business: BUSINESS, user: USER, regionBlocked: false });
     expect(d.result).toEqual({ admitted: false, refusal: { reason: 'calling_disabled', code: 403 } });
     // Without `+`, overriding a config default of false.
-    expect((await f.api('PUT', `/v1/numbers/${US_NUMBER.slice(1)}/calling`, { enabled: true })).json()).toEqual({ number: US_NUMBER, calling: true });
+    expect((await f.api('PUT', `/v1/numbers/${US_NUMBER.slice(1)}/calling`, { enabled: true })).json()).toMatchObject({ number: US_NUMBER, calling: true, changedAtTelnyx: false });
     expect(await f.permissions.calling(US_NUMBER)).toBe(true);
   });
 
   it('accepts %2B for the +', async () => {
     const res = await f.api('PUT', `/v1/numbers/%2B${BUSINESS.slice(1)}/calling`, { enabled: false });
-    expect(res.json()).toEqual({ number: BUSINESS, calling: false });
+    expect(res.json()).toMatchObject({ number: BUSINESS, calling: false });
   });
 
   it('a number that is not E.164 → 400, nothing written', async () => {

@@ -27,7 +27,7 @@ const request = () => f.api('POST', REQUESTS_URL);
 const allowance = async () => (await f.api('GET', `/v1/numbers/${BUSINESS}/users/${USER}`)).json().permissionRequests;
 
 const recordElsewhere = () => f.api('POST', REQUESTS_URL, { sentElsewhere: true });
-const unused = { last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2, waitSeconds: 0, viaCloudApi: false };
+const unused = { last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2, waitSeconds: 0, viaCloudApi: false, via: null, last: null };
 
 describe('without cloudApi: nothing is sent, so nothing is counted unless the operator records one sent elsewhere', () => {
   beforeEach(async () => {
@@ -45,8 +45,8 @@ describe('without cloudApi: nothing is sent, so nothing is counted unless the op
   it('{"sentElsewhere": true} → 202 {sent:false}: recorded, the allowance is used and the wait shows in the view', async () => {
     const res = await recordElsewhere();
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ sent: false });
-    expect(await allowance()).toEqual({ last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1, waitSeconds: 24 * 3600, viaCloudApi: false });
+    expect(res.json()).toEqual({ sent: false, channel: 'elsewhere' });
+    expect(await allowance()).toEqual({ last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1, waitSeconds: 24 * 3600, viaCloudApi: false, via: null, last: { channel: 'elsewhere', sentAt: new Date(T0).toISOString() } });
   });
 
   it('over the limit, an unsendable request still answers 429 with the wait (the agent must not send one elsewhere either)', async () => {
@@ -123,7 +123,7 @@ describe('with cloudApi: sent through a fake Meta', () => {
   it("202 with Meta's message id; Meta received exactly the interactive call_permission_request", async () => {
     const res = await request();
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ sent: true, messageId: 'wamid.HBgLNDQ3OTExMTIzNDU2' });
+    expect(res.json()).toEqual({ sent: true, channel: 'cloud_api', kind: 'interactive', messageId: 'wamid.HBgLNDQ3OTExMTIzNDU2' });
     expect(meta.requests).toHaveLength(1);
     const [got] = meta.requests;
     expect(got?.method).toBe('POST');
@@ -154,9 +154,9 @@ describe('with cloudApi: sent through a fake Meta', () => {
     const res = await request();
     expect(res.statusCode).toBe(502);
     expect(res.json()).toEqual({ error: 'upstream_failed', message: 'Cloud API answered 500: Service temporarily unavailable (code 2)' });
-    expect(await allowance()).toEqual({ ...unused, viaCloudApi: true });
+    expect(await allowance()).toEqual({ ...unused, viaCloudApi: true, via: 'cloud_api' });
     meta.answer = { status: 200, body: { messages: [{ id: 'wamid.2' }] } };
-    expect((await request()).json()).toEqual({ sent: true, messageId: 'wamid.2' });
+    expect((await request()).json()).toEqual({ sent: true, channel: 'cloud_api', kind: 'interactive', messageId: 'wamid.2' });
   });
 
   it('Meta does not answer within timeoutMs → 502, allowance not consumed', async () => {
@@ -195,7 +195,7 @@ describe('with cloudApi: sent through a fake Meta', () => {
   it('{"sentElsewhere": true}: recorded against the allowance, nothing sent to Meta', async () => {
     const res = await recordElsewhere();
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ sent: false });
+    expect(res.json()).toEqual({ sent: false, channel: 'elsewhere' });
     expect(meta.requests).toHaveLength(0);
     expect(await allowance()).toMatchObject({ last24h: 1, viaCloudApi: true });
   });

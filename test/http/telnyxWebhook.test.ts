@@ -9,6 +9,7 @@ import { DAY, T0 } from '../helpers/state.js';
 import { createLogger } from '../../src/log.js';
 import { redactSecrets } from '../../src/http/secrets.js';
 import { useHttpFixtures, numbersWithId, PHONE_NUMBER_ID, type HttpFixture } from './fixture.js';
+import { telnyxPermissionReply } from '../helpers/fakeTelnyx.js';
 
 const redis = useRedisServer();
 const openFixture = useHttpFixtures(redis);
@@ -92,6 +93,24 @@ describe('POST /v1/webhooks/telnyx: permission replies', () => {
     const res = await deliver(telnyx('whatsapp.message.received', { raw: envelope }));
     expect(res.json()).toEqual({ applied: 1, duplicates: 0, unusable: 0, linked: 1 });
     expect(await f.permissions.read(BUSINESS, USER)).toMatchObject({ kind: 'none', cause: 'user' });
+  });
+
+  it("Telnyx's WHATSAPP message.received with Meta's content in payload.body (no wamid): applied under Telnyx's message id, once", async () => {
+    const body = telnyxPermissionReply({ business: BUSINESS, user: USER, reply: { response: 'accept', is_permanent: true }, id: 'tx-msg-1', at: T0 });
+    expect((await deliver(body)).json()).toEqual({ applied: 1, duplicates: 0, unusable: 0, linked: 0 });
+    expect(await f.permissions.read(BUSINESS, USER)).toEqual({ kind: 'permanent', source: 'webhook' });
+    expect((await deliver(body)).json()).toMatchObject({ applied: 0, duplicates: 1 });
+    // A reject in the same shape revokes, through the same rule.
+    const reject = telnyxPermissionReply({ business: BUSINESS, user: USER, reply: { response: 'reject' }, id: 'tx-msg-2', at: T0 });
+    expect((await deliver(reject)).json()).toMatchObject({ applied: 1 });
+    expect(await f.permissions.read(BUSINESS, USER)).toMatchObject({ kind: 'none', cause: 'user' });
+  });
+
+  it('payload.body naming the user by BSUID too (from_user_id): the phone and the BSUID are linked, as by the Meta webhook', async () => {
+    const body = telnyxPermissionReply({ business: BUSINESS, user: USER, reply: { response: 'accept', expiration_timestamp: seconds(T0 + DAY) }, id: 'tx-msg-3', at: T0 });
+    (body.data.payload.body as Record<string, unknown>).from_user_id = 'GB.1234567890';
+    expect((await deliver(body)).json()).toMatchObject({ applied: 1 });
+    expect(await f.permissions.read(BUSINESS, 'GB.1234567890')).toMatchObject({ kind: 'temporary' });
   });
 
   it('a reply without a business number the edge knows is acknowledged and counted unusable, never an error', async () => {

@@ -15,7 +15,7 @@ beforeEach(async () => {
 
 const USER_URL = `/v1/numbers/${BUSINESS}/users/${USER}`;
 const iso = (ms: number) => new Date(ms).toISOString();
-const noRequests = { last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2, waitSeconds: 0, viaCloudApi: false };
+const noRequests = { last24h: 0, last7d: 0, remaining24h: 1, remaining7d: 2, waitSeconds: 0, viaCloudApi: false, via: null, last: null };
 /** The configuration defaults every view carries, so a client can show figures against them. */
 const limits = { connected24h: 100, unanswered: { nudgeAt: 2, revokeAt: 4, stopAt: null }, permissionRequests: { per24h: 1, per7d: 2 } };
 
@@ -31,6 +31,7 @@ describe('GET /v1/numbers/{number}/users/{user}', () => {
       consecutiveUnanswered: 0,
       connected24h: 0,
       permissionRequests: noRequests,
+      metaHolds: {},
       limits,
     });
   });
@@ -53,9 +54,22 @@ describe('GET /v1/numbers/{number}/users/{user}', () => {
       permission: { kind: 'none', cause: 'user' },
       consecutiveUnanswered: 1,
       connected24h: 1,
-      permissionRequests: { last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1, waitSeconds: 24 * 3600, viaCloudApi: false },
+      permissionRequests: { last24h: 1, last7d: 1, remaining24h: 0, remaining7d: 1, waitSeconds: 24 * 3600, viaCloudApi: false, via: null, last: null },
+      metaHolds: {},
       limits,
     });
+  });
+
+  it("after Meta refused a call for want of a permission: none, source meta_refused, Meta's words (ask again); and the holds Meta's limits left", async () => {
+    await f.permissions.grant(BUSINESS, USER, 'permanent', 'test');
+    const sentAt = f.clock.now + 1;
+    f.clock.now += 10;
+    await f.calls.noteUpstreamRefusal(BUSINESS, USER, { lesson: 'no_permission', text: 'No Approved Call Permission Found' }, sentAt, 60);
+    await f.calls.noteUpstreamRefusal(BUSINESS, USER, { lesson: 'daily_limit', text: 'Connected Call Per Day Limit Hit' }, sentAt, 60);
+    await f.calls.noteUpstreamRefusal(BUSINESS, USER, { lesson: 'attempt_limit', text: 'Call rate limit exceeded' }, sentAt, 60);
+    const body = (await f.api('GET', USER_URL)).json();
+    expect(body.permission).toEqual({ kind: 'none', source: 'meta_refused', cause: 'meta_refused', text: 'No Approved Call Permission Found' });
+    expect(body.metaHolds).toEqual({ pairCapUntil: iso(f.clock.now + DAY), numberRateUntil: iso(f.clock.now + 60_000) });
   });
 
   it.each([

@@ -23,6 +23,9 @@ describe('a business-initiated call that did not connect', () => {
   it('a code outside unanswered.codes keeps its reason: 600 from Telnyx is failed, declined', () => {
     expect(call({ status: 600 })).toEqual({ outcome: 'failed', status: 600, reason: 'declined' });
   });
+  it.each([403, 480, 486])("Meta's refusal relayed by Telnyx with %i: failed, refused_by_meta, never unanswered (Meta rang nobody)", (status) => {
+    expect(call({ status, metaRefused: true })).toEqual({ outcome: 'failed', status, reason: 'refused_by_meta' });
+  });
   it('the ring timeout: unanswered, 480 ring_timeout', () => {
     expect(call({ status: 487, ringTimedOut: true })).toEqual({ outcome: 'unanswered', status: 480, reason: 'ring_timeout' });
   });

@@ -20,6 +20,11 @@ const readiness = z.object({
   telnyxTls: z.enum(['verified', 'not_verified', 'off', 'no_tls']).optional(),
   rtpengine: upDown.optional(),
   rtpengines: z.array(z.object({ rtpengine: z.string(), state: upDown })).optional(),
+  // telnyx.api: each number's calling switch at Telnyx as this instance last read it; stale: Telnyx
+  // did not answer the last read, the last known state stands (calls are not blocked by it).
+  telnyxCalling: z
+    .array(z.object({ number: z.string(), state: z.enum(['current', 'stale', 'unknown']), enabled: z.boolean().optional(), error: z.string().optional() }))
+    .optional(),
 });
 
 async function redisAnswers(redis: RedisClient): Promise<boolean> {
@@ -60,7 +65,9 @@ export function healthRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         if (!redis) deps.metrics.redisErrorsTotal.inc();
         const telnyxRegistration = deps.telnyxRegistration?.();
         const telnyxTls = deps.telnyxTls?.();
+        const telnyxCalling = deps.telnyxCalling?.readiness();
         const body = {
+          ...(telnyxCalling ? { telnyxCalling } : {}),
           drachtio: drachtio ? 'up' : 'down',
           redis: redis ? 'up' : 'down',
           ...(telnyxRegistration ? { telnyxRegistration } : {}),

@@ -3,14 +3,26 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isRegionBlocked, parseBusinessNumber } from '../../domain/numbers.js';
 import { capAboveMeta } from '../../domain/metaPermission.js';
-import { withErrors } from '../errors.js';
+import { HttpError, withErrors } from '../errors.js';
+import { telnyxHttpError } from '../permissionSender.js';
+import { TelnyxApiError } from '../telnyxApi.js';
+import type { TelnyxCalling } from '../../state/permissions.js';
 import { configuredNumber, numberParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
 
 export const numberView = z.object({
   number: z.string().meta({ description: 'E.164 with +' }),
-  calling: z.boolean().meta({ description: 'The calling toggle shared by all instances (config default until an operator sets it)' }),
+  calling: z.boolean().meta({ description: "Whether business-initiated calls are admitted: the toggle shared by all instances (config default until an operator sets it) and, with telnyx.api, Telnyx's own switch (telnyxCalling)" }),
+  telnyxCalling: z
+    .object({
+      enabled: z.boolean().nullable().meta({ description: "What Telnyx's calling_settings last said (Mission Control's switch); null: not read yet" }),
+      checkedAt: z.string().nullable().meta({ description: 'When Telnyx last answered (ISO 8601 UTC)' }),
+      error: z.string().optional().meta({ description: "Why the last read failed: the state above is the last known one, and calls are not blocked by it" }),
+      errorAt: z.string().optional(),
+    })
+    .nullable()
+    .meta({ description: 'With telnyx.api: the calling switch at Telnyx, read every telnyx.api.callingPollSeconds; null without telnyx.api' }),
   region: z.string().nullable().meta({ description: 'ISO 3166 region of the number (libphonenumber)' }),
   businessInitiatedEligible: z.boolean().meta({ description: 'false when the region is in whatsapp.blockedRegions (SPEC §7)' }),
   activeCalls: z.number().int(),
@@ -32,6 +44,16 @@ export const numberView = z.object({
     .meta({ description: "Meta's cap in force, as the last permission lookup returned it; null until one did" }),
 });
 
+const isoOrUnset = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+function telnyxView(t: TelnyxCalling | undefined) {
+  if (!t) return null;
+  return {
+    enabled: t.enabled ?? null,
+    checkedAt: isoOrUnset(t.checkedAt) ?? null,
+    ...(t.error ? { error: t.error, errorAt: isoOrUnset(t.errorAt) } : {}),
+  };
+}
+
 export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);
   return async (app) => {
@@ -42,14 +64,22 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         const config = deps.config();
         const numbers = await Promise.all(
           config.numbers.map(async ({ number }) => {
-            const [calling, activeCalls, connected24h, metaCap] = await state(() =>
-              Promise.all([deps.permissions.calling(number), deps.calls.activeCalls(number), deps.calls.connected24h(number), deps.permissionLookup?.metaCap(number)]),
+            const [toggle, activeCalls, connected24h, metaCap, telnyx] = await state(() =>
+              Promise.all([
+                deps.permissions.calling(number),
+                deps.calls.activeCalls(number),
+                deps.calls.connected24h(number),
+                deps.permissionLookup?.metaCap(number),
+                config.telnyx.api ? deps.permissions.telnyxCalling(number) : undefined,
+              ]),
             );
+            const calling = toggle && telnyx?.enabled !== false;
             const perUser = config.whatsapp.connectedCallsPer24h.perUser;
             const parsed = parseBusinessNumber(number);
             return {
               number,
               calling,
+              telnyxCalling: telnyxView(telnyx),
               region: parsed?.region ?? null,
               businessInitiatedEligible: !parsed || !isRegionBlocked(parsed, config.whatsapp.blockedRegions),
               activeCalls,
@@ -69,16 +99,46 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       '/numbers/:number/calling',
       {
         schema: {
-          summary: 'Set the calling toggle of a number, for all instances',
+          summary: 'Set the calling switch of a number, for all instances; with telnyx.api, at Telnyx itself (Mission Control shows the change)',
+          description:
+            "With telnyx.api the edge PATCHes Telnyx's calling_settings first: when Telnyx does not take it (422/502/504, Telnyx's code in `upstream`) nothing changes. Off is then Telnyx's switch alone (turning it on in Mission Control is enough); on also turns the edge's own toggle on, so there is one switch.",
           params: numberParams,
           body: z.object({ enabled: z.boolean() }).strict(),
-          response: withErrors({ 200: z.object({ number: z.string(), calling: z.boolean() }) }),
+          response: withErrors({
+            200: z.object({
+              number: z.string(),
+              calling: z.boolean(),
+              changedAtTelnyx: z.boolean().meta({ description: "true when the change was made at Telnyx too (telnyx.api): Mission Control's switch moved with it" }),
+              message: z.string().meta({ description: 'The change in words' }),
+            }),
+          }),
         },
       },
       async (req) => {
-        const { number } = configuredNumber(deps.config(), req.params.number);
-        await state(() => deps.permissions.setCalling(number, req.body.enabled));
-        return { number, calling: req.body.enabled };
+        const config = deps.config();
+        const { number } = configuredNumber(config, req.params.number);
+        const enabled = req.body.enabled;
+        let atTelnyx = false;
+        if (config.telnyx.api) {
+          if (!deps.telnyxCalling) throw new HttpError('internal_error', 'telnyx.api is configured but the calling switch is not wired');
+          try {
+            const now = await deps.telnyxCalling.set(number, enabled);
+            if (now !== enabled) throw new HttpError('telnyx_refused', `Telnyx answered the change of ${number} with calling ${now ? 'on' : 'off'}; nothing changed at the edge`, {}, { upstream: { service: 'telnyx' } });
+          } catch (e) {
+            throw e instanceof TelnyxApiError ? telnyxHttpError(e) : e;
+          }
+          atTelnyx = true;
+        }
+        // One switch: with telnyx.api, off is Telnyx's alone (so Mission Control turning it on again
+        // is enough), and on turns the edge's own toggle on too (so nothing here still says off).
+        if (!atTelnyx || enabled) await state(() => deps.permissions.setCalling(number, enabled));
+        const words = `WhatsApp calling for ${number} turned ${enabled ? 'on' : 'off'}`;
+        return {
+          number,
+          calling: enabled,
+          changedAtTelnyx: atTelnyx,
+          message: atTelnyx ? `${words} at Telnyx: Mission Control shows the change too.` : `${words} at the edge (every instance).`,
+        };
       },
     );
   };

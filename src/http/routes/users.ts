@@ -3,9 +3,11 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Config } from '../../config/schema.js';
 import { numberEntry } from '../../config/derived.js';
-import type { UserState } from '../../state/permissions.js';
-import { DEFAULT_REQUEST_TEXT, sendPermissionRequest } from '../cloudApi.js';
+import type { LastPermissionRequest, RequestChannel, UserState } from '../../state/permissions.js';
+import { DEFAULT_REQUEST_TEXT } from '../cloudApi.js';
 import { HttpError, withErrors } from '../errors.js';
+import { sendRequest, senderFor, telnyxHttpError, type Sender } from '../permissionSender.js';
+import { TelnyxApiError } from '../telnyxApi.js';
 import { configuredNumber, expiresAtSchema, userParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
@@ -18,8 +20,9 @@ export const userView = z.object({
   permission: z.object({
     kind: z.enum(['none', 'temporary', 'permanent']),
     expiresAt: z.string().optional().meta({ description: 'ISO 8601 UTC instant; temporary permissions only' }),
-    source: z.string().optional().meta({ description: 'Who granted it: api, webhook, callback' }),
-    cause: z.string().optional().meta({ description: 'Why it is none: user, api, unanswered, expired' }),
+    source: z.string().optional().meta({ description: 'Who granted it: api, webhook, callback; meta_refused when Meta refused a call for want of it (ask again)' }),
+    cause: z.string().optional().meta({ description: 'Why it is none: user, api, unanswered, expired, meta_refused' }),
+    text: z.string().optional().meta({ description: "With meta_refused: Meta's words as Telnyx relayed them" }),
   }),
   consecutiveUnanswered: z.number().int(),
   connected24h: z.number().int().meta({ description: 'Connected business-initiated calls with this user in the rolling 24 h' }),
@@ -30,7 +33,27 @@ export const userView = z.object({
     remaining7d: z.number().int(),
     waitSeconds: z.number().int().meta({ description: 'Seconds until another request is allowed (SPEC §7 limits); 0: one is allowed now' }),
     viaCloudApi: z.boolean().meta({ description: 'true when a request is sent through whatsapp.cloudApi (configured, and the number has a phoneNumberId); false: it must be sent from another WhatsApp tool and recorded with sentElsewhere' }),
+    via: z.enum(['telnyx', 'cloud_api']).nullable().meta({ description: 'Who sends a request from this number: telnyx (telnyx.api), cloud_api (whatsapp.cloudApi), or null: nobody (send it elsewhere, record it with sentElsewhere)' }),
+    last: z
+      .object({
+        channel: z.enum(['cloud_api', 'telnyx', 'elsewhere']),
+        kind: z.enum(['template', 'interactive']).optional(),
+        messageId: z.string().optional(),
+        sentAt: z.string().meta({ description: 'ISO 8601 UTC' }),
+        delivery: z
+          .object({ status: z.enum(['sent', 'delivered', 'failed', 'unconfirmed']), at: z.string(), error: z.string().optional() })
+          .optional()
+          .meta({ description: "Through Telnyx: the last delivery event (message.sent, message.finalized) of that message" }),
+      })
+      .nullable()
+      .meta({ description: 'The last request sent to this user in the last 7 days, null when none' }),
   }),
+  metaHolds: z
+    .object({
+      pairCapUntil: z.string().optional().meta({ description: "ISO 8601: calls to this user are refused daily_limit until then (Meta said the pair's connected-calls cap is reached)" }),
+      numberRateUntil: z.string().optional().meta({ description: "ISO 8601: every call from this number is refused attempt_limit until then (Meta said the number's call rate is reached)" }),
+    })
+    .meta({ description: "Holds put in place by Meta's refusals relayed by Telnyx, while they last (docs/operations.md)" }),
   limits: z
     .object({
       connected24h: z.number().int().nullable().meta({ description: 'whatsapp.connectedCallsPer24h.perUser; null: no cap' }),
@@ -42,7 +65,14 @@ export const userView = z.object({
 
 type Limits = z.output<typeof userView>['limits'];
 
-function toUserView(number: string, s: UserState, limits: Limits, viaCloudApi: boolean): z.output<typeof userView> {
+const iso = (ms: number) => new Date(ms).toISOString();
+function lastView(r: LastPermissionRequest | undefined) {
+  if (!r) return null;
+  const { sentAt, delivery, ...rest } = r;
+  return { ...rest, sentAt: iso(sentAt), ...(delivery ? { delivery: { ...delivery, at: iso(delivery.at) } } : {}) };
+}
+
+function toUserView(number: string, s: UserState, limits: Limits, via: Sender['channel'] | null, last: LastPermissionRequest | undefined): z.output<typeof userView> {
   const { expiresAt, ...rest } = s.permission;
   const { user, phone, bsuid } = s.identity;
   return {
@@ -53,7 +83,8 @@ function toUserView(number: string, s: UserState, limits: Limits, viaCloudApi: b
     permission: { ...rest, ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt).toISOString() } : {}) },
     consecutiveUnanswered: s.consecutiveUnanswered,
     connected24h: s.connected24h,
-    permissionRequests: { ...s.permissionRequests, viaCloudApi },
+    permissionRequests: { ...s.permissionRequests, viaCloudApi: via === 'cloud_api', via, last: lastView(last) },
+    metaHolds: Object.fromEntries(Object.entries(s.metaHolds).map(([k, v]) => [k, new Date(v).toISOString()])),
     limits,
   };
 }
@@ -79,15 +110,17 @@ const requestBody = z
   .nullish(); // fastify passes null for a POST without a body
 
 export const requestAccepted = z.object({
-  sent: z.boolean().meta({ description: 'true when sent through whatsapp.cloudApi; false when recorded as sent elsewhere (sentElsewhere)' }),
-  messageId: z.string().optional().meta({ description: "Meta's message id (wamid…)" }),
+  sent: z.boolean().meta({ description: 'true when sent (through telnyx.api or whatsapp.cloudApi); false when recorded as sent elsewhere (sentElsewhere)' }),
+  channel: z.enum(['cloud_api', 'telnyx', 'elsewhere']).meta({ description: 'Who sent it' }),
+  kind: z.enum(['template', 'interactive']).optional().meta({ description: 'Through Telnyx: the template (outside the 24 h window, or when the window check failed) or the free-form interactive request (inside it)' }),
+  messageId: z.string().optional().meta({ description: "The sender's message id: Telnyx's, or Meta's (wamid…)" }),
+  windowCheck: z.enum(['open', 'closed', 'failed']).optional().meta({ description: "Through Telnyx: what the conversation_window check answered (failed: Telnyx's window endpoint did not answer; the template was sent)" }),
 });
 
-/** The Cloud API and the number's phoneNumberId, when both are there: a request is then sent from here. */
-function cloudSender(config: Config, number: string) {
-  const api = config.whatsapp.cloudApi;
-  const phoneNumberId = numberEntry(config.numbers, number)?.phoneNumberId;
-  return api && phoneNumberId ? { api, phoneNumberId } : undefined;
+/** The configured sender, or none when the number lacks what it needs. */
+function configuredSender(config: Config, number: string): Sender | undefined {
+  const entry = numberEntry(config.numbers, number);
+  return entry ? senderFor(config, entry).sender : undefined;
 }
 
 const limited = (seconds: number) => new HttpError('permission_request_limited', `next request possible in ${seconds} s`, { 'Retry-After': String(seconds) });
@@ -96,8 +129,13 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);
   const view = async (number: string, user: string) => {
     const config = deps.config();
-    return toUserView(number, await state(() => deps.permissions.userState(number, user)), userLimits(config.whatsapp), cloudSender(config, number) !== undefined);
+    const [s, last] = await state(async () => {
+      const userState = await deps.permissions.userState(number, user);
+      return [userState, await deps.permissions.lastPermissionRequest(number, userState.identity.user)] as const;
+    });
+    return toUserView(number, s, userLimits(config.whatsapp), configuredSender(config, number)?.channel ?? null, last);
   };
+  const counted = (channel: RequestChannel, result: 'sent' | 'recorded' | 'limited' | 'refused' | 'failed') => deps.metrics.permissionRequestsTotal.inc({ channel, result });
 
   return async (app) => {
     app.get(
@@ -137,9 +175,10 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       '/numbers/:number/users/:user/permission-requests',
       {
         schema: {
-          summary: 'Reserve a permission request (SPEC §7 limits) and send it through the Cloud API, or record one sent elsewhere',
+          summary: 'Reserve a permission request (SPEC §7 limits) and send it through Telnyx or the Cloud API, or record one sent elsewhere',
           description:
-            '202 when sent through whatsapp.cloudApi, or recorded with {"sentElsewhere": true}; 429 with Retry-After (seconds) over the limit; 409 when a permanent permission exists, the number has no phoneNumberId, or nothing would send it (no cloudApi and no sentElsewhere: nothing is recorded); 502 when the Cloud API fails (the allowance is not consumed).',
+            '202 when sent through telnyx.api (the interactive request inside the 24 h window, the template outside it or when the window check fails) or whatsapp.cloudApi, or recorded with {"sentElsewhere": true}; 429 with Retry-After (seconds) over the limit; 409 when a permanent permission exists, the number lacks what its sender needs (permissionTemplate, phoneNumberId), or nothing would send it (no sender and no sentElsewhere: nothing is recorded); ' +
+            "422 telnyx_refused when Telnyx or Meta refuses the message (Telnyx's code in `upstream`), 502 when Telnyx refuses the edge's key or fails, 504 when it does not answer: none of these is counted.",
           params: userParams,
           body: requestBody,
           response: withErrors({ 202: requestAccepted }),
@@ -149,11 +188,11 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         const config = deps.config();
         const entry = configuredNumber(config, req.params.number);
         const sentElsewhere = req.body?.sentElsewhere === true;
+        const channel: RequestChannel | undefined = sentElsewhere ? 'elsewhere' : undefined;
         // Checked before reserving: a configuration gap must not use up the user's allowance.
-        if (!sentElsewhere && config.whatsapp.cloudApi && !entry.phoneNumberId) {
-          throw new HttpError('phone_number_id_missing', `${entry.number} has no phoneNumberId; add it under numbers[] to send through whatsapp.cloudApi`);
-        }
-        const sender = sentElsewhere ? undefined : cloudSender(config, entry.number);
+        const chosen = sentElsewhere ? {} : senderFor(config, entry);
+        if (chosen.missing) throw chosen.missing;
+        const sender = chosen.sender;
         // A BSUID known to be a phone number is that number; one that is not is messaged by BSUID.
         const known = await state(() => deps.permissions.identify(entry.number, req.params.user.key));
         if (!sender && !sentElsewhere) {
@@ -163,21 +202,47 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
           if (s.permissionRequests.waitSeconds > 0) throw limited(s.permissionRequests.waitSeconds);
           throw new HttpError('cloud_api_not_configured');
         }
+        if (sender?.channel === 'telnyx' && known.phone === undefined) {
+          throw new HttpError('invalid_request', `Telnyx sends WhatsApp messages to phone numbers only, and this user is known only by the business-scoped user id ${known.user}; nothing was counted`);
+        }
+        const via = channel ?? (sender as Sender).channel;
         const r = await state(() => deps.permissions.reservePermissionRequest(entry.number, known.user));
         if (r.status === 'permanent') throw new HttpError('permanent_permission');
-        if (r.status === 'limited') throw limited(r.retryAfterSeconds);
-        if (!sender) return reply.code(202).send({ sent: false });
+        if (r.status === 'limited') {
+          counted(via, 'limited');
+          throw limited(r.retryAfterSeconds);
+        }
+        const record = async (sent: { kind?: 'template' | 'interactive'; messageId?: string }) => {
+          // The request is out and counted; its record only feeds the console, so a failure here is logged, not answered.
+          await state(() => deps.permissions.recordRequestSent(entry.number, known.user, { channel: via, ...sent })).catch((err: unknown) => {
+            req.log.error({ err }, 'permission request sent, but its record (for the delivery events) could not be written');
+          });
+        };
+        if (!sender) {
+          counted('elsewhere', 'recorded');
+          await record({});
+          return reply.code(202).send({ sent: false, channel: 'elsewhere' as const });
+        }
+        const text = req.body?.text ?? DEFAULT_REQUEST_TEXT;
         try {
-          const recipient = known.phone !== undefined ? { to: known.phone.slice(1) } : { recipient: known.user };
-          const message = { phoneNumberId: sender.phoneNumberId, ...recipient, text: req.body?.text ?? DEFAULT_REQUEST_TEXT };
-          const { messageId } = await sendPermissionRequest(sender.api, message, deps.fetch);
-          return reply.code(202).send({ sent: true, messageId });
+          const sent = await sendRequest(sender, entry.number, known, text, deps.fetch);
+          if (sent.window === 'failed') {
+            deps.metrics.telnyxApiErrorsTotal.inc({ operation: 'conversation_window' });
+            req.log.warn({ number: entry.number, why: sent.windowError }, 'telnyx conversation_window check failed: the template was sent (valid inside and outside the window)');
+          }
+          counted(sender.channel, 'sent');
+          const messageId = sent.messageId ? { messageId: sent.messageId } : {};
+          await record({ kind: sent.kind, ...messageId });
+          return reply.code(202).send({ sent: true, channel: sender.channel, kind: sent.kind, ...messageId, ...(sent.window ? { windowCheck: sent.window } : {}) });
         } catch (err) {
+          const refused = err instanceof TelnyxApiError ? err.failure.kind === 'refused' : false;
+          counted(via, refused ? 'refused' : 'failed');
+          if (err instanceof TelnyxApiError) deps.metrics.telnyxApiErrorsTotal.inc({ operation: 'send' });
           await r.release().catch((releaseErr: unknown) => {
             deps.metrics.redisErrorsTotal.inc();
             req.log.error({ err: releaseErr }, 'permission request not sent, and its reservation could not be released');
           });
-          throw err;
+          throw err instanceof TelnyxApiError ? telnyxHttpError(err) : err;
         }
       },
     );

@@ -25,8 +25,17 @@ const delivery = z.object({
   linked: z.number().int().meta({ description: 'Phone number ↔ business-scoped user id pairs learned from this delivery' }),
 });
 
+/** The first of each kind of unreadable delivery is logged at warn, the rest only counted: a flood of one shape cannot flood the log. */
+const LOG_ONCE_LIMIT = 200;
+
 export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
   const state = stateCall(deps.metrics);
+  const logged = new Set<string>();
+  const logOnce = (log: FastifyBaseLogger, key: string, fields: Record<string, unknown>, msg: string) => {
+    if (logged.has(key) || logged.size >= LOG_ONCE_LIMIT) return;
+    logged.add(key);
+    log.warn(fields, msg);
+  };
 
   /** Parsed once per configured key: a reload with a new key takes effect at the next delivery. */
   let telnyxKeyCache: { base64: string; key: KeyObject } | undefined;
@@ -94,7 +103,10 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         continue;
       }
       try {
-        if (await state(() => apply(r))) applied++;
+        if (await state(() => apply(r))) {
+          applied++;
+          log.info({ number: r.business, user: r.user, messageId: r.messageId, decision: r.decision.kind }, `${source}: permission reply applied`);
+        }
         else unusableReply(r.messageId, 'already_expired', 'the temporary permission had already expired');
       } catch (err) {
         // Unclaimed, so the sender's redelivery applies it.
@@ -193,6 +205,16 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         }
         const parsed = parseTelnyxWebhook(payload, deps.config().numbers);
         deps.metrics.telnyxWebhooksTotal.inc({ event: parsed.event });
+        if (parsed.event === 'other') logOnce(req.log, `event:${parsed.eventType ?? '(none)'}`, { eventType: parsed.eventType }, 'telnyx webhook: an event type the edge does not read; acknowledged and counted as other (logged once per type)');
+        if (parsed.unreadableDelivery) {
+          logOnce(req.log, `delivery:${parsed.unreadableDelivery}`, { eventType: parsed.eventType, why: parsed.unreadableDelivery, payload: redactSecrets(payload) }, 'telnyx webhook: a delivery event the edge cannot read; acknowledged (logged once per reason)');
+        }
+        if (parsed.delivery) {
+          const d = parsed.delivery;
+          // A failure rejects, so Telnyx redelivers; the record is idempotent and never goes back.
+          const r = await state(() => deps.permissions.recordRequestDelivery(d.business, d.messageId, d.status, d.error ?? ''));
+          if (r.user) req.log.info({ number: d.business, user: r.user, messageId: d.messageId, status: d.status, error: d.error }, `telnyx webhook: permission request ${d.status}`);
+        }
         if (parsed.event !== 'permission_reply') {
           // What Telnyx forwards for a permission reply is not documented: this line is how an operator captures one.
           req.log.debug({ eventType: parsed.eventType, payload: redactSecrets(payload) }, 'telnyx webhook: no permission reply found; acknowledged');

@@ -36,6 +36,8 @@ end
 
 local checks = {
   { 'calling_disabled', function()
+      -- With telnyx.api, Telnyx's own switch too (set_telnyx_calling.lua); not known yet counts as on.
+      if redis.call('HGET', KEYS[1], 'telnyxCalling') == '0' then return false end
       local v = redis.call('HGET', KEYS[1], 'calling')
       if v == false then v = ARGV[5] end
       return v == '1'
@@ -84,9 +86,15 @@ local checks = {
         local count = redis.call('ZCOUNT', KEYS[8], since, '+inf')
         if count >= cap then return false, untilFreed(KEYS[8], count - cap + 1) end
       end
+      -- Meta said this pair's cap is reached (note_upstream_refusal.lua), whatever the edge counted.
+      local held = tonumber(redis.call('HGET', KEYS[2], 'capHeldUntil') or '0')
+      if held > now then return false, held - now end
       return true
     end },
   { 'attempt_limit', function()
+      -- Meta said the number's call rate is reached, for this long (note_upstream_refusal.lua).
+      local held = tonumber(redis.call('HGET', KEYS[1], 'attemptsHeldUntil') or '0')
+      if held > now then return false, held - now end
       local cap = tonumber(ARGV[10])
       if cap == 0 then return true end
       local count = redis.call('ZCOUNT', KEYS[9], since, '+inf')
