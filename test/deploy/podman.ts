@@ -155,24 +155,35 @@ export function writeEnvFile(values: Record<string, string>): { path: string; re
 export class Peers {
   private constructor(
     readonly network: string,
+    readonly subnet: string,
     readonly pids: Record<string, number>,
   ) {}
 
   static async start(network: string, subnet: string, gateway: string, peers: Record<string, string>): Promise<Peers> {
-    await Peers.remove(network, Object.keys(peers));
+    await Peers.remove(network, subnet, Object.keys(peers));
     await mustRun('podman', ['network', 'create', '--subnet', subnet, '--gateway', gateway, network]);
+    // podman masquerades what leaves a container network, so the stack would see every peer as
+    // the gateway of its own network. A remote PBX's packets arrive with its own address: this
+    // network gets no NAT (the peers reach only this host's address on it, and through the
+    // published ports the stack).
+    await mustRun('iptables', ['-t', 'nat', '-I', 'POSTROUTING', '1', '-s', subnet, '-j', 'RETURN']);
     const pids: Record<string, number> = {};
     for (const [name, ip] of Object.entries(peers)) {
       await mustRun('podman', ['run', '-d', '--pull=never', '--name', `${network}-${name}`, '--network', network, '--ip', ip, 'docker.io/library/debian:bookworm-slim', 'sleep', 'infinity']);
       const pid = await mustRun('podman', ['inspect', '--format', '{{.State.Pid}}', `${network}-${name}`]);
       pids[name] = Number(pid.out.trim());
     }
-    return new Peers(network, pids);
+    return new Peers(network, subnet, pids);
   }
 
-  static async remove(network: string, names: string[]): Promise<void> {
+  static async remove(network: string, subnet: string, names: string[]): Promise<void> {
     for (const n of names) await runCmd('podman', ['rm', '-f', '-t', '0', `${network}-${n}`]);
     await runCmd('podman', ['network', 'rm', '-f', network]);
+    while ((await runCmd('iptables', ['-t', 'nat', '-D', 'POSTROUTING', '-s', subnet, '-j', 'RETURN'])).code === 0);
+  }
+
+  stop(): Promise<void> {
+    return Peers.remove(this.network, this.subnet, Object.keys(this.pids));
   }
 
   pid(name: string): number {
