@@ -2,7 +2,8 @@
 # Installs and configures podman so that docker-compose.yml runs on this Debian 12 host as root,
 # for the container tests (test/deploy/containers.test.ts) and for an operator without Docker:
 #   scripts/podman-setup.sh
-# * Debian's podman (4.3), runc, catatonit (compose's `init: true`), iptables (podman's networks
+# * Debian's podman (4.3), runc, catatonit (compose's `init: true`), the CNI dnsname plugin
+#   (service names such as `redis` resolve on compose networks), iptables (podman's networks
 #   and published ports) and debootstrap (scripts/podman-base-images.sh builds the stand-in
 #   base images with it); Compose is Debian's docker-compose (1.29, already in the test command),
 #   talking to podman's Docker-compatible API socket (`podman system service`), which runs
@@ -23,7 +24,7 @@
 # Safe to run again: installs only what is missing and rewrites the one file.
 set -euo pipefail
 
-PACKAGES=(podman runc catatonit debootstrap docker-compose iptables)
+PACKAGES=(podman runc catatonit golang-github-containernetworking-plugin-dnsname debootstrap docker-compose iptables)
 CONF_DIR=/etc/containers/containers.conf.d
 CONF=$CONF_DIR/50-wa-sip-edge.conf
 

@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeUdpPort, pcmuWav } from '../helpers/rtpengine.js';
+import { freeSipPort } from '../helpers/drachtio.js';
+import { pcmuWav } from '../helpers/rtpengine.js';
 import { describeSipp, scenarioPath, sipp, type SippResult } from '../helpers/sipp.js';
 import { until } from '../helpers/until.js';
 import { ComposeProject, mustRun, Peers, placeDrachtioSource, runCmd, startHealthcheckTicker, startPodmanService, stopTicker, writeEnvFile } from './podman.js';
@@ -114,8 +115,9 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
     removeSource = placeDrachtioSource();
     service = await startPodmanService();
     peers = await Peers.start(NET, SUBNET, PUBLIC, { pbx: PBX, telnyx: TELNYX });
-    httpPort = await freeUdpPort('127.0.0.1'); // any free number; TCP checked by the publish itself
-    promPort = await freeUdpPort('127.0.0.1');
+    httpPort = await freeSipPort('127.0.0.1'); // free for TCP (and UDP)
+    do promPort = await freeSipPort('127.0.0.1');
+    while (promPort === httpPort);
     env = writeEnvFile(stackEnv(httpPort, promPort));
     stack = new ComposeProject(PROJECT, env.path, service.dockerHost);
     await stack.run(['down', '-v', '--remove-orphans'], 180_000);
