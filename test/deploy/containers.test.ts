@@ -74,7 +74,7 @@ async function http(port: number, path: string, token?: string): Promise<{ statu
   return { status: res.status, text: await res.text() };
 }
 
-describeBoot('the shipped containers under podman (docker-compose.yml as the quick start boots it)', () => {
+describeBoot('the shipped containers under podman (docker-compose.yml as the quick start boots it)', { timeout: 150_000 }, () => {
   let service: Awaited<ReturnType<typeof startPodmanService>>;
   let ticker: ReturnType<typeof startHealthcheckTicker>;
   let peers: Peers;
@@ -181,14 +181,14 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
     expect(JSON.parse(r.text)).toMatchObject({ drachtio: 'up', redis: 'up' });
   });
 
-  it('OPTIONS gets 200 on 5060/udp and 5060/tcp from the PBX; the edge sees the PBX by its own address on both', async () => {
+  // The edge answers OPTIONS 200 only to a trunk's or Telnyx's source (403 unknown_source to any
+  // other, options.xml): with PBX_SOURCE_CIDR the PBX's own address, a 200 on each transport is
+  // the edge having seen that address through the published port.
+  it('OPTIONS gets 200 on 5060/udp and 5060/tcp from the PBX: the edge sees the PBX by its own address on both', async () => {
     for (const transport of ['u1', 't1'] as const) {
       const r = await peer('pbx', { scenario: 'options.xml', remote: SIP, localPort: 5064, transport }).done;
-      ok(r, await stack.logs('drachtio'));
+      ok(r, await stack.logs('edge'));
     }
-    const log = await stack.logs('drachtio');
-    expect(log).toMatch(new RegExp(`from udp/\\[${PBX.replaceAll('.', '\\.')}\\]:5064`));
-    expect(log).toMatch(new RegExp(`from tcp/\\[${PBX.replaceAll('.', '\\.')}\\]:5064`));
   });
 
   it('a WhatsApp user calls in: Telnyx matched by its address, the PBX rings and answers; the call grants the 7-day permission', async () => {

@@ -166,7 +166,10 @@ export class Peers {
     // the gateway of its own network. A remote PBX's packets arrive with its own address: this
     // network gets no NAT (the peers reach only this host's address on it, and through the
     // published ports the stack).
-    await mustRun('iptables', ['-t', 'nat', '-I', 'POSTROUTING', '1', '-s', subnet, '-j', 'RETURN']);
+    // Likewise no isolation: networks created through podman's Docker API are isolated from other
+    // bridges (and stale isolation rules outlive removed networks whose bridge names come back),
+    // which drops what the peers send through the published ports.
+    for (const rule of Peers.rules(subnet)) await mustRun('iptables', ['-I', ...rule.slice(0, 1), '1', ...rule.slice(1)]);
     const pids: Record<string, number> = {};
     for (const [name, ip] of Object.entries(peers)) {
       await mustRun('podman', ['run', '-d', '--pull=never', '--name', `${network}-${name}`, '--network', network, '--ip', ip, 'docker.io/library/debian:bookworm-slim', 'sleep', 'infinity']);
@@ -179,7 +182,16 @@ export class Peers {
   static async remove(network: string, subnet: string, names: string[]): Promise<void> {
     for (const n of names) await runCmd('podman', ['rm', '-f', '-t', '0', `${network}-${n}`]);
     await runCmd('podman', ['network', 'rm', '-f', network]);
-    while ((await runCmd('iptables', ['-t', 'nat', '-D', 'POSTROUTING', '-s', subnet, '-j', 'RETURN'])).code === 0);
+    for (const rule of Peers.rules(subnet)) while ((await runCmd('iptables', ['-D', ...rule])).code === 0);
+  }
+
+  /** The rules that make the peers' network behave as the outside world: no NAT, no isolation. */
+  private static rules(subnet: string): string[][] {
+    return [
+      ['POSTROUTING', '-t', 'nat', '-s', subnet, '-j', 'RETURN'],
+      ['FORWARD', '-s', subnet, '-j', 'ACCEPT'],
+      ['FORWARD', '-d', subnet, '-j', 'ACCEPT'],
+    ];
   }
 
   stop(): Promise<void> {
