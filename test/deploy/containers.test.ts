@@ -261,16 +261,18 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
     try {
       await mediaStack.must(['--profile', 'media', 'up', '-d', 'rtpengine', 'edge'], 10 * 60_000);
       await until(async () => (await http(httpPort, '/readyz').catch(() => ({ status: 0, text: '' }))).text.includes('"rtpengine":"up"'), 120_000, 'rtpengine up in /readyz', () => '', 1000);
-      const callee = peer('telnyx', { scenario: media.answerer, extraArgs: ['-mi', TELNYX, '-mp', '40000'] });
+      // A WhatsApp user's call (Telnyx to the PBX: no digest on that side), audio both ways.
+      const callee = peer('pbx', { scenario: media.answerer, extraArgs: ['-mi', PBX, '-mp', '40000'] });
       await callee.ready;
-      const caller = await peer('pbx', {
+      const caller = await peer('telnyx', {
         scenario: media.caller,
         remote: SIP,
-        localPort: 5072,
-        service: USER,
-        vars: { hold: 3000 },
-        extraArgs: ['-mi', PBX, '-mp', '40000', '-au', 'pbx', '-ap', PBX_TRUNK_PASSWORD],
+        localPort: 5070,
+        service: BUSINESS,
+        vars: { from: USER, hold: 3000 },
+        extraArgs: ['-mi', TELNYX, '-mp', '40000'],
       }).done;
+      if (caller.code !== 0) callee.kill();
       ok(caller, (await mediaStack.logs('rtpengine')) + (await mediaStack.logs('edge')));
       ok(await callee.done);
       await until(async () => (await http(httpPort, '/v1/calls?limit=1', ADMIN)).text.includes('"media":"anchored"'), 20_000, 'the anchored record', () => '', 500);
