@@ -7,13 +7,10 @@
 // Grafana is left out of the boot: Debian has no Grafana and npm no server build of it, so no
 // honest stand-in for grafana/grafana can be made here (scripts/podman-base-images.sh).
 // With CI set, a missing podman, docker-compose or SIPp fails this file instead of skipping it.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeSipPort } from '../helpers/drachtio.js';
-import { pcmuWav } from '../helpers/rtpengine.js';
-import { describeSipp, scenarioPath, sipp, type SippResult } from '../helpers/sipp.js';
+import { mediaScenarios } from '../helpers/rtpengine.js';
+import { describeSipp, sipp, type SippResult } from '../helpers/sipp.js';
 import { until } from '../helpers/until.js';
 import { ComposeProject, mustRun, Peers, placeDrachtioSource, runCmd, startHealthcheckTicker, startPodmanService, stopTicker, writeEnvFile } from './podman.js';
 import { CI, quickStartEnv, tool } from './tools.js';
@@ -83,7 +80,7 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
   let removeSource = () => {};
   let httpPort = 0;
   let promPort = 0;
-  let media: { dir: string; caller: string; answerer: string };
+  let media: ReturnType<typeof mediaScenarios>;
 
   const peer = (name: 'pbx' | 'telnyx', opts: Omit<Parameters<typeof sipp>[0], 'localAddress' | 'netnsPid'> & { localPort?: number }) =>
     sipp({ localPort: 5060, ...opts, localAddress: name === 'pbx' ? PBX : TELNYX, netnsPid: peers.pid(name) });
@@ -133,15 +130,7 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
     await until(async () => (await stack.health('edge')) === 'healthy', 120_000, 'the edge healthy', () => '', 1000);
     timings.boot = Date.now() - t2;
 
-    const dir = mkdtempSync(join(tmpdir(), 'wa-edge-ct-media-'));
-    const wav = join(dir, 'tone.wav');
-    writeFileSync(wav, pcmuWav(2));
-    const withWav = (name: string) => {
-      const path = join(dir, name);
-      writeFileSync(path, readFileSync(scenarioPath(name), 'utf8').replaceAll('__WAV__', wav));
-      return path;
-    };
-    media = { dir, caller: withWav('uac_call_media.xml'), answerer: withWav('uas_answer_media.xml') };
+    media = mediaScenarios();
   }, 80 * 60_000);
 
   afterAll(async () => {
@@ -155,7 +144,7 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
     await service?.stop();
     env?.remove();
     removeSource();
-    if (media) rmSync(media.dir, { recursive: true, force: true });
+    media?.remove();
   }, 300_000);
 
   it('edge runs as node (uid 1000) and its HEALTHCHECK passes; drachtio reports +tlsverify; no image was pulled', async () => {
