@@ -9,7 +9,7 @@ import { PermissionState } from './state/permissions.js';
 import { PermissionLookup } from './permissionLookup.js';
 import { TelnyxCallingSwitch } from './telnyxCalling.js';
 import { DeviceRegistry } from './state/devices.js';
-import { createRedis, type RedisClient } from './state/redis.js';
+import { createRedis, redisReady, type RedisClient } from './state/redis.js';
 import { connectDrachtio, type DrachtioLink, type DrachtioTarget } from './sip/connection.js';
 import { startLocalEngine, type LocalEngine } from './sip/localEngine.js';
 import { TelnyxTls, telnyxTlsState } from './sip/telnyxTls.js';
@@ -23,9 +23,16 @@ import type { SipDeps } from './sip/context.js';
 import { MediaRelays } from './media/anchor.js';
 import { engineContacts, type WebrtcConfig } from './sip/webrtc.js';
 import { StateStore } from './state/store.js';
+import { TenantStore } from './tenants/store.js';
+import { TenantDirectory } from './tenants/directory.js';
+import { TenantGate } from './tenants/gate.js';
 
 export interface Edge {
+  /** The file's configuration merged with the tenants stored through the API (src/tenants/fleet.ts). */
   config: { current: Readonly<Config> };
+  /** The stored tenants and their tokens, polled for changes (src/tenants/directory.ts). */
+  tenants: TenantDirectory;
+  tenantStore: TenantStore;
   logger: Logger;
   metrics: Metrics;
   redis: RedisClient;
@@ -135,9 +142,30 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   const telnyxCalling = new TelnyxCallingSwitch({ config: () => config.current, permissions, metrics, logger, clock, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
   telnyxCalling.start();
   const admissions = new OutboundAdmissions({ calls, failoverWaitMs: () => config.current.redis.failoverWaitMs, metrics, logger });
-  const deps: SipDeps = { srf, config: () => config.current, calls, admissions, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup };
+  const tenantGate = new TenantGate(store, () => config.current, logger, metrics);
+  tenantGate.start();
+  const deps: SipDeps = { srf, config: () => config.current, calls, admissions, devices, leases, metrics, logger, clock, sessions, draining: () => draining.on, media, permissionLookup, tenantGate };
   const router = new SipRouter(deps);
   router.attach();
+  const tenantStore = new TenantStore(store);
+  const tenants = new TenantDirectory(initial, {
+    store: tenantStore,
+    logger,
+    pollMs: () => initial.tenants.pollMs,
+    apply: (merged) => {
+      config.current = merged;
+      router.reload();
+    },
+  });
+  // The first read once Redis is up (a read on a connecting client fails at once: no offline queue).
+  void redisReady(redis, 10_000)
+    .catch(() => undefined)
+    .then(() => tenants.start());
+  // Every instance reads the deployment's digest key at start (src/state/digestKey.ts); a reconnect
+  // after a failed read tries again.
+  redis.on('ready', () => {
+    void router.digest.prepare().then((source) => logger.info({ digestKey: source }, 'digest nonces: key ready'));
+  });
   const drachtio = connectDrachtio(srf, drachtioTarget(initial.drachtio, opts.engine), logger, metrics);
   drachtio.onChange((up) => {
     if (up) telnyxTls.update(drachtio.serverVersion);
@@ -147,6 +175,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
 
   return {
     config,
+    tenants,
+    tenantStore,
     logger,
     metrics,
     redis,
@@ -166,8 +196,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     clock,
     media,
     reload(next) {
-      config.current = next;
-      router.reload();
+      tenants.setFile(next);
       if (telnyxTls.state !== undefined) telnyxTls.update(drachtio.serverVersion ?? opts.engine?.version);
       void registration.reload();
       void telnyxCalling.poll();
@@ -187,6 +216,8 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
       // After the drain: calls still up needed the contact until they ended.
       await registration.stop();
       leases.stop();
+      tenantGate.stop();
+      tenants.stop();
       telnyxCalling.stop();
       media?.stop();
       drachtio.close();

@@ -20,6 +20,7 @@ export function edgeHttpServer(edge: Edge, extra: Partial<HttpDeps> = {}): Promi
     telnyxTls: () => edge.telnyxTls.state,
     ...(edge.media ? { rtpengines: () => edge.media!.state() } : {}),
     devices: () => listDevices(edge.config.current.devices, edge.devices),
+    tenants: { directory: edge.tenants, store: edge.tenantStore },
     ...extra,
   });
 }

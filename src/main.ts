@@ -7,6 +7,7 @@ import { startEdge, startEngine } from './app.js';
 import { createLogger } from './log.js';
 import { EngineStartError } from './sip/localEngine.js';
 import { edgeHttpServer } from './edgeHttp.js';
+import { redisReady } from './state/redis.js';
 
 function checkConfig(file: string): never {
   try {
@@ -46,6 +47,9 @@ async function main(): Promise<void> {
     logger.info({ control: `${engine.adminHost}:${engine.adminPort}`, contacts: engine.contacts, pid: engine.pid }, 'local drachtio-server started');
   }
   const edge = startEdge(config, { logger, engine });
+  // Tenants stored through the API (SPEC §2a) are served from the first request on, Redis allowing.
+  await redisReady(edge.redis, 10_000).catch(() => logger.warn('Redis not ready after 10 s: serving the configuration file\'s tenant until it is'));
+  await edge.tenants.refresh();
   const http = await edgeHttpServer(edge);
   await http.listen({ host: config.http.host, port: config.http.port });
   logger.info({ config: file, http: `${config.http.host}:${config.http.port}` }, 'wa-sip-edge started');

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REFUSALS } from './domain/reasons.js';
 import { UNKEYED_REASONS } from './domain/identity.js';
+import { UNREADABLE_ACCOUNT_UPDATE } from './domain/accountUpdates.js';
 import { UPSTREAM_LESSONS } from './domain/upstreamRefusals.js';
 
 /** Why a webhook's permission reply could not be applied (the `reason` of wa_edge_webhook_replies_unusable_total). */
@@ -13,7 +14,10 @@ export const PERMISSION_REQUEST_CHANNELS = ['cloud_api', 'telnyx', 'elsewhere'] 
 export const PERMISSION_REQUEST_RESULTS = ['sent', 'recorded', 'limited', 'refused', 'failed'] as const;
 
 /** The `event` of wa_edge_telnyx_webhooks_total: the messaging event types Telnyx documents, a permission reply, or other. */
-export const TELNYX_EVENTS = ['message.received', 'message.sent', 'message.finalized', 'permission_reply', 'other'] as const;
+export const TELNYX_EVENTS = ['message.received', 'message.sent', 'message.finalized', 'permission_reply', 'whatsapp.account.restricted', 'whatsapp.account.violation', 'other'] as const;
+
+/** What became of an account update (Meta's account_update, Telnyx's whatsapp.account.*), per number notice or per unreadable event. */
+export const ACCOUNT_UPDATE_RESULTS = ['restricted', 'warned', ...UNREADABLE_ACCOUNT_UPDATE] as const;
 
 export type Direction = 'outbound' | 'inbound';
 
@@ -49,6 +53,8 @@ export function createMetrics() {
     // Meta's call_permissions (whatsapp.cloudApi.permissionLookup): allowed / refused / error.
     permissionLookupsTotal: new Counter({ name: `${p}permission_lookups_total`, help: "Lookups of Meta's call_permissions after a local no_permission, by Meta's answer (allowed, refused, error)", labelNames: ['result'] as const, registers: [registry] }),
     metaCallCap: new Gauge({ name: `${p}meta_call_cap_24h`, help: "Meta's connected-calls cap per business+user over 24 h, as the last call_permissions lookup named it", labelNames: ['number'] as const, registers: [registry] }),
+    accountRestricted: new Gauge({ name: `${p}account_restricted`, help: "1 while Meta's restriction of business-initiated calling holds for the number (account_update ACCOUNT_RESTRICTION, Telnyx's whatsapp.account.restricted), 0 otherwise", labelNames: ['number'] as const, registers: [registry] }),
+    accountUpdatesTotal: new Counter({ name: `${p}account_updates_total`, help: "Meta's account updates (account_update, Telnyx's whatsapp.account.*) by result: restricted or warned (per number), or why one applied to no number (unknown_business_number, unknown_account, malformed)", labelNames: ['result'] as const, registers: [registry] }),
     capAboveMeta: new Gauge({ name: `${p}cap_above_meta`, help: "1 when whatsapp.connectedCallsPer24h.perUser is above (or null, no cap) Meta's cap in force for the number", labelNames: ['number'] as const, registers: [registry] }),
     permissionRequestsTotal: new Counter({ name: `${p}permission_requests_total`, help: 'Permission requests by channel (cloud_api, telnyx, elsewhere) and result (sent, recorded, limited, refused, failed); only sent and recorded spend the allowance', labelNames: ['channel', 'result'] as const, registers: [registry] }),
     telnyxCallingEnabled: new Gauge({ name: `${p}telnyx_calling_enabled`, help: "1 while Telnyx's calling_settings says WhatsApp calling is on for the number (telnyx.api; the last known state)", labelNames: ['number'] as const, registers: [registry] }),
@@ -72,6 +78,7 @@ export function createMetrics() {
   for (const direction of ['pbx_to_telnyx', 'telnyx_to_pbx']) metrics.mediaPacketsLostTotal.inc({ direction }, 0);
   for (const result of ['allowed', 'refused', 'error']) metrics.permissionLookupsTotal.inc({ result }, 0);
   for (const event of TELNYX_EVENTS) metrics.telnyxWebhooksTotal.inc({ event }, 0);
+  for (const result of ACCOUNT_UPDATE_RESULTS) metrics.accountUpdatesTotal.inc({ result }, 0);
   for (const channel of PERMISSION_REQUEST_CHANNELS) for (const result of PERMISSION_REQUEST_RESULTS) metrics.permissionRequestsTotal.inc({ channel, result }, 0);
   for (const reason of UPSTREAM_LESSONS) metrics.upstreamRefusalsTotal.inc({ reason }, 0);
   for (const result of ['ok', 'stale', 'unknown', 'replay', 'unchecked']) metrics.digestNoncesTotal.inc({ result }, 0);

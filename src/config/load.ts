@@ -51,7 +51,7 @@ export function substituteEnv(node: unknown, env: NodeJS.ProcessEnv, problems: s
   return node;
 }
 
-function deepFreeze<T>(o: T): T {
+export function deepFreeze<T>(o: T): T {
   if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);
     for (const v of Object.values(o)) deepFreeze(v);

@@ -145,11 +145,15 @@ const inboundTarget = z.string().transform((s, ctx) => {
   return target;
 });
 
-const numberSchema = z
+export const numberSchema = z
   .object({
     number: e164,
     calling: bool().default(true),
     phoneNumberId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
+    // Meta's WhatsApp Business Account id the number belongs to: an account_update that names no
+    // number restricts the numbers of its account. Unset on every number: such an update applies
+    // to all of them (one account per edge); set on some: only to those that match.
+    wabaId: z.preprocess((v) => (typeof v === 'number' ? String(v) : emptyAsUnset(v)), z.string().optional()),
     // The approved call-permission-request template (Meta: a BODY component plus a
     // call_permission_request component) sent through telnyx.api outside the 24 h window; inside
     // it the edge sends the free-form interactive request instead. `bodyParameters`: the values of
@@ -187,7 +191,7 @@ const numberSchema = z
   })
   .strict();
 
-const trunkSchema = z
+export const trunkSchema = z
   .object({
     name: nonEmpty('name'),
     sources: cidrList,
@@ -197,7 +201,7 @@ const trunkSchema = z
   })
   .strict();
 
-const deviceSchema = z
+export const deviceSchema = z
   .object({
     username: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore only'),
     password: nonEmpty('password'),
@@ -225,6 +229,50 @@ const anchorSchema = z
   })
   .strict()
   .transform(({ enabled: _on, ...anchor }) => anchor);
+
+/**
+ * The checks across a business's numbers, trunks and devices: each number once, trunks and devices
+ * call only from listed numbers, `device:NAME` targets name a device, trunk names unique. The file
+ * (below) and every tenant stored through the API (src/tenants/schema.ts) are held to the same.
+ */
+export function checkBusinessEntries(
+  c: { numbers: readonly z.infer<typeof numberSchema>[]; trunks: readonly z.infer<typeof trunkSchema>[]; devices: readonly z.infer<typeof deviceSchema>[] },
+  ctx: z.RefinementCtx,
+): void {
+  const known = new Map<string, number>();
+  c.numbers.forEach((n, i) => {
+    const e = n.number;
+    if (known.has(e)) ctx.addIssue({ code: 'custom', path: ['numbers', i, 'number'], message: `duplicate of numbers[${known.get(e)}]` });
+    known.set(e, i);
+  });
+  const checkOwned = (list: string[], base: (string | number)[]) =>
+    list.forEach((num, j) => {
+      if (!known.has(num)) ctx.addIssue({ code: 'custom', path: [...base, j], message: 'not listed under numbers' });
+    });
+  c.trunks.forEach((t, i) => checkOwned(t.numbers, ['trunks', i, 'numbers']));
+  c.devices.forEach((d, i) => checkOwned(d.numbers, ['devices', i, 'numbers']));
+  const deviceNames = new Set(c.devices.map((d) => d.username));
+  const checkDevices = (targets: InboundTarget[], path: (string | number)[]) =>
+    targets.forEach((target, j) => {
+      if (target.kind === 'device' && !deviceNames.has(target.name)) {
+        ctx.addIssue({ code: 'custom', path: [...path, j], message: 'no device with that username' });
+      }
+    });
+  c.numbers.forEach((n, i) => {
+    checkDevices(n.inbound, ['numbers', i, 'inbound']);
+    n.inboundRoutes.forEach((r, k) => checkDevices(r.targets, ['numbers', i, 'inboundRoutes', k, 'targets']));
+  });
+  const usernames = new Set<string>();
+  c.devices.forEach((d, i) => {
+    if (usernames.has(d.username)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'username'], message: 'duplicate device username' });
+    usernames.add(d.username);
+  });
+  const names = new Set<string>();
+  c.trunks.forEach((t, i) => {
+    if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'name'], message: 'duplicate trunk name' });
+    names.add(t.name);
+  });
+}
 
 export const configSchema = z
   .object({
@@ -307,11 +355,16 @@ export const configSchema = z
         blockedRegions: z.array(region).default(['US', 'CA', 'EG', 'VN', 'NG']),
         temporaryPermissionHours: int(1).default(168),
         callbackPermission: bool().default(true),
+        // Meta's cap is per business number + user (its "Obtain user call permissions" page and
+        // changelog); perNumber is the seed guide's stricter reading, off unless set (docs/operations.md §5).
         connectedCallsPer24h: z
-          .object({ perNumber: nullableCap.default(100), perUser: nullableCap.default(100) })
+          .object({ perUser: nullableCap.default(100), perNumber: nullableCap.default(null) })
           .strict()
           .prefault({}),
         callAttemptsPer24h: nullableCap.default(10000),
+        // How long Meta's restriction of business-initiated calling lasts when its webhook states
+        // no expiration (Meta: 7 days after negative feedback); also how long a warning is shown.
+        accountRestrictionHours: int(1).default(168),
         maxConcurrentCalls: int(1).default(1000),
         unanswered: z
           .object({
@@ -399,7 +452,8 @@ export const configSchema = z
         inboundTargetTimeoutSeconds: int(1, 600).default(30),
         drainSeconds: int(0, 3600).default(30),
         registration: z
-          .object({ minExpires: int(30).default(60), maxExpires: int(60).default(3600) })
+          // defaultExpires: for a REGISTER that states no expiry (RFC 3261 §10.2.1.1), clamped to the other two.
+          .object({ minExpires: int(30).default(60), maxExpires: int(60).default(3600), defaultExpires: int(1).default(3600) })
           .strict()
           .prefault({}),
         scannerBan: z
@@ -433,40 +487,18 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
       .prefault({}),
+    // Tenants configured through the API (SPEC §2a, src/tenants/): how often an instance looks for a change.
+    tenants: z
+      .object({ pollMs: int(50, 1000).default(250) })
+      .strict()
+      .prefault({}),
     trunks: z.array(trunkSchema).default([]),
     devices: z.array(deviceSchema).default([]),
     numbers: z.array(numberSchema).min(1),
   })
   .strict()
   .superRefine((c, ctx) => {
-    const known = new Map<string, number>();
-    c.numbers.forEach((n, i) => {
-      const e = n.number;
-      if (known.has(e)) ctx.addIssue({ code: 'custom', path: ['numbers', i, 'number'], message: `duplicate of numbers[${known.get(e)}]` });
-      known.set(e, i);
-    });
-    const checkOwned = (list: string[], base: (string | number)[]) =>
-      list.forEach((num, j) => {
-        if (!known.has(num)) ctx.addIssue({ code: 'custom', path: [...base, j], message: 'not listed under numbers' });
-      });
-    c.trunks.forEach((t, i) => checkOwned(t.numbers, ['trunks', i, 'numbers']));
-    c.devices.forEach((d, i) => checkOwned(d.numbers, ['devices', i, 'numbers']));
-    const deviceNames = new Set(c.devices.map((d) => d.username));
-    const checkDevices = (targets: InboundTarget[], path: (string | number)[]) =>
-      targets.forEach((target, j) => {
-        if (target.kind === 'device' && !deviceNames.has(target.name)) {
-          ctx.addIssue({ code: 'custom', path: [...path, j], message: 'no device with that username' });
-        }
-      });
-    c.numbers.forEach((n, i) => {
-      checkDevices(n.inbound, ['numbers', i, 'inbound']);
-      n.inboundRoutes.forEach((r, k) => checkDevices(r.targets, ['numbers', i, 'inboundRoutes', k, 'targets']));
-    });
-    const names = new Set<string>();
-    c.trunks.forEach((t, i) => {
-      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'name'], message: 'duplicate trunk name' });
-      names.add(t.name);
-    });
+    checkBusinessEntries(c, ctx);
     c.numbers.forEach((n, i) => {
       const via = n.permissionRequestsVia;
       if (via === 'telnyx' && !c.telnyx.api) ctx.addIssue({ code: 'custom', path: ['numbers', i, 'permissionRequestsVia'], message: 'telnyx needs telnyx.api' });

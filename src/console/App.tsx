@@ -3,7 +3,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { Aborted, ApiError, EdgeUnreachable, createApi, type Api, type Report } from './api.js';
 import { formatTime } from './format.js';
 import { REFRESH_MS, usePoll } from './poll.js';
-import type { Device, NumberView } from './types.js';
+import type { Device, NumberView, TenantSummary } from './types.js';
+import { TenantPanel, TenantPicker } from './Tenants.js';
 import { Numbers } from './Numbers.js';
 import { Lookup } from './Lookup.js';
 import { SeedPermissions } from './SeedPermissions.js';
@@ -17,6 +18,18 @@ const TOKEN_KEY = 'wa-edge-admin-token';
 interface Data {
   numbers: NumberView[];
   devices: Device[];
+  /** The tenants this token sees (SPEC §2a): all for the operator, its own for a tenant's token. */
+  tenants: TenantSummary[];
+}
+
+/** GET /v1/tenants; an edge without tenants answers 404: none. */
+async function loadTenants(api: Api, signal: AbortSignal): Promise<TenantSummary[]> {
+  try {
+    return (await api<{ tenants: TenantSummary[] }>('GET', '/v1/tenants', undefined, signal)).tenants;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return [];
+    throw e;
+  }
 }
 
 /** How the last request to the edge went, said on the page. */
@@ -139,9 +152,13 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
   const load = useCallback(
     async (signal: AbortSignal) => {
       try {
-        const [n, d] = await Promise.all([api<{ numbers: NumberView[] }>('GET', '/v1/numbers', undefined, signal), api<{ devices: Device[] }>('GET', '/v1/devices', undefined, signal)]);
+        const [n, d, t] = await Promise.all([
+          api<{ numbers: NumberView[] }>('GET', '/v1/numbers', undefined, signal),
+          api<{ devices: Device[] }>('GET', '/v1/devices', undefined, signal),
+          loadTenants(api, signal),
+        ]);
         if (signal.aborted) return;
-        setData({ numbers: n.numbers, devices: d.devices });
+        setData({ numbers: n.numbers, devices: d.devices, tenants: t });
         lastOk.current = Date.now();
         setLink({ kind: 'ok', at: lastOk.current });
       } catch (e) {
@@ -151,6 +168,16 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
     [api, report],
   );
   const refresh = usePoll(load);
+  const [picked, setPicked] = useState('');
+  // The operator's tenant picker narrows every section to that tenant; a tenant's token sees its own only.
+  const tenants = data?.tenants ?? [];
+  const tenant = tenants.find((t) => t.name === picked) ?? tenants[0];
+  const numbers = data === null ? [] : tenants.length > 1 && tenant ? data.numbers.filter((n) => tenant.numbers.includes(n.number)) : data.numbers;
+  // The operator sees a tenant's softphones as `alice@acme`, tenant default's as `alice`.
+  const ofTenant = (username: string) => (tenant?.name === 'default' ? !username.includes('@') : username.endsWith(`@${tenant?.name}`));
+  const devices = data === null ? [] : tenants.length > 1 ? data.devices.filter((d) => ofTenant(d.username)) : data.devices;
+  // A single-business deployment (tenant default alone) shows no tenant section at all.
+  const showTenant = tenant !== undefined && (tenants.length > 1 || tenant.source === 'api');
 
   // With sip.webrtc: the phone of this tab (its own sign-in, as a device).
   const phone = usePhone(api, report, audio);
@@ -170,12 +197,14 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
         <p aria-live="polite">Loading…</p>
       ) : (
         <>
-          <Numbers numbers={data.numbers} api={api} report={report} onChanged={refresh} />
-          <Lookup numbers={data.numbers} api={api} report={report} phone={phone} />
+          <TenantPicker tenants={tenants} value={tenant?.name ?? ''} onChange={setPicked} />
+          <Numbers numbers={numbers} api={api} report={report} onChanged={refresh} />
+          <Lookup numbers={numbers} api={api} report={report} phone={phone} />
           {phone && <PhonePanel phone={phone} audio={audio} />}
-          <SeedPermissions numbers={data.numbers} api={api} report={report} />
+          <SeedPermissions numbers={numbers} api={api} report={report} />
           <Calls api={api} report={report} />
-          <Softphones devices={data.devices} />
+          <Softphones devices={devices} />
+          {showTenant && <TenantPanel tenant={tenant} operator={tenants.length > 1} api={api} report={report} onChanged={refresh} />}
         </>
       )}
     </main>

@@ -1,8 +1,9 @@
 // Every business number: its calling state and the action that changes it (with a confirmation
-// naming the number), region, eligibility, active calls, and connected calls in 24 h against the cap.
+// naming the number), Meta's restriction (a banner with its end date) and warning, region,
+// eligibility, active calls, and connected calls in 24 h against the caps (Meta's is per customer).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { seg, type Api, type Report } from './api.js';
-import { formatCount, formatRegion } from './format.js';
+import { formatCount, formatDateTime, formatRegion } from './format.js';
 import type { NumberView } from './types.js';
 import { MetaCapLine } from './MetaView.js';
 
@@ -13,6 +14,9 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
       <h2 id="numbers-title" tabIndex={-1}>
         Numbers
       </h2>
+      {numbers.map((n) => (
+        <MetaNotice key={n.number} n={n} />
+      ))}
       {numbers.length === 0 ? (
         <p>No business number is configured (numbers[] in the edge configuration).</p>
       ) : (
@@ -46,6 +50,7 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
                   </td>
                   <td data-label="Connected in 24 h">
                     <CapBar value={n.connected24h} cap={n.limits.connected24h} label={`Connected calls in 24 h for ${n.number}`} />
+                    <div class="muted">{n.limits.connected24hPerUser === null ? 'No cap per customer' : `Cap: ${formatCount(n.limits.connected24hPerUser)} per customer`}</div>
                     <MetaCapLine n={n} />
                   </td>
                 </tr>
@@ -72,6 +77,29 @@ export function Numbers({ numbers, api, report, onChanged }: { numbers: NumberVi
       )}
     </section>
   );
+}
+
+/**
+ * Meta's restriction of business-initiated calls on a number (with its end date), or the warning
+ * that comes before one. Lifting it by hand is an API call (DELETE /v1/numbers/{n}/restriction).
+ */
+function MetaNotice({ n }: { n: NumberView }) {
+  if (n.restriction) {
+    return (
+      <p class="banner error" role="alert">
+        Meta has restricted business-initiated calls from {n.number} until {formatDateTime(Date.parse(n.restriction.until))}: calls to WhatsApp users are refused (403 account_restricted)
+        until then. Customers can still call you.
+      </p>
+    );
+  }
+  if (n.warning) {
+    return (
+      <p class="banner warn" role="status">
+        Warning from Meta for {n.number} ({formatDateTime(Date.parse(n.warning.at))}): {n.warning.text}.
+      </p>
+    );
+  }
+  return null;
 }
 
 /** The state in words, then the action: "Calling: on — Turn off". */

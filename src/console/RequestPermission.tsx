@@ -104,7 +104,7 @@ function failure(e: unknown, limits: UserView['limits']['permissionRequests']): 
     const at = wait !== undefined ? ` (${formatDateTime(Date.now() + wait * 1000)})` : '';
     return { tone: 'warn', text: `Not sent: Meta allows ${limits.per24h} a day and ${limits.per7d} a week. The next request is allowed in ${wait !== undefined ? formatWait(wait) : 'a while'}${at}.` };
   }
-  if (e instanceof ApiError && e.code === 'permanent_permission') return { tone: 'ok', text: 'Not needed: the customer has given permanent permission.' };
+  if (e instanceof ApiError && e.code === 'permission_exists') return { tone: 'ok', text: 'Not needed: the customer has given permanent permission.' };
   if (e instanceof ApiError && (e.code === 'telnyx_refused' || e.code === 'telnyx_unauthorized' || e.code === 'upstream_timeout')) return { tone: 'error', text: `Not sent: ${e.message}` };
   if (e instanceof ApiError) return { tone: 'error', text: `Not sent: ${e.message}` };
   if (e instanceof EdgeUnreachable) return { tone: 'error', text: 'Not sent: the edge is not answering.' };

@@ -19,3 +19,7 @@ export type PermissionRequestSent = z.output<typeof requestAccepted>;
 /** Meta's call_permissions beside the edge's checks (whatsapp.cloudApi.permissionLookup). */
 export type MetaDecisionView = Decision['meta'];
 export type SeedAnswer = z.output<typeof seedAnswer>;
+import type { tenantSummary, tokenView } from '../http/routes/tenants.js';
+/** A tenant as GET /v1/tenants lists it (SPEC §2a). */
+export type TenantSummary = z.output<typeof tenantSummary>;
+export type TokenView = z.output<typeof tokenView>;

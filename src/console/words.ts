@@ -7,6 +7,10 @@ export const CHECK_WORDS: Record<string, { pass: string; fail: string }> = {
     pass: 'Calling is switched on for this business number.',
     fail: 'Calling is switched off for this business number (the Calling switch in Numbers; with Telnyx\'s API, also WhatsApp Calling in Mission Control).',
   },
+  account_restricted: {
+    pass: 'Meta has not restricted business-initiated calls from this number.',
+    fail: 'Meta has restricted business-initiated calls from this number for a while (after negative feedback from customers).',
+  },
   region_blocked: {
     pass: "Meta allows business-initiated calls from this number's country.",
     fail: "Meta does not allow business-initiated calls from this number's country.",
@@ -28,12 +32,16 @@ export const CHECK_WORDS: Record<string, { pass: string; fail: string }> = {
     fail: 'The number is at its limit of simultaneous calls.',
   },
   daily_limit: {
-    pass: 'Below the caps of connected calls in 24 hours (number and customer).',
-    fail: 'A cap of connected calls in 24 hours is reached (for the number or for this customer).',
+    pass: 'Below the cap of connected calls with this customer in 24 hours (and the number\'s own cap, when one is set).',
+    fail: 'This customer has had as many connected calls in 24 hours as Meta allows (or the number reached a cap of its own).',
   },
   attempt_limit: {
     pass: 'Below the cap of call attempts in 24 hours.',
     fail: 'The number has made as many call attempts in 24 hours as Meta allows.',
+  },
+  tenant_limit: {
+    pass: "Your organisation is below its limits of simultaneous calls and calls per second.",
+    fail: "Your organisation is at its limit of simultaneous calls or calls per second (set by the platform's operator).",
   },
 };
 
@@ -44,6 +52,7 @@ export function checkWords(check: string, result: 'pass' | 'fail'): string {
 /** What the agent can do about a refusal. */
 export const REASON_ADVICE: Record<string, string> = {
   calling_disabled: 'Ask an operator to switch calling on for this number (in Numbers, or in Mission Control when the edge reads Telnyx\'s switch).',
+  account_restricted: 'Wait until the restriction ends (the date is on the number), or call from another business number. The customer can still call you.',
   region_blocked: 'Call from a business number of another country.',
   no_permission: 'Send a permission request; the customer accepts it in WhatsApp. A call from the customer also gives permission.',
   unanswered_guard: 'Wait for the customer to call, or send a permission request.',
@@ -51,6 +60,7 @@ export const REASON_ADVICE: Record<string, string> = {
   concurrency_limit: 'Wait until a call on this number ends.',
   daily_limit: 'Wait until the 24-hour window frees a call.',
   attempt_limit: 'Wait until the 24-hour window frees an attempt.',
+  tenant_limit: 'Wait until another call of your organisation ends, or ask the operator to raise its limits.',
 };
 
 export function permissionSource(source: string | undefined): string {
@@ -61,6 +71,8 @@ export function permissionSource(source: string | undefined): string {
       return 'the customer called this number';
     case 'api':
       return 'recorded through the API';
+    case 'meta':
+      return 'Meta said the customer gave permanent permission';
     case undefined:
       return '';
     default:

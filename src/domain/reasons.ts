@@ -6,6 +6,7 @@ export const REFUSALS = {
   invalid_destination: { code: 484, retryAfter: false },
   number_not_enabled: { code: 403, retryAfter: false },
   calling_disabled: { code: 403, retryAfter: false },
+  account_restricted: { code: 403, retryAfter: true },
   region_blocked: { code: 403, retryAfter: false },
   no_permission: { code: 480, retryAfter: false },
   unanswered_guard: { code: 480, retryAfter: false },
@@ -13,6 +14,8 @@ export const REFUSALS = {
   concurrency_limit: { code: 486, retryAfter: false },
   daily_limit: { code: 480, retryAfter: true },
   attempt_limit: { code: 480, retryAfter: true },
+  // The business number's tenant is at its concurrent-call or calls-per-second limit (SPEC §2a).
+  tenant_limit: { code: 503, retryAfter: true },
   state_unavailable: { code: 503, retryAfter: true },
   media_unavailable: { code: 503, retryAfter: true },
   draining: { code: 503, retryAfter: true },

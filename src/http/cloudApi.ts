@@ -34,19 +34,28 @@ export function permissionRequestBody(m: PermissionRequestMessage) {
   };
 }
 
+/** Meta's error: a call permission request to a user who has given a permanent permission. */
+export const META_PERMISSION_EXISTS = 138017;
+
 /** Meta's error envelope is `{"error":{"message","code",...}}`; anything else is quoted briefly. */
-async function upstreamDetail(res: Response): Promise<string> {
+async function upstreamDetail(res: Response): Promise<{ detail: string; code?: number }> {
   const text = await res.text().catch(() => '');
   try {
     const e = (JSON.parse(text) as { error?: { message?: unknown; code?: unknown } }).error;
-    if (e && typeof e.message === 'string') return e.code !== undefined ? `${e.message} (code ${String(e.code)})` : e.message;
+    if (e && typeof e.message === 'string') {
+      const code = Number(e.code);
+      return { detail: e.code !== undefined ? `${e.message} (code ${String(e.code)})` : e.message, ...(Number.isInteger(code) ? { code } : {}) };
+    }
   } catch {
     // not JSON: fall through
   }
-  return text.slice(0, 200) || res.statusText;
+  return { detail: text.slice(0, 200) || res.statusText };
 }
 
-/** Returns Meta's message id; throws HttpError upstream_failed on any non-2xx, timeout or network error. */
+/**
+ * Returns Meta's message id; throws HttpError permission_exists when Meta answers 138017 (the user
+ * has a permanent permission), upstream_failed on any other non-2xx, timeout or network error.
+ */
 export async function sendPermissionRequest(
   api: CloudApiConfig,
   message: PermissionRequestMessage,
@@ -66,7 +75,11 @@ export async function sendPermissionRequest(
     const why = timedOut ? `no answer within ${api.timeoutMs} ms` : `unreachable (${e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e)})`;
     throw new HttpError('upstream_failed', `Cloud API ${why}`, {}, { cause: e });
   }
-  if (!res.ok) throw new HttpError('upstream_failed', `Cloud API answered ${res.status}: ${await upstreamDetail(res)}`);
+  if (!res.ok) {
+    const { detail, code } = await upstreamDetail(res);
+    if (code === META_PERMISSION_EXISTS) throw new HttpError('permission_exists', `Meta refused the request: ${detail}; the user has a permanent permission`);
+    throw new HttpError('upstream_failed', `Cloud API answered ${res.status}: ${detail}`);
+  }
   const sent = (await res.json().catch(() => ({}))) as { messages?: { id?: unknown }[] };
   const id = sent.messages?.[0]?.id;
   return typeof id === 'string' ? { messageId: id } : {};

@@ -97,7 +97,7 @@ export function telnyxHttpError(e: TelnyxApiError): HttpError {
     case 'refused': {
       const upstream = { service: 'telnyx' as const, status: f.status, ...(f.code !== undefined ? { code: f.code } : {}), ...(f.metaCode !== undefined ? { metaCode: f.metaCode } : {}) };
       // Meta 138017: the user already granted a permanent permission (SPEC §7): the same answer as when the edge knows it.
-      if (f.metaCode === '138017') return new HttpError('permanent_permission', `${f.detail} (Meta 138017: ${META_HINTS['138017']}); ${counted}`, {}, { cause: e, upstream });
+      if (f.metaCode === '138017') return new HttpError('permission_exists', `${f.detail} (Meta 138017: ${META_HINTS['138017']}); ${counted}`, {}, { cause: e, upstream });
       const hint = f.metaCode !== undefined ? META_HINTS[f.metaCode] : undefined;
       const meta = f.metaCode !== undefined ? ` (Meta ${f.metaCode}${hint ? `: ${hint}` : ''})` : '';
       return new HttpError('telnyx_refused', `${f.detail}${meta}; ${counted}`, {}, { cause: e, upstream });

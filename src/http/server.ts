@@ -28,6 +28,10 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { consoleRoutes } from './console.js';
 import { phoneConnectSource } from '../sip/webrtc.js';
 import { phoneRoutes } from './routes/phone.js';
+import { tenantsRoutes } from './routes/tenants.js';
+import { scopeGuard } from './scope.js';
+import type { TenantDirectory } from '../tenants/directory.js';
+import type { TenantStore } from '../tenants/store.js';
 
 export interface HttpDeps {
   config: () => Readonly<Config>;
@@ -54,6 +58,8 @@ export interface HttpDeps {
   fetch?: typeof fetch;
   /** The built operator console (GET /console); dist/console when absent. */
   consoleDir?: string;
+  /** Tenants through the API and their tokens (SPEC §2a); without them only the operator token signs in. */
+  tenants?: { directory: TenantDirectory; store: TenantStore };
 }
 
 /** Meta puts the webhook verify token in the query string: it must not reach a log line (SPEC §6). */
@@ -65,13 +71,21 @@ function requestSummary(req: FastifyRequest) {
   };
 }
 
-function requireAdminToken(config: () => Readonly<Config>) {
+/** The operator's `http.adminToken`, or a tenant's token (src/tenants/tokens.ts): who the request is. */
+function requireToken(deps: HttpDeps) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const m = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (!m || !sameSecret(m[1] as string, config().http.adminToken)) {
+    const secret = m?.[1];
+    if (secret !== undefined && sameSecret(secret, deps.config().http.adminToken)) {
+      req.principal = { kind: 'operator' };
+      return;
+    }
+    const tenant = secret !== undefined ? deps.tenants?.directory.tokens.principal(secret, deps.clock()) : undefined;
+    if (!tenant) {
       reply.header('WWW-Authenticate', 'Bearer');
       throw new HttpError('unauthorized');
     }
+    req.principal = tenant;
   };
 }
 
@@ -116,7 +130,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       info: {
         title: 'wa-sip-edge operator API',
         version: '1.0.0',
-        description: 'SPEC §4. /v1/* needs `Authorization: Bearer <http.adminToken>`, except the webhook routes (Meta and Telnyx sign their deliveries).',
+        description:
+          'SPEC §4. /v1/* needs `Authorization: Bearer <token>`: the operator\'s http.adminToken (everything), or a tenant\'s token (that tenant only; anything else answers 404). The webhook routes are signed instead (Meta, Telnyx).',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],
@@ -129,7 +144,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(metricsRoutes(deps));
   await app.register(
     async (v1) => {
-      v1.addHook('onRequest', requireAdminToken(deps.config));
+      v1.addHook('onRequest', requireToken(deps));
+      v1.addHook('preHandler', scopeGuard(deps.config));
       await v1.register(numbersRoutes(deps));
       await v1.register(usersRoutes(deps));
       await v1.register(permissionsRoutes(deps));
@@ -137,6 +153,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await v1.register(callsRoutes(deps));
       await v1.register(devicesRoutes(deps));
       await v1.register(phoneRoutes(deps));
+      if (deps.tenants) await v1.register(tenantsRoutes(deps, deps.tenants));
     },
     { prefix: '/v1' },
   );

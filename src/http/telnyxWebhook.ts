@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { NumberConfig } from '../config/schema.js';
 import { normaliseDialled } from '../domain/numbers.js';
 import { TELNYX_EVENTS } from '../metrics.js';
+import { parseTelnyxAccountEvent, TELNYX_ACCOUNT_EVENTS, type AccountUpdates } from '../domain/accountUpdates.js';
 import type { DeliveryStatus } from '../state/permissions.js';
 import { isMetaEnvelope, messageSender, parseWebhook, replyFromMessage, type NamedUser, type ParsedWebhook } from './webhook.js';
 
@@ -171,4 +172,15 @@ export function parseTelnyxWebhook(payload: unknown, numbers: readonly NumberCon
     if (d.unreadable) out.unreadableDelivery = d.unreadable;
   }
   return out;
+}
+
+/**
+ * A whatsapp.account.* event (Telnyx forwards the WABA's account updates): what it restricts or
+ * warns of, per configured number; undefined for any other event.
+ */
+export function telnyxAccountUpdates(payload: unknown, numbers: readonly NumberConfig[], nowMs: number, defaultMs: number): { event: TelnyxEventLabel; updates: AccountUpdates } | undefined {
+  const env = envelopeSchema.safeParse(payload);
+  const eventType = env.data?.data.event_type;
+  if (!env.success || eventType === undefined || !(eventType in TELNYX_ACCOUNT_EVENTS) || !(TELNYX_EVENTS as readonly string[]).includes(eventType)) return undefined;
+  return { event: eventType as TelnyxEventLabel, updates: parseTelnyxAccountEvent(eventType, env.data.data.payload, numbers, nowMs, defaultMs) };
 }

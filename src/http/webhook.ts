@@ -16,7 +16,8 @@ import { normaliseDialled, parseBusinessNumber } from '../domain/numbers.js';
 import type { UNUSABLE_REPLY_REASONS } from '../metrics.js';
 import { numberEntry } from '../config/derived.js';
 
-export type PermissionDecision = { kind: 'permanent' } | { kind: 'temporary'; expiresAt: number } | { kind: 'revoke' };
+/** A temporary grant without `expiresAt` lasts whatsapp.temporaryPermissionHours from when it is applied. */
+export type PermissionDecision = { kind: 'permanent' } | { kind: 'temporary'; expiresAt?: number } | { kind: 'revoke' };
 
 /** A user as a webhook names them: phone number (E.164), BSUID, or both. */
 export interface NamedUser {
@@ -97,10 +98,19 @@ function businessNumberOf(metadata: Metadata | undefined, numbers: readonly Numb
   return shown && numberEntry(numbers, shown.e164) !== undefined ? shown.e164 : undefined;
 }
 
-function decisionOf(reply: z.output<typeof replyBody>): PermissionDecision {
+/**
+ * Permanent only when Meta says so (is_permanent: true); otherwise temporary, until Meta's
+ * expiration_timestamp when the reply has one, else for temporaryPermissionHours (Meta: 7 days
+ * from the user's approval). A reply with neither is not taken for permanent: that would let the
+ * edge call for ever on a permission Meta ends after 7 days.
+ */
+export function decisionOf(reply: z.output<typeof replyBody>): PermissionDecision {
   if (reply.response === 'reject') return { kind: 'revoke' };
-  if (reply.is_permanent === true || reply.expiration_timestamp === undefined) return { kind: 'permanent' };
-  return { kind: 'temporary', expiresAt: reply.expiration_timestamp * 1000 };
+  if (reply.is_permanent === true) return { kind: 'permanent' };
+  if (reply.expiration_timestamp === undefined) return { kind: 'temporary' };
+  // Seconds as documented; a relay's milliseconds are taken as such rather than as a date in 50000 AD.
+  const ts = reply.expiration_timestamp;
+  return { kind: 'temporary', expiresAt: ts > 1e11 ? ts : ts * 1000 };
 }
 
 /** Sorts identity values by form: a possible phone number, or a BSUID, whatever field carried it. */

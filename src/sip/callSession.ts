@@ -35,6 +35,8 @@ export class CallSession {
   private media: CallMedia | undefined;
   private mediaState: 'anchored' | 'unanchored' | undefined;
   private silentSide: string | undefined;
+  /** Told once when the call closes (a tenant's hold: src/tenants/gate.ts). */
+  private readonly closeHooks: (() => void)[] = [];
   private annotations: CallAnnotations = {};
 
   constructor(
@@ -80,6 +82,12 @@ export class CallSession {
     this.mediaState = 'unanchored';
   }
 
+  /** `hook` runs once when the call closes, whatever closes it (at once if it already has). */
+  onClose(hook: () => void): void {
+    if (this.phase === 'closed') hook();
+    else this.closeHooks.push(hook);
+  }
+
   /** The far end answered. */
   connected(): void {
     if (this.phase !== 'admitted') return;
@@ -103,6 +111,7 @@ export class CallSession {
     const final: Outcome = this.phase === 'connected' ? 'ended' : outcome;
     const recorded = this.phase === 'connected' ? 'connected' : outcome;
     this.phase = 'closed';
+    for (const hook of this.closeHooks.splice(0)) hook();
     for (const d of this.dialogs) if (d.connected !== false) d.destroy().catch(() => {});
     this.deps.metrics.callsTotal.inc({ direction: this.direction, outcome: recorded });
     const endedAt = this.deps.clock();

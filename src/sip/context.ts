@@ -13,6 +13,7 @@ import { CallSession } from './callSession.js';
 import type { LeaseKeeper } from './leases.js';
 import type { Cancellation, OutboundAdmissions } from './admission.js';
 import type { SipRequest, SipResponse, Srf } from './srf.js';
+import type { TenantGate } from '../tenants/gate.js';
 
 export interface SipDeps {
   srf: Srf;
@@ -31,6 +32,8 @@ export interface SipDeps {
   media?: MediaRelays;
   /** Asks Meta after a local no_permission (whatsapp.cloudApi.permissionLookup; off unless configured). */
   permissionLookup?: PermissionLookup;
+  /** Tenants' own limits (src/tenants/gate.ts); none: no tenant limits. */
+  tenantGate?: TenantGate;
 }
 
 /**

@@ -6,9 +6,10 @@
 // stateless, shared-key nonce with a pluggable replay store.
 //
 // * The nonce is stateless: `<issued ms, base 36>.<salt>.<HMAC(key, realm.issued.salt)>`. Every
-//   instance with the same `sip.digestSecret` verifies a nonce any of them issued, so a challenge
-//   answered to another edge (drachtio-server hands requests to its applications in turn, a PBX
-//   retries on another host) still verifies.
+//   instance with the same key verifies a nonce any of them issued, so a challenge answered to
+//   another edge (drachtio-server hands requests to its applications in turn, a PBX retries on
+//   another host) still verifies. The key is `sip.digestSecret` when set, else one random key the
+//   deployment keeps in Redis (src/state/digestKey.ts), created by the first instance.
 // * Replays: the first use of each (nonce, nc) is recorded in Redis with SET NX and an expiry equal
 //   to the nonce's remaining life (src/state/nonces.ts), so a captured request sent again to any
 //   instance is refused. See `NonceUses` for what happens when Redis does not answer.
@@ -43,7 +44,8 @@ export function parseAuthorization(header: string | undefined): DigestCredential
  * * `ok`: right password, a fresh nonce of this deployment, first use of this nonce-count.
  * * `stale`: right password, a nonce of this deployment that has expired: challenge again with `stale=true`.
  * * `unknown`: right password but a nonce not signed with this instance's key (another instance with
- *   a different or no `sip.digestSecret`, or a restart without one): challenge again, without `stale`.
+ *   a different `sip.digestSecret`, or one that signed with its own key while Redis was away, or a
+ *   rotated key): challenge again, without `stale`.
  * * `replay`: this nonce-count of this nonce was used before (on any instance): challenge again.
  * * `bad`: wrong password, realm, algorithm or qop.
  */
@@ -66,8 +68,15 @@ export type NonceUses = (nonce: string, nc: string, ttlMs: number) => Promise<bo
 export interface DigestOptions {
   /** The realm of challenges; read on every challenge, so a reload applies. */
   realm: () => string;
-  /** `sip.digestSecret`; undefined: a random key of this process (one instance only). */
+  /** `sip.digestSecret`; undefined: the deployment's key in Redis (`sharedKey`). Read on every nonce, so a reload applies. */
   secret: () => string | undefined;
+  /**
+   * The key every instance reads from Redis (src/state/digestKey.ts); rejects while Redis does not
+   * answer. Undefined, or while it rejects: a random key of this process (one instance only).
+   */
+  sharedKey?: () => Promise<string>;
+  /** Told when a nonce was signed with this process's key because the shared key could not be read. */
+  onSharedKeyUnavailable?: (err: unknown) => void;
   /** The shared record of used nonce-counts (Redis); undefined: this process's memory only. */
   uses?: NonceUses;
   /** Told when a nonce-count was accepted without the shared replay check (store unreachable). */
@@ -89,14 +98,36 @@ export class DigestAuthority {
     this.clock = opts.clock ?? Date.now;
   }
 
-  /** True when nonces are signed with a key of this process only (no `sip.digestSecret`). */
-  get perProcessKey(): boolean {
-    return !this.opts.secret();
+  /** Which key signed the last nonce: `sip.digestSecret`, the deployment's key in Redis, or this process's own. */
+  keySource: 'configured' | 'shared' | 'process' = 'process';
+
+  private async key(): Promise<string | Buffer> {
+    const configured = this.opts.secret();
+    if (configured) return this.signedWith('configured', configured);
+    if (!this.opts.sharedKey) return this.signedWith('process', this.processKey);
+    try {
+      return this.signedWith('shared', await this.opts.sharedKey());
+    } catch (err) {
+      // Redis away: everything a challenge leads to needs Redis too; a nonce signed now fails only
+      // on another instance, which then challenges afresh (`unknown`).
+      this.opts.onSharedKeyUnavailable?.(err);
+      return this.signedWith('process', this.processKey);
+    }
   }
 
-  private sign(ts: string, salt: string): string {
-    const key = this.opts.secret() || this.processKey;
-    return createHmac('sha256', key).update(`${this.opts.realm()}.${ts}.${salt}`).digest('base64url').slice(0, 22);
+  /** Reads the key now (at start, once Redis is ready), so that the first challenge does not wait for it; says which key signs. */
+  async prepare(): Promise<DigestAuthority['keySource']> {
+    await this.key();
+    return this.keySource;
+  }
+
+  private signedWith<K extends string | Buffer>(source: DigestAuthority['keySource'], key: K): K {
+    this.keySource = source;
+    return key;
+  }
+
+  private async sign(ts: string, salt: string, realm: string): Promise<string> {
+    return createHmac('sha256', await this.key()).update(`${realm}.${ts}.${salt}`).digest('base64url').slice(0, 22);
   }
 
   /**
@@ -104,19 +135,22 @@ export class DigestAuthority {
    * millisecond (two phones registering at once) must not share a nonce, or the second one's nc=1
    * would look like a replay of the first's.
    */
-  nonce(): string {
+  async nonce(realm = this.opts.realm()): Promise<string> {
     const ts = this.clock().toString(36);
     const salt = randomBytes(6).toString('base64url');
-    return `${ts}.${salt}.${this.sign(ts, salt)}`;
+    return `${ts}.${salt}.${await this.sign(ts, salt, realm)}`;
   }
 
-  /** The header value of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) challenge. */
-  challenge(stale = false): string {
-    return `Digest realm="${this.opts.realm()}", nonce="${this.nonce()}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`;
+  /**
+   * The header value of a 401 (WWW-Authenticate) or 407 (Proxy-Authenticate) challenge. `realm`: a
+   * tenant's SIP domain (src/tenants/fleet.ts); the configured realm otherwise.
+   */
+  async challenge(stale = false, realm = this.opts.realm()): Promise<string> {
+    return `Digest realm="${realm}", nonce="${await this.nonce(realm)}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`;
   }
 
-  async verify(method: string, creds: DigestCredentials, password: string): Promise<DigestVerdict> {
-    if (creds.realm !== this.opts.realm()) return 'bad';
+  async verify(method: string, creds: DigestCredentials, password: string, realm = this.opts.realm()): Promise<DigestVerdict> {
+    if (creds.realm !== realm) return 'bad';
     if (creds.algorithm && creds.algorithm.toUpperCase() !== 'MD5') return 'bad';
     if (creds.qop !== 'auth' || !creds.nc || !/^[0-9a-f]{8}$/i.test(creds.nc) || !creds.cnonce) return 'bad';
     const expected = md5(
@@ -128,7 +162,7 @@ export class DigestAuthority {
     // Right password: now is the nonce ours, fresh and not replayed?
     const [ts, salt, sig, ...rest] = creds.nonce.split('.');
     if (!ts || !salt || !sig || rest.length > 0) return 'unknown';
-    const mac = Buffer.from(this.sign(ts, salt));
+    const mac = Buffer.from(await this.sign(ts, salt, realm));
     const given = Buffer.from(sig);
     if (mac.length !== given.length || !timingSafeEqual(mac, given)) return 'unknown';
     const issued = parseInt(ts, 36);

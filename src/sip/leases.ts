@@ -1,15 +1,20 @@
 // Keeps the active-call leases of this instance's calls alive. If the process dies, nobody renews
-// them and Redis stops counting those calls within one lease period.
-import type { CallState } from '../state/calls.js';
+// them and Redis stops counting those calls within one lease period. Leases are renewed in groups,
+// one script per group: a number's (CallState), or a tenant's (src/tenants/gate.ts).
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+
+/** Renews the leases of one group's calls (a number's, a tenant's) in one round trip. */
+export interface LeaseRenewer {
+  renewLeases(group: string, callIds: string[]): Promise<unknown>;
+}
 
 export class LeaseKeeper {
   private readonly byNumber = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly calls: CallState,
+    private readonly calls: LeaseRenewer,
     private readonly leaseSeconds: () => number,
     private readonly logger: Logger,
     private readonly metrics: Metrics,

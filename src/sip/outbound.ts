@@ -14,6 +14,7 @@ import { requestTransport } from './webrtc.js';
 import { isWebrtcTransport } from '../domain/sipContact.js';
 import type { CallSession } from './callSession.js';
 import { ringWithTimeout } from './ringingLeg.js';
+import type { TenantHold } from '../tenants/gate.js';
 import { perConfig } from '../config/derived.js';
 import { compileUpstreamPatterns, readUpstreamRefusal, type UpstreamRefusal, type UpstreamRefusalPatterns } from '../domain/upstreamRefusals.js';
 
@@ -38,8 +39,21 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   const request = checkRequest(deps, req, res, caller);
   if (!request) return;
   const callId = randomUUID();
-  if (!(await admit(deps, req, res, request, callId))) return;
+  // The tenant's limits are asked at once, beside the number's checks (one round trip's wait, not
+  // two); the number's answer still comes first (SPEC §3 order), and whichever refuses, the other
+  // is given back (src/tenants/gate.ts).
+  const tenant = deps.tenantGate?.admit(request.plan.business.e164, callId).then(
+    (answer) => ({ answer }),
+    (err: unknown) => ({ err }),
+  );
+  if (!(await admit(deps, req, res, request, callId))) {
+    void tenant?.then((t) => 'answer' in t && t.answer && 'release' in t.answer && t.answer.release(true));
+    return;
+  }
+  const hold = tenant ? await admitTenant(deps, res, request, callId, await tenant) : undefined;
+  if (hold === false) return;
   const session = openSession(deps, 'outbound', request.plan.business.e164, request.plan.user.e164, callId, req, startedAt);
+  if (hold) session.onClose(() => hold.release(false));
   if (endIfCanceled(req, res, session)) return;
   const sdp = await anchorOutbound(deps, session, { toTelnyx: request.offer.telnyxSdp, answerToCaller: answererFor(request.offer) }, request.browser);
   if (!sdp) {
@@ -113,6 +127,36 @@ async function admit(deps: SipDeps, req: SipRequest, res: SipResponse, { plan, l
     }
   }
   return admission.admitted || refuse(admission.refusal);
+}
+
+/**
+ * The tenant's answer (src/tenants/gate.ts, asked beside the number's), once the number admitted
+ * the call: false when the tenant is full or Redis failed (answered here, and the number's
+ * admission given back by its id).
+ */
+async function admitTenant(
+  deps: SipDeps,
+  res: SipResponse,
+  { plan, log }: OutboundRequest,
+  callId: string,
+  tenant: { answer: TenantHold | Refusal | undefined } | { err: unknown },
+): Promise<TenantHold | undefined | false> {
+  const business = plan.business.e164;
+  const giveBack = () => void deps.calls.releaseAdmission(business, callId, true).catch((err: unknown) => deps.logger.warn({ ...log, err }, 'admission not given back: its lease expires by itself'));
+  if ('err' in tenant) {
+    deps.metrics.redisErrorsTotal.inc();
+    deps.logger.warn({ ...log, err: tenant.err }, 'Redis refused the tenant admission: outbound fails closed');
+    giveBack();
+    reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
+    return false;
+  }
+  const hold = tenant.answer;
+  if (hold && 'reason' in hold) {
+    giveBack();
+    reject(deps, res, hold, 'outbound', { ...log, number: business });
+    return false;
+  }
+  return hold;
 }
 
 /** The PBX cancelled while the edge was busy (admission, rtpengine): 487, and the session closes. */

@@ -1,6 +1,5 @@
 // SIP in → classify by source → the outbound or inbound flow. Nothing is created for a source
 // that is neither a trunk nor Telnyx (nor, for softphones, an authenticated device).
-import registrationParser from 'drachtio-mw-registration-parser';
 import type { DeviceConfig, TrunkConfig } from '../config/schema.js';
 import { SourceClassifier } from '../domain/sources.js';
 import { refusal } from '../domain/reasons.js';
@@ -9,9 +8,12 @@ import { handleOutbound } from './outbound.js';
 import { handleInbound } from './inbound.js';
 import { DigestAuthority, parseAuthorization } from './digest.js';
 import { redisNonceUses } from '../state/nonces.js';
+import { redisDigestKey } from '../state/digestKey.js';
 import { handleRegister } from './registrar.js';
 import { SourceGuard } from './sourceGuard.js';
 import type { SipRequest, SipResponse } from './srf.js';
+import { fleetOf, plainUsername } from '../tenants/fleet.js';
+import { headerUri, parseSipUri } from '../domain/sipUri.js';
 
 export class SipRouter {
   private classifier: SourceClassifier<TrunkConfig>;
@@ -23,6 +25,11 @@ export class SipRouter {
     this.digest = new DigestAuthority({
       realm: () => deps.config().sip.realm,
       secret: () => deps.config().sip.digestSecret || undefined,
+      sharedKey: redisDigestKey(deps.calls.redis),
+      onSharedKeyUnavailable: (err) => {
+        deps.metrics.redisErrorsTotal.inc();
+        deps.logger.warn({ err: (err as Error).message }, "digest nonce signed with this process's own key: the shared key in Redis could not be read");
+      },
       uses: redisNonceUses(deps.calls.redis),
       onUnchecked: (err) => {
         deps.metrics.digestNoncesTotal.inc({ result: 'unchecked' });
@@ -30,13 +37,6 @@ export class SipRouter {
         deps.logger.warn({ err: (err as Error).message }, 'digest accepted without the shared replay check: Redis did not answer');
       },
     });
-    const cfg = deps.config();
-    if (!cfg.sip.digestSecret && (cfg.devices.length > 0 || cfg.trunks.some((t) => t.auth))) {
-      deps.logger.warn(
-        'sip.digestSecret is not set: digest nonces are signed with a random key of this process. Fine for one instance; ' +
-          'several instances (on one drachtio-server or several) need the same sip.digestSecret, or a challenge answered to another instance fails (docs/scaling.md)',
-      );
-    }
     this.guard = new SourceGuard(() => deps.config().sip.scannerBan, deps.clock, (source, cause) => {
       deps.metrics.bannedSourcesTotal.inc({ cause });
       deps.logger.warn({ source, cause, banSeconds: deps.config().sip.scannerBan.banSeconds }, 'source banned');
@@ -57,7 +57,6 @@ export class SipRouter {
     const { srf } = this.deps;
     // Every request from a source that is neither a trunk nor Telnyx passes the scanner guard first.
     srf.use('*', (req, res, next) => this.guardUnknown(req, res, next));
-    srf.use('register', registrationParser as never);
     srf.invite((req, res) => void this.onInvite(req, res).catch((err) => this.crashed(err, req, res)));
     srf.options((req, res) => void this.onOptions(req, res).catch((err) => this.crashed(err, req, res)));
     srf.register((req, res) => void this.onRegister(req, res).catch((err) => this.crashed(err, req, res)));
@@ -71,11 +70,17 @@ export class SipRouter {
     if (req.method !== 'ACK') res.send(503, { headers: { 'Retry-After': String(banned) } });
   }
 
-  private device(username: string | undefined): DeviceConfig | undefined {
-    return username === undefined ? undefined : this.deps.config().devices.find((d) => d.username === username);
+  /**
+   * The tenant a softphone's request names (src/tenants/fleet.ts): the host of its address-of-record,
+   * the To URI of a REGISTER, the From URI otherwise; and the digest realm of that tenant.
+   */
+  private softphoneTenant(req: SipRequest): { tenant: string; realm: string } {
+    const aor = headerUri(req.get(req.method === 'REGISTER' ? 'To' : 'From'));
+    const t = fleetOf(this.deps.config()).forHost(parseSipUri(aor)?.host);
+    return { tenant: t.name, realm: t.domain ?? this.deps.config().sip.realm };
   }
 
-  /** A softphone: digest-authenticated as one of `devices`, else refused as an unknown source. */
+  /** A softphone: digest-authenticated as one of its tenant's `devices`, else refused as an unknown source. */
   private async authenticateDevice(req: SipRequest, res: SipResponse, challengeCode: 401 | 407): Promise<DeviceConfig | undefined> {
     const log = { callId: req.get('Call-ID'), source: req.source_address };
     if (this.deps.config().devices.length === 0) {
@@ -84,13 +89,15 @@ export class SipRouter {
     }
     const header = challengeCode === 401 ? 'Authorization' : 'Proxy-Authorization';
     const creds = parseAuthorization(req.has(header) ? req.get(header) : undefined);
-    const device = this.device(creds?.username);
+    const { tenant, realm } = this.softphoneTenant(req);
+    const device = creds ? fleetOf(this.deps.config()).device(tenant, creds.username) : undefined;
     if (creds && !device) {
       this.guard.authFailed(req.source_address);
       reject(this.deps, res, refusal('auth_failed'), 'none', log);
       return undefined;
     }
-    const ok = await this.authenticate(req, res, device ?? { username: '', password: '' }, challengeCode);
+    const auth = device ? { username: plainUsername(device.username), password: device.password } : { username: '', password: '' };
+    const ok = await this.authenticate(req, res, auth, challengeCode, realm);
     return ok ? device : undefined;
   }
 
@@ -124,15 +131,16 @@ export class SipRouter {
   }
 
   /** True when the request carries valid credentials; otherwise it has been answered (401/407 or 403). */
-  async authenticate(req: SipRequest, res: SipResponse, auth: { username: string; password: string }, challengeCode: 401 | 407): Promise<boolean> {
+  async authenticate(req: SipRequest, res: SipResponse, auth: { username: string; password: string }, challengeCode: 401 | 407, realm?: string): Promise<boolean> {
     const header = challengeCode === 401 ? 'Authorization' : 'Proxy-Authorization';
     const challengeHeader = challengeCode === 401 ? 'WWW-Authenticate' : 'Proxy-Authenticate';
     const creds = parseAuthorization(req.has(header) ? req.get(header) : undefined);
     if (!creds) {
-      res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge() } });
+      const challenge = await this.digest.challenge(false, realm);
+      if (!res.finalResponseSent) res.send(challengeCode, { headers: { [challengeHeader]: challenge } });
       return false;
     }
-    const verdict = creds.username === auth.username ? await this.digest.verify(req.method, creds, auth.password) : 'bad';
+    const verdict = creds.username === auth.username ? await this.digest.verify(req.method, creds, auth.password, realm) : 'bad';
     if (verdict !== 'bad') this.deps.metrics.digestNoncesTotal.inc({ result: verdict });
     if (verdict === 'ok') return true;
     if (verdict !== 'bad') {
@@ -140,7 +148,8 @@ export class SipRouter {
       else if (verdict === 'replay') this.deps.logger.warn({ callId: req.get('Call-ID'), source: req.source_address, method: req.method }, 'digest nonce-count used before: replay refused');
       // stale=true only for a nonce of ours that expired: the client then answers the new one
       // without asking its user. A replay or a foreign nonce gets a plain new challenge.
-      if (!res.finalResponseSent) res.send(challengeCode, { headers: { [challengeHeader]: this.digest.challenge(verdict === 'stale') } });
+      const challenge = await this.digest.challenge(verdict === 'stale', realm);
+      if (!res.finalResponseSent) res.send(challengeCode, { headers: { [challengeHeader]: challenge } });
       return false;
     }
     this.guard.authFailed(req.source_address);
@@ -161,16 +170,18 @@ export class SipRouter {
   private lastForeignNonceWarning = 0;
 
   /**
-   * The right password with a nonce this instance cannot verify: almost always another instance
-   * with a different (or no) `sip.digestSecret` issued it. Said once a minute at most.
+   * The right password with a nonce this instance cannot verify: another instance with a different
+   * key issued it (or this one before a restart or a key rotation). Said once a minute at most.
    */
   private foreignNonce(req: SipRequest): void {
     const now = this.deps.clock();
     if (now - this.lastForeignNonceWarning < 60_000) return;
     this.lastForeignNonceWarning = now;
-    const hint = this.digest.perProcessKey
-      ? 'sip.digestSecret is not set: set the same value on every instance'
-      : 'sip.digestSecret differs between instances: set the same value on all of them';
+    const hint = {
+      configured: 'sip.digestSecret differs between instances: set the same value on all of them, or none',
+      shared: 'another instance has a different sip.digestSecret, or signed with its own key while Redis was away',
+      process: 'this instance signs with its own key: the shared key in Redis could not be read',
+    }[this.digest.keySource];
     this.deps.logger.warn({ source: req.source_address, method: req.method }, `digest answered with a nonce another instance issued (or one from before a restart); ${hint}`);
   }
 }

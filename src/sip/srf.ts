@@ -22,7 +22,6 @@ export interface SipRequest extends SipMessage {
   /** A request the edge sent (srf.request): each response, provisional ones included. */
   on(event: 'response', fn: (res: SipResponse) => void): this;
   off(event: 'cancel', fn: (cancel: SipMessage) => void): this;
-  registration?: { type: 'register' | 'unregister'; expires: number; contact: { uri: string; name?: string; params?: Record<string, string> }[]; aor: string };
 }
 
 export interface SipResponse extends SipMessage {

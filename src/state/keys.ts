@@ -29,5 +29,5 @@ export function numberKeys(businessE164: string) {
 }
 
 /** Append-only streams (SPEC §6). Written outside the per-number scripts: a stream has its own slot. */
-export const STREAMS = { calls: 'wa:calls', permissions: 'wa:permissions' } as const;
+export const STREAMS = { calls: 'wa:calls', permissions: 'wa:permissions', restrictions: 'wa:restrictions' } as const;
 export const STREAM_MAXLEN = 100_000;

@@ -7,6 +7,7 @@ import { numberKeys } from './keys.js';
 import type { StateStore } from './store.js';
 import { replyFields } from './scripts.js';
 import { numberEntry } from '../config/derived.js';
+import { NumberRestrictions } from './restrictions.js';
 
 export type PermissionKind = 'none' | 'temporary' | 'permanent';
 
@@ -87,7 +88,12 @@ const WEBHOOK_MESSAGE_TTL_SECONDS = 7 * 86_400;
 const webhookMessageKey = (messageId: string) => `wa:webhook:${messageId}`;
 
 export class PermissionState {
-  constructor(private readonly store: StateStore) {}
+  /** Meta's restrictions and warnings per number (beside the calling toggle, below). */
+  readonly restrictions: NumberRestrictions;
+
+  constructor(private readonly store: StateStore) {
+    this.restrictions = new NumberRestrictions(store);
+  }
 
   private get redis() {
     return this.store.redis;

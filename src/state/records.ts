@@ -102,11 +102,13 @@ export interface CallFilter {
   /** The user as records hold it (the admission key: E.164, else the BSUID). */
   user?: string;
   number?: string;
+  /** Only records of these numbers (a tenant's: src/http/scope.ts). */
+  numbers?: ReadonlySet<string>;
 }
 
 /** Newest first; with a filter, the matching records among the newest CALL_FILTER_SCAN (a stream has no index). */
 export async function recentCalls(redis: RedisClient, limit: number, filter: CallFilter = {}): Promise<Record<string, string | number>[]> {
-  if (filter.user === undefined && filter.number === undefined) {
+  if (filter.user === undefined && filter.number === undefined && filter.numbers === undefined) {
     const rows = await redis.xrevrange(STREAMS.calls, '+', '-', 'COUNT', limit);
     return rows.map(([id, flat]) => ({ id, ...toObject(flat) }));
   }
@@ -116,7 +118,8 @@ export async function recentCalls(redis: RedisClient, limit: number, filter: Cal
     const rows = await redis.xrevrange(STREAMS.calls, end, '-', 'COUNT', SCAN_PAGE);
     for (const [id, flat] of rows) {
       const r = toObject(flat);
-      if ((filter.user === undefined || r.user === filter.user) && (filter.number === undefined || r.number === filter.number)) found.push({ id, ...r });
+      const ofNumbers = filter.numbers === undefined || (typeof r.number === 'string' && filter.numbers.has(r.number));
+      if ((filter.user === undefined || r.user === filter.user) && (filter.number === undefined || r.number === filter.number) && ofNumbers) found.push({ id, ...r });
       if (found.length === limit) break;
     }
     scanned += rows.length;

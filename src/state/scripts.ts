@@ -36,6 +36,14 @@ export const SCRIPTS = {
   setTelnyxCalling: { keys: ['number'], args: ['nowMs', 'askedAtMs', 'enabled', 'error'] },
   noteUpstreamRefusal: { keys: ['number', 'perm', 'userConnected'], args: ['nowMs', 'lesson', 'text', 'holdMs', 'windowMs', 'sinceMs'] },
   registerContacts: { keys: ['contacts', 'expiry'], args: ['nowMs', 'op'], rest: 'contacts' },
+  restrictNumber: { keys: ['number'], args: ['nowMs', 'kind', 'untilMs', 'detail', 'source'] },
+  liftRestriction: { keys: ['number'], args: ['nowMs', 'by'] },
+  // Tenants (src/tenants/): their configuration under {tenants}, their limits under wa:t{name}.
+  tenantWrite: { keys: ['version', 'tenants', 'tokens'], args: ['expectedVersion'], rest: 'writes' },
+  tenantRead: { keys: ['version', 'tenants', 'tokens'], args: [] },
+  tenantAdmit: { keys: ['active', 'rate'], args: ['nowMs', 'callId', 'maxConcurrent', 'callsPerSecond', 'leaseMs'] },
+  tenantRelease: { keys: ['active', 'rate'], args: ['callId', 'refused'] },
+  tenantRenew: { keys: ['active'], args: ['nowMs', 'leaseMs'], rest: 'callIds' },
 } as const satisfies Record<string, ScriptShape>;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -87,14 +87,15 @@ describeWithChromium('operator console in Chromium', () => {
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
   });
 
-  it('numbers: every configured number with its switch, region, eligibility, active calls and connected calls against the cap; refreshes by itself', async () => {
+  it("numbers: every configured number with its switch, region, eligibility, active calls and connected calls (Meta's cap is per customer, none per number by default); refreshes by itself", async () => {
     await signIn();
     expect(await page.locator('tbody th[scope=row]').allTextContents()).toEqual(SEEDED_NUMBERS.map((n) => n.number));
     const gb = numberRow(BUSINESS);
     expect(await gb.locator('.calling').textContent()).toBe('Calling: on — Turn off');
     expect(await gb.textContent()).toContain('United Kingdom (GB)');
     expect(await gb.textContent()).toContain('Allowed');
-    expect(await gb.textContent()).toContain('0 of 100');
+    expect(await gb.textContent()).toContain('0 (no cap)');
+    expect(await gb.textContent()).toContain('Cap: 100 per customer');
     const us = numberRow(US_NUMBER);
     expect(await us.locator('.calling').textContent()).toBe('Calling: off — Turn on');
     expect(await us.textContent()).toContain('Not allowed in this region');
@@ -105,11 +106,32 @@ describeWithChromium('operator console in Chromium', () => {
     const done = newCallId();
     await edge.f.calls.admitOutbound({ business: BUSINESS, user: USER, callId: done, regionBlocked: false });
     await edge.f.calls.settle(BUSINESS, USER, done, 'connected');
-    await gb.filter({ hasText: '1 of 100' }).waitFor();
+    await gb.filter({ hasText: '1 (no cap)' }).waitFor();
     expect(await gb.getByRole('cell').nth(3).textContent()).toBe('1 of 1,000');
-    const meter = gb.getByRole('meter');
-    expect(await meter.getAttribute('value')).toBe('1');
-    expect(await meter.getAttribute('max')).toBe('100');
+    expect(await gb.getByRole('meter').count()).toBe(0);
+  });
+
+  it("Meta's restriction: a banner on the number with its end date, the warning before it, and the lookup's check in words", async () => {
+    const until = Date.now() + 3 * 86_400_000;
+    await edge.f.permissions.restrictions.apply({ kind: 'warning', numbers: [BUSINESS], text: 'Meta reported a policy violation (SCAM): a restriction of business-initiated calls may follow' }, 'meta');
+    await signIn();
+    await page.getByRole('status').filter({ hasText: `Warning from Meta for ${BUSINESS}` }).waitFor();
+    expect(await page.getByRole('status').filter({ hasText: 'Warning from Meta' }).textContent()).toContain('policy violation (SCAM)');
+
+    await edge.f.permissions.restrictions.apply({ kind: 'restriction', numbers: [BUSINESS], until, expiryDefaulted: false, types: ['RESTRICTED_BIZ_INITIATED_CALLING'] }, 'meta');
+    const banner = page.getByRole('alert').filter({ hasText: `Meta has restricted business-initiated calls from ${BUSINESS}` });
+    await banner.waitFor();
+    const shown = await page.evaluate((ms) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(ms), until);
+    expect(await banner.textContent()).toContain(`until ${shown}`);
+    expect(await banner.textContent()).toContain('403 account_restricted');
+
+    await edge.f.permissions.grant(BUSINESS, USER, 'permanent', 'webhook');
+    await lookUp(USER);
+    await verdict().filter({ hasText: 'account_restricted' }).waitFor();
+    expect(await checkRows().allTextContents()).toContainEqual(expect.stringContaining('Meta has restricted business-initiated calls from this number'));
+
+    expect((await api('DELETE', `/v1/numbers/${BUSINESS}/restriction`)).body).toEqual({ number: BUSINESS, lifted: true });
+    await banner.waitFor({ state: 'detached' });
   });
 
   it('lookup: no_permission with every check in words, then allowed once a permission is granted through the API', async () => {
@@ -117,7 +139,7 @@ describeWithChromium('operator console in Chromium', () => {
     await lookUp(USER);
     await verdict().filter({ hasText: 'A call now would be refused' }).waitFor();
     expect(await verdict().textContent()).toContain('480 no_permission');
-    expect(await checkRows().count()).toBe(8);
+    expect(await checkRows().count()).toBe(9);
     expect(await page.locator('.checks .words').allTextContents()).not.toContain('Passes.'); // every check has its words
     const failing = checkRows().filter({ hasText: 'fail' });
     expect(await failing.count()).toBe(1);
@@ -130,7 +152,7 @@ describeWithChromium('operator console in Chromium', () => {
     const granted = await api('PUT', `/v1/numbers/${BUSINESS}/users/${USER}/permission`, { kind: 'temporary' });
     expect(granted.status).toBe(200);
     await verdict().filter({ hasText: 'A call now would be placed' }).waitFor(); // the next refresh, no click
-    expect(await checkRows().filter({ hasText: 'pass' }).count()).toBe(8);
+    expect(await checkRows().filter({ hasText: 'pass' }).count()).toBe(9);
     expect(await page.locator('.checks code').count()).toBe(0);
     const permission = await page.locator('dd').first().textContent();
     expect(permission).toContain('Temporary, recorded through the API; expires');

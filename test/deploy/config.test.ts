@@ -26,7 +26,7 @@ describe('docker/edge.yaml', () => {
     expect(c.trunks[0]).toMatchObject({ sources: ['203.0.113.10/32'], numbers: ['+447418613982'], defaultRegion: 'GB' });
     expect(c.trunks[0]?.auth?.username).toBe('pbx');
     expect(c.numbers[0]).toMatchObject({ number: '+447418613982', phoneNumberId: '1234567890', inbound: [{ kind: 'sip', uri: 'sip:100@pbx.example.com:5060' }] });
-    expect(c.whatsapp.connectedCallsPer24h.perNumber).toBe(100); // docker/alerts.yml warns at 90
+    expect(c.whatsapp.connectedCallsPer24h).toEqual({ perUser: 100, perNumber: null }); // Meta's cap is per customer (SPEC §7)
     // Off by default: a business without a Meta app of its own starts with none of its values.
     expect(c.whatsapp.webhook).toBeUndefined();
     expect(c.whatsapp.cloudApi).toBeUndefined();

@@ -114,7 +114,7 @@ describe('one source for each fact', () => {
     expect(command).toBeDefined();
     const ci = read('.ci/run').trim().split('\n');
     expect(ci.at(-1)).toBe(command);
-    for (const pkg of ['linphone-cli', 'redis-sentinel', 'sip-tester', 'baresip-core', 'rtpengine-daemon', 'kamailio-tls-modules', 'chromium']) expect(command).toContain(` ${pkg} `);
+    for (const pkg of ['linphone-cli', 'redis-sentinel', 'sip-tester', 'baresip-core', 'rtpengine-daemon', 'kamailio-tls-modules', 'chromium', 'sipvicious']) expect(command).toContain(` ${pkg} `);
   });
 
   it('the Node.js line of the README and of the quick start is the same', () => {

@@ -47,10 +47,13 @@ describe('docker/prometheus.yml', () => {
 });
 
 describe('docker/alerts.yml', () => {
-  it('alerts on drachtio disconnected for 1m, Redis errors, 90 % of the 24 h cap and revocations', () => {
+  it('alerts on drachtio disconnected for 1m, Redis errors, daily_limit refusals, a restricted number and revocations', () => {
     expect(rule('WaEdgeDrachtioDisconnected')).toMatchObject({ expr: 'wa_edge_drachtio_connected == 0', for: '1m' });
     expect(rule('WaEdgeRedisErrors').expr).toMatch(/^increase\(wa_edge_redis_errors_total\[\w+\]\) > 0$/);
-    expect(rule('WaEdgeNumberNearDailyCap').expr).toBe('max by (number) (wa_edge_connected_calls_24h) >= 90');
+    // Meta's cap is per customer, so is the default: no alert on the per-number count (150 a day is fine).
+    expect(rules.find((r) => r.alert === 'WaEdgeNumberNearDailyCap')).toBeUndefined();
+    expect(rule('WaEdgeDailyCapReached').expr).toBe('sum(increase(wa_edge_rejections_total{direction="outbound",reason="daily_limit"}[15m])) > 0');
+    expect(rule('WaEdgeAccountRestricted')).toMatchObject({ expr: 'max by (number) (wa_edge_account_restricted) == 1', labels: { severity: 'warning' } });
     expect(rule('WaEdgePermissionRevoked').expr).toContain('increase(wa_edge_permission_events_total{event="revoked"}');
     expect(rule('WaEdgeTelnyxUnregistered')).toMatchObject({ expr: 'wa_edge_telnyx_registered == 0', for: '2m', labels: { severity: 'critical' } });
     expect(rule('WaEdgeRtpengineDown')).toMatchObject({ expr: 'wa_edge_rtpengine_up == 0', for: '1m', labels: { severity: 'critical' } });
@@ -60,12 +63,12 @@ describe('docker/alerts.yml', () => {
     }
   });
 
-  it('says next to the 90 that the cap is a config value, 100 by default', () => {
+  it('says next to the daily-cap alert that Meta caps per customer and perNumber is off by default', () => {
     const text = read('docker/alerts.yml');
-    const at = text.indexOf('- alert: WaEdgeNumberNearDailyCap');
+    const at = text.indexOf('- alert: WaEdgeDailyCapReached');
     const comment = text.slice(text.lastIndexOf('\n\n', at), at);
-    expect(comment).toMatch(/connectedCallsPer24h\.perNumber/);
-    expect(comment).toMatch(/100 by default/);
+    expect(comment).toMatch(/connectedCallsPer24h\.perUser/);
+    expect(comment).toMatch(/perNumber is null, off/);
   });
 });
 

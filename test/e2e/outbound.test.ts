@@ -78,6 +78,10 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
       await fx.edge.permissions.setCalling(BUSINESS, false);
       await expectRefused(fx, 403, 'calling_disabled');
     });
+    it('account_restricted 403 with Retry-After while Meta restricts business-initiated calls', async () => {
+      await fx.edge.permissions.restrictions.apply({ kind: 'restriction', numbers: [BUSINESS], until: Date.now() + 3_600_000, expiryDefaulted: false, types: ['RESTRICTED_BIZ_INITIATED_CALLING'] }, 'meta');
+      await expectRefused(fx, 403, 'account_restricted', { retryAfter: true });
+    });
     it('region_blocked 403 for a US business number', async () => {
       await fx.edge.permissions.grant(US_NUMBER, USER, 'permanent', 'test');
       await expectRefused(fx, 403, 'region_blocked', { from: US_NUMBER });
@@ -155,7 +159,18 @@ describeWithDrachtio('outbound: PBX → edge → Telnyx', () => {
     });
   });
 
-  it('the 101st connected call of the day is refused with daily_limit and Retry-After', async () => {
+  it('100 connected calls of the number to other customers: not refused by default (Meta caps per customer)', async () => {
+    const now = Date.now();
+    const args: (string | number)[] = [];
+    for (let i = 0; i < 100; i++) args.push(now - 2 * 3_600_000 + i * 1000, `earlier-${i}`);
+    await fx.edge.redis.zadd(numberKeys(BUSINESS).connected, ...args);
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call.xml', vars: { hold: 100 } }, { scenario: 'telnyx_uas_answer.xml' });
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+  });
+
+  it('with a perNumber cap of 100 (the seed guide\'s reading, an option), the 101st connected call of the day is refused with daily_limit and Retry-After', async () => {
+    reconfigure({ whatsapp: { connectedCallsPer24h: { perUser: 100, perNumber: 100 } } });
     const now = Date.now();
     // 100 connected calls earlier today, the oldest 2 hours ago.
     const args: (string | number)[] = [];

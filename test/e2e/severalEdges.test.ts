@@ -6,6 +6,8 @@
 //   connected applications in turn, so a challenge and its answer usually reach different edges.
 // * Two drachtio-servers (127.0.0.3 and 127.0.0.8), an edge on each, one Redis: the answer to a
 //   challenge from one host is sent to the other (SIPp `setdest`).
+// * Two edges on one drachtio-server with no sip.digestSecret at all: they share the key the first
+//   of them created in Redis (issue 34).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs, freeSipPort } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
@@ -15,6 +17,7 @@ import { describeSipp, messagesOf, scenarioPath, sipp, type SippResult } from '.
 import { challengeOf, digestAuthorization, rawClient, type Target } from '../helpers/digestClient.js';
 import { describeWithBaresip, startBaresip, type Baresip } from '../helpers/baresip.js';
 import { until } from '../helpers/until.js';
+import { DIGEST_KEY } from '../../src/state/digestKey.js';
 
 const SECRET = 'several-edges-share-this-digest-secret';
 const REALM = 'edge.wa-test';
@@ -27,9 +30,10 @@ const NO_PERMISSION_USER = '+447911000999';
 /** How many of each SIPp exchange the tests run (the issue's figures). */
 const N = { registers: 50, softphoneCalls: 20, trunkCalls: 20 };
 
-const overrides = () => ({
+/** With `digestSecret` null, nothing configured: the edges share the key they keep in Redis (issue 34). */
+const overrides = (digestSecret: string | null = SECRET) => ({
   // One softphone address sends every REGISTER and call here: above the scanner guard's default 50 requests per 10 s.
-  sip: { realm: REALM, digestSecret: SECRET, registration: { minExpires: 60, maxExpires: 3600 }, scannerBan: { requestsPer10s: 10_000, authFailuresPer10m: 100, banSeconds: 600 } },
+  sip: { realm: REALM, ...(digestSecret ? { digestSecret } : {}), registration: { minExpires: 60, maxExpires: 3600 }, scannerBan: { requestsPer10s: 10_000, authFailuresPer10m: 100, banSeconds: 600 } },
   devices: [{ username: ALICE.user, password: ALICE.password, numbers: [BUSINESS], defaultRegion: 'GB' }],
   trunks: [{ name: 'acme', sources: [`${addrs.pbx}/32`], auth: TRUNK, numbers: [BUSINESS], defaultRegion: 'GB' }],
   numbers: [{ number: BUSINESS, calling: true, inbound: ['device:alice'] }],
@@ -171,8 +175,8 @@ describeWithDrachtio('several edges: a digest challenge from one instance verifi
     'two edges on one drachtio-server',
     async () => {
       const redis = await startRedis();
-      const first = await startEdgeFixture(overrides, { redis });
-      const second = await startEdgeFixture(overrides, { redis, sharedDrachtio: first.drachtio, telnyxPort: first.telnyxPort, pbxPorts: first });
+      const first = await startEdgeFixture(() => overrides(), { redis });
+      const second = await startEdgeFixture(() => overrides(), { redis, sharedDrachtio: first.drachtio, telnyxPort: first.telnyxPort, pbxPorts: first });
       return { redis, edges: [first, second], telnyxPort: first.telnyxPort };
     },
     // One address: drachtio-server alternates between the edges by itself.
@@ -202,8 +206,8 @@ describeWithDrachtio('several edges: a digest challenge from one instance verifi
     'two drachtio-servers, an edge on each, one Redis',
     async () => {
       const redis = await startRedis();
-      const first = await startEdgeFixture(overrides, { redis });
-      const second = await startEdgeFixture(overrides, { redis, drachtio: { sipAddress: SECOND_HOST }, telnyxPort: first.telnyxPort, pbxPorts: first });
+      const first = await startEdgeFixture(() => overrides(), { redis });
+      const second = await startEdgeFixture(() => overrides(), { redis, drachtio: { sipAddress: SECOND_HOST }, telnyxPort: first.telnyxPort, pbxPorts: first });
       return { redis, edges: [first, second], telnyxPort: first.telnyxPort };
     },
     (h) => ({
@@ -233,30 +237,32 @@ describeWithDrachtio('several edges: a digest challenge from one instance verifi
   );
 });
 
-describeWithDrachtio('several edges without sip.digestSecret: the failure the secret prevents, said in the log', () => {
-  let redis: RedisServer;
-  const edges: EdgeFixture[] = [];
-  const noSecret = () => ({ ...overrides(), sip: { realm: REALM, registration: { minExpires: 60, maxExpires: 3600 } } });
-  beforeAll(async () => {
-    redis = await startRedis();
-    edges.push(await startEdgeFixture(noSecret, { redis }));
-    edges.push(await startEdgeFixture(noSecret, { redis, sharedDrachtio: edges[0]!.drachtio, telnyxPort: edges[0]!.telnyxPort, pbxPorts: edges[0]! }));
-  }, 60_000);
-  afterAll(async () => {
-    for (const e of [...edges].reverse()) await e.stop();
-    await redis?.stop();
-  });
-
-  it('each edge warns at start; an answer reaching the other edge is challenged again (not stale) and the edge says why', async () => {
-    for (const e of edges) expect(e.logs()).toMatch(/sip\.digestSecret is not set: digest nonces are signed with a random key of this process/);
-    // drachtio-server alternates: every answer reaches the edge that did not challenge, which cannot verify it.
-    const r = await sipp({ scenario: 'phone_register.xml', localAddress: addrs.softphone, remote: edges[0]!.sip, calls: 10, rate: 10, limit: 1, vars: { ...ALICE, realm: REALM, code: 401 }, timeoutSec: 30 }).done;
-    expect(r.code, describeSipp(r)).toBe(0);
-    const unknown = await Promise.all(edges.map(async (e) => (await e.edge.metrics.digestNoncesTotal.get()).values.find((v) => v.labels.result === 'unknown')?.value ?? 0));
-    console.log(`[without sip.digestSecret] REGISTER: 0/10 got 200 (401 after 401); nonces another edge issued, per edge: ${JSON.stringify(unknown)}`);
-    expect(unknown.reduce((a, b) => a + b, 0)).toBe(10);
-    expect(edges.map((e) => e.logs()).join('')).toMatch(/digest answered with a nonce another instance issued.*sip\.digestSecret is not set: set the same value on every instance/);
-  }, 60_000);
+describeWithDrachtio('several edges with nothing configured: the digest key they share through Redis (issue 34)', () => {
+  // The case issue 34 measured at REGISTER 0/6, softphone INVITE 0/4, trunk INVITE 0/4 with a key per process.
+  digestSuite(
+    'two edges on one drachtio-server, no sip.digestSecret',
+    async () => {
+      const redis = await startRedis();
+      const first = await startEdgeFixture(() => overrides(null), { redis });
+      const second = await startEdgeFixture(() => overrides(null), { redis, sharedDrachtio: first.drachtio, telnyxPort: first.telnyxPort, pbxPorts: first });
+      const h = { redis, edges: [first, second], telnyxPort: first.telnyxPort };
+      await until(async () => first.edge.router.digest.keySource === 'shared' && second.edge.router.digest.keySource === 'shared', 10_000, 'both edges read the shared key', () => allLogs(h));
+      return h;
+    },
+    (h) => {
+      const t = { host: h.edges[0]!.drachtio.sipAddress, port: h.edges[0]!.drachtio.sipPort };
+      return { challenger: t, answerer: t };
+    },
+    (hosts) => {
+      it('one key in Redis, created once; no start-up warning about sip.digestSecret', async () => {
+        const h = hosts();
+        const redis = h.edges[0]!.edge.redis;
+        expect(await redis.exists(DIGEST_KEY)).toBe(1);
+        expect(await redis.ttl(DIGEST_KEY), 'the key never expires').toBe(-1);
+        for (const e of h.edges) expect(e.logs()).not.toMatch(/digestSecret is not set|its own key/);
+      });
+    },
+  );
 });
 
 describeWithDrachtio('several edges on one drachtio-server with telnyx.register: each keeps its own registration (docs/scaling.md §1)', () => {
@@ -307,8 +313,8 @@ describeWithBaresip('several edges: baresip, a real softphone, registers and cal
 
   it('registers, then 3 of 3 calls to a WhatsApp user connect, whichever edge challenges and whichever verifies', async () => {
     redis = await startRedis();
-    edges.push(await startEdgeFixture(overrides, { redis }));
-    edges.push(await startEdgeFixture(overrides, { redis, sharedDrachtio: edges[0]!.drachtio, telnyxPort: edges[0]!.telnyxPort, pbxPorts: edges[0]! }));
+    edges.push(await startEdgeFixture(() => overrides(), { redis }));
+    edges.push(await startEdgeFixture(() => overrides(), { redis, sharedDrachtio: edges[0]!.drachtio, telnyxPort: edges[0]!.telnyxPort, pbxPorts: edges[0]! }));
     await edges[0]!.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
     phone = await startBaresip({ address: addrs.softphone, edge: edges[0]!.sip, username: ALICE.user, password: ALICE.password });
     await phone.waitForRegistration();

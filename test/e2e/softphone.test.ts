@@ -14,6 +14,7 @@ import { BUSINESS, USER } from '../helpers/config.js';
 import { messagesOf, sipp, scenarioPath, timeOf, type SippResult, type SippRun } from '../helpers/sipp.js';
 import { expectOk, inboundCall, outboundCall } from './call.js';
 import { until } from '../helpers/until.js';
+import { challengeOf, digestAuthorization, rawClient } from '../helpers/digestClient.js';
 
 const REALM = 'edge.wa-test';
 const ALICE = { user: 'alice', password: 'alice-secret-1' };
@@ -364,6 +365,43 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
       vars: { from: USER, code: '480' },
     });
     expectOk(telnyx, fx);
+  });
+
+  it('REGISTER with neither Expires nor an expires parameter (RFC 3261 §10.2.1.1): registered for sip.registration.defaultExpires, each Contact of the 200 says its expiry; no Contact: the bindings listed', async () => {
+    const phone = await rawClient(addrs.softphone);
+    const edge = { host: fx.drachtio.sipAddress, port: fx.drachtio.sipPort };
+    const register = async (opts: { expires?: number | 'none'; contacts?: string[] }) => {
+      const c = challengeOf(await phone.request(edge, 'REGISTER', { user: ALICE.user, ...opts }));
+      const auth = digestAuthorization(c, 'REGISTER', `sip:${edge.host}:${edge.port}`, ALICE.user, ALICE.password);
+      return phone.request(edge, 'REGISTER', { user: ALICE.user, auth, ...opts });
+    };
+    const own = `sip:alice@${addrs.softphone}:${phone.port}`;
+    /** Every Contact of an answer (drachtio-srf writes one header line each). */
+    const contactsOf = (a: { text: string }) => [...a.text.matchAll(/^Contact:\s*(.*?)\r?$/gim)].flatMap((m) => m[1]!.split(/,\s*/));
+    try {
+      const before = Date.now();
+      const ok = await register({ expires: 'none' });
+      expect(ok.status, ok.text).toBe(200);
+      expect(ok.header('Contact')).toBe(`<${own}>;expires=3600`);
+      const [b] = await bindings();
+      expect(b!.expiresAt).toBeGreaterThanOrEqual(before + 3600_000);
+
+      // Another default, and two Contacts: one states its own expiry, the other none.
+      reconfigure({ sip: { realm: REALM, registration: { minExpires: 60, maxExpires: 3600, defaultExpires: 900 }, scannerBan: { requestsPer10s: 500 } } });
+      const second = `sip:alice@${addrs.softphone}:${phone.port + 1}`;
+      const two = await register({ expires: 'none', contacts: [`<${own}>;expires=120`, `<${second}>`] });
+      expect(two.status, two.text).toBe(200);
+      expect(contactsOf(two).sort(), two.text).toEqual([`<${own}>;expires=120`, `<${second}>;expires=900`].sort());
+
+      // A REGISTER without Contact asks what is registered (RFC 3261 §10.2.3): nothing changes.
+      const query = await register({ expires: 'none', contacts: [] });
+      expect(query.status, query.text).toBe(200);
+      const uris = (a: { text: string }) => contactsOf(a).map((c) => c.replace(/;expires=\d+$/, '')).sort();
+      expect(uris(query)).toEqual([`<${own}>`, `<${second}>`].sort()); // the same two, their expiries counting down
+      expect(await bindings()).toHaveLength(2);
+    } finally {
+      phone.close();
+    }
   });
 
   it('unregister: Expires 0 removes that contact (a refresh does not duplicate); Contact * with Expires 0 clears them all', async () => {

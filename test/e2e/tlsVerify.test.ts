@@ -158,6 +158,23 @@ describeWithVerifyingDrachtio('verified TLS to Telnyx (the patched engine)', () 
       expect(engineLog).toMatch(/nta: INVITE .*Protocol error/);
     }, 60_000);
 
+    // Issue 34, patch 0002: an address as the URI's host is matched against iPAddress subjectAltNames only.
+    // The common name is not the address in the first case: before the patch only a common name or
+    // dNSName reading "127.0.0.1" matched (the third case), an iPAddress entry never did.
+    it.each([
+      ['a CA-signed certificate with iPAddress 127.0.0.1: connected', 'telnyx-peer.test', 'IP:127.0.0.1', undefined],
+      ['one with iPAddress 127.0.0.2: no SIP at all', '127.0.0.2', 'IP:127.0.0.2', /Peer Subject Mismatch \(127\.0\.0\.1 has no such iPAddress subjectAltName\)/],
+      ['one naming 127.0.0.1 only as a DNS name and common name: no SIP at all', '127.0.0.1', 'DNS:127.0.0.1', /Peer Subject Mismatch \(127\.0\.0\.1 has no such iPAddress subjectAltName\)/],
+    ])('telnyx.outboundProxy addressed by IP (sip:127.0.0.1;transport=tls), %s', async (_what, commonName, subjectAltName, refusal) => {
+      const peer = await startTlsPeer({ address: addrs.pbx, ...pki.leaf(commonName, { fullchain: true, subjectAltName }), nextHop: `${addrs.telnyx}:${fx.telnyxPort}` });
+      running.push(peer);
+      const logged = fx.drachtio.logs().length;
+      fx.reconfigure({ telnyx: { ...telnyxVia(peer).telnyx, outboundProxy: `sip:${addrs.pbx}:${peer.tlsPort};transport=tls` } });
+      if (!refusal) return expectConnected(peer);
+      await expectRefused(peer);
+      expect(fx.drachtio.logs().slice(logged)).toMatch(refusal);
+    }, 60_000);
+
     it('the registration is verified the same way: no REGISTER (no digest answer) to a wrong peer, registered through the right one', async () => {
       const registrarSipp = async () => {
         const uas = sipp({ scenario: 'telnyx_registrar_accept.xml', localAddress: addrs.telnyx, localPort: fx.telnyxPort, vars: { rounds: 1 }, timeoutSec: 30 });

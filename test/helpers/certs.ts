@@ -20,7 +20,7 @@ export interface TestPki {
    * A leaf for `name` signed by the intermediate; `fullchain` also writes leaf + intermediate into
    * certFile; `expired`: valid only in January 2020.
    */
-  leaf(name: string, opts?: { fullchain?: boolean; expired?: boolean }): CertFiles;
+  leaf(name: string, opts?: { fullchain?: boolean; expired?: boolean; subjectAltName?: string }): CertFiles;
   /** A self-signed certificate for `name`, trusted by nobody. */
   selfSigned(name: string): CertFiles;
   remove(): void;
@@ -63,7 +63,7 @@ export function makeTestPki(): TestPki {
       const base = `leaf-${serial}-${name.replace(/[^\w.-]/g, '_')}`;
       const files = { certFile: f(`${base}.pem`), keyFile: f(`${base}.key`) };
       openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', files.keyFile, '-out', f(`${base}.csr`)]);
-      const leafExt = ext(`${base}.ext`, `basicConstraints=CA:FALSE\nsubjectAltName=DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+      const leafExt = ext(`${base}.ext`, `basicConstraints=CA:FALSE\nsubjectAltName=${opts.subjectAltName ?? `DNS:${name}`}\nextendedKeyUsage=serverAuth,clientAuth\n`);
       if (opts.expired) signExpired(f(`${base}.csr`), leafExt, files.certFile);
       else sign(f(`${base}.csr`), intermediate, leafExt, files.certFile);
       if (opts.fullchain) writeFileSync(files.certFile, readFileSync(files.certFile, 'utf8') + readFileSync(intermediate.certFile, 'utf8'));

@@ -41,8 +41,19 @@ export function digestAuthorization(c: Challenge, method: string, uri: string, u
 export interface RawClient {
   address: string;
   port: number;
+  /** Requests that reached this client (unanswered): e.g. the edge ringing it as a softphone. */
+  heard: string[];
   /** Sends `method` to `to` (a new transaction; same Call-ID across calls of one client) and resolves with its final answer. */
-  request(to: Target, method: 'REGISTER' | 'INVITE' | 'OPTIONS', opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string }): Promise<Answer>;
+  /**
+   * `domain`: the host of the client's address-of-record (From, and To of a REGISTER), e.g. a tenant's SIP domain; default its own address / the edge.
+   * `expires`: a REGISTER's Expires header (default 600; `none`: no Expires header);
+   * `contacts`: Contact header values, one line each (default the client's own address; `[]`: none).
+   */
+  request(
+    to: Target,
+    method: 'REGISTER' | 'INVITE' | 'OPTIONS',
+    opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string; domain?: string; headers?: string[]; expires?: number | 'none'; contacts?: string[] },
+  ): Promise<Answer>;
   close(): void;
 }
 
@@ -65,8 +76,10 @@ export async function rawClient(address: string): Promise<RawClient> {
   const fromTag = randomBytes(4).toString('hex');
   let cseq = 0;
   const waiters = new Map<string, (a: Answer) => void>();
+  const heard: string[] = [];
   sock.on('message', (m) => {
     const a = parse(m.toString('latin1'));
+    if (a.status === 0) heard.push(a.text);
     if (a.status < 200) return;
     const key = a.header('CSeq') ?? '';
     waiters.get(key)?.(a);
@@ -78,6 +91,7 @@ export async function rawClient(address: string): Promise<RawClient> {
   return {
     address,
     port,
+    heard,
     async request(to, method, opts) {
       cseq += 1;
       const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
@@ -86,15 +100,16 @@ export async function rawClient(address: string): Promise<RawClient> {
       const lines = [
         `${method} ${ruri} SIP/2.0`,
         `Via: SIP/2.0/UDP ${address}:${port};branch=${branch};rport`,
-        `From: <sip:${opts.user}@${address}>;tag=${fromTag}`,
-        `To: <sip:${method === 'REGISTER' ? opts.user : (opts.ruriUser ?? opts.user)}@${to.host}>`,
+        `From: <sip:${opts.user}@${opts.domain ?? address}>;tag=${fromTag}`,
+        `To: <sip:${method === 'REGISTER' ? opts.user : (opts.ruriUser ?? opts.user)}@${method === 'REGISTER' ? (opts.domain ?? to.host) : to.host}>`,
         `Call-ID: ${callId}`,
         `CSeq: ${cseq} ${method}`,
-        `Contact: <sip:${opts.user}@${address}:${port}>`,
+        ...(opts.contacts ?? [`<sip:${opts.user}@${address}:${port}>`]).map((c) => `Contact: ${c}`),
         'Max-Forwards: 70',
         'User-Agent: wa-edge-test-raw',
-        ...(method === 'REGISTER' ? ['Expires: 600'] : []),
+        ...(method === 'REGISTER' && opts.expires !== 'none' ? [`Expires: ${opts.expires ?? 600}`] : []),
         ...(opts.auth ? [`${opts.authHeader ?? 'Authorization'}: ${opts.auth}`] : []),
+        ...(opts.headers ?? []),
         ...(sdp ? ['Content-Type: application/sdp'] : []),
         `Content-Length: ${Buffer.byteLength(sdp.replace(/\n/g, '\r\n'))}`,
         '',
@@ -117,7 +132,7 @@ export async function rawClient(address: string): Promise<RawClient> {
         // ACK of a non-2xx final answer: same branch, the answer's To (with its tag).
         await send(
           to,
-          [`ACK ${ruri} SIP/2.0`, `Via: SIP/2.0/UDP ${address}:${port};branch=${branch};rport`, `From: <sip:${opts.user}@${address}>;tag=${fromTag}`, `To: ${a.header('To')}`, `Call-ID: ${callId}`, `CSeq: ${cseq} ACK`, 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\n'),
+          [`ACK ${ruri} SIP/2.0`, `Via: SIP/2.0/UDP ${address}:${port};branch=${branch};rport`, `From: <sip:${opts.user}@${opts.domain ?? address}>;tag=${fromTag}`, `To: ${a.header('To')}`, `Call-ID: ${callId}`, `CSeq: ${cseq} ACK`, 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\n'),
         );
       }
       return a;

@@ -26,7 +26,7 @@ beforeEach(async () => {
 
 const decide = (from: string, to: string) => f.api('GET', `/v1/decisions?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
 const checks = (failing: string[]) =>
-  ['calling_disabled', 'region_blocked', 'no_permission', 'unanswered_guard', 'user_busy', 'concurrency_limit', 'daily_limit', 'attempt_limit'].map((check) => ({
+  ['calling_disabled', 'account_restricted', 'region_blocked', 'no_permission', 'unanswered_guard', 'user_busy', 'concurrency_limit', 'daily_limit', 'attempt_limit'].map((check) => ({
     check,
     result: failing.includes(check) ? 'fail' : 'pass',
   }));

@@ -7,7 +7,7 @@ import { useHttpFixtures, type HttpFixture } from './fixture.js';
 
 const US_NUMBER = '+12024561111';
 /** The caps the figures are held against (configuration defaults). */
-const limits = { activeCalls: 1000, connected24h: 100, connected24hPerUser: 100 };
+const limits = { activeCalls: 1000, connected24h: null, connected24hPerUser: 100 };
 
 const redis = useRedisServer();
 const openFixture = useHttpFixtures(redis);
@@ -31,8 +31,8 @@ describe('GET /v1/numbers', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       numbers: [
-        { number: BUSINESS, calling: true, telnyxCalling: null, region: 'GB', businessInitiatedEligible: true, activeCalls: 1, connected24h: 0, limits, metaCap: null },
-        { number: US_NUMBER, calling: false, telnyxCalling: null, region: 'US', businessInitiatedEligible: false, activeCalls: 0, connected24h: 0, limits, metaCap: null },
+        { number: BUSINESS, calling: true, telnyxCalling: null, region: 'GB', businessInitiatedEligible: true, activeCalls: 1, connected24h: 0, limits, metaCap: null, restriction: null, warning: null },
+        { number: US_NUMBER, calling: false, telnyxCalling: null, region: 'US', businessInitiatedEligible: false, activeCalls: 0, connected24h: 0, limits, metaCap: null, restriction: null, warning: null },
       ],
     });
   });

@@ -93,7 +93,7 @@ describe('without cloudApi: nothing is sent, so nothing is counted unless the op
     await f.permissions.grant(BUSINESS, USER, 'permanent', 'test');
     for (const res of [await request(), await recordElsewhere()]) {
       expect(res.statusCode).toBe(409);
-      expect(res.json().error).toBe('permanent_permission');
+      expect(res.json().error).toBe('permission_exists');
     }
     expect(await allowance()).toEqual(unused);
   });
@@ -157,6 +157,18 @@ describe('with cloudApi: sent through a fake Meta', () => {
     expect(await allowance()).toEqual({ ...unused, viaCloudApi: true, via: 'cloud_api' });
     meta.answer = { status: 200, body: { messages: [{ id: 'wamid.2' }] } };
     expect((await request()).json()).toEqual({ sent: true, channel: 'cloud_api', kind: 'interactive', messageId: 'wamid.2' });
+  });
+
+  it("Meta answers error 138017 (the user has a permanent permission) → 409 permission_exists, nothing counted, the permanent permission recorded (source meta)", async () => {
+    meta.answer = { status: 400, body: { error: { message: 'Business has permanent call permission for this user', type: 'OAuthException', code: 138017, fbtrace_id: 'A1' } } };
+    const res = await request();
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toEqual({ error: 'permission_exists', message: expect.stringContaining('code 138017') });
+    expect(await allowance()).toEqual({ ...unused, viaCloudApi: true, via: 'cloud_api' });
+    expect(await f.permissions.read(BUSINESS, USER)).toEqual({ kind: 'permanent', source: 'meta' });
+    // The next request is answered by the edge alone: Meta is not asked again.
+    expect((await request()).json().error).toBe('permission_exists');
+    expect(meta.requests).toHaveLength(1);
   });
 
   it('Meta does not answer within timeoutMs → 502, allowance not consumed', async () => {

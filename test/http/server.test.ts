@@ -184,6 +184,7 @@ describe('GET /openapi.json', () => {
         'GET /metrics',
         'GET /v1/numbers',
         'PUT /v1/numbers/{number}/calling',
+        'DELETE /v1/numbers/{number}/restriction',
         'GET /v1/numbers/{number}/users/{user}',
         'PUT /v1/numbers/{number}/users/{user}/permission',
         'DELETE /v1/numbers/{number}/users/{user}/permission',

@@ -152,13 +152,15 @@ describe("Telnyx's refusals: a clear answer with Telnyx's code, and nothing coun
     await nothingCounted();
   });
 
-  it('Meta 138017 inside the error body (the user has a permanent permission): 409 permanent_permission as when the edge knows it; 138009: 422 quoted; nothing counted', async () => {
+  it('Meta 138017 inside the error body (the user has a permanent permission): 409 permission_exists as when the edge knows it, and the permanent permission recorded (source meta); 138009: 422 quoted; nothing counted', async () => {
     const meta = (code: string) => ({ status: 400, body: { errors: [{ code: '40008', title: 'Meta error', detail: `Call permission request not allowed (${code})` }] } });
     telnyx.faults.send = meta('138017');
     let res = await request();
     expect(res.statusCode).toBe(409);
-    expect(res.json()).toMatchObject({ error: 'permanent_permission', upstream: { code: '40008', metaCode: '138017' } });
+    expect(res.json()).toMatchObject({ error: 'permission_exists', upstream: { code: '40008', metaCode: '138017' } });
+    expect(await f.permissions.read(BUSINESS, USER)).toEqual({ kind: 'permanent', source: 'meta' });
     expect(res.json().message).toContain('(Meta 138017: the user has already granted a permanent permission)');
+    await f.permissions.revoke(BUSINESS, USER, 'api'); // so the next request reaches Telnyx again
     telnyx.faults.send = meta('138009');
     res = await request();
     expect(res.statusCode).toBe(422);

@@ -151,6 +151,18 @@ describe('POST /v1/webhooks/whatsapp (call_permission_reply)', () => {
     expect((await f.metrics.registry.metrics())).toContain('wa_edge_permission_events_total{event="granted"} 1');
   });
 
+  it("accept with Meta's expiration_timestamp → that expiry, not the edge's 7 days", async () => {
+    const until = T0 + 3 * DAY + 1234_000;
+    await deliver(permissionReply({ response: 'accept', is_permanent: false, expiration_timestamp: until / 1000 }));
+    expect(await permission()).toEqual({ kind: 'temporary', expiresAt: until, source: 'webhook' });
+  });
+
+  it('accept without expiration_timestamp → temporary for whatsapp.temporaryPermissionHours from now', async () => {
+    const res = await deliver(permissionReply({ response: 'accept', is_permanent: false }));
+    expect(res.json()).toEqual({ applied: 1, duplicates: 0, unusable: 0, linked: 0 });
+    expect(await permission()).toEqual({ kind: 'temporary', expiresAt: T0 + 168 * 3_600_000, source: 'webhook' });
+  });
+
   it('accept with is_permanent → permanent permission', async () => {
     await deliver(permissionReply({ response: 'accept', is_permanent: true }));
     expect(await permission()).toEqual({ kind: 'permanent', source: 'webhook' });
@@ -230,8 +242,14 @@ describe('parseWebhook (pure)', () => {
     });
   });
 
-  it('accept without expiration_timestamp is permanent', () => {
-    expect(parseWebhook(permissionReply({ response: 'accept' }), numbers()).replies[0]?.decision).toEqual({ kind: 'permanent' });
+  it('accept without expiration_timestamp and without is_permanent is temporary, for temporaryPermissionHours (never permanent)', () => {
+    expect(parseWebhook(permissionReply({ response: 'accept' }), numbers()).replies[0]?.decision).toEqual({ kind: 'temporary' });
+    expect(parseWebhook(permissionReply({ response: 'accept', is_permanent: false }), numbers()).replies[0]?.decision).toEqual({ kind: 'temporary' });
+  });
+
+  it("is_permanent wins over an expiration_timestamp; a timestamp in milliseconds is read as such", () => {
+    expect(parseWebhook(permissionReply({ response: 'accept', is_permanent: true, expiration_timestamp: (T0 + DAY) / 1000 }), numbers()).replies[0]?.decision).toEqual({ kind: 'permanent' });
+    expect(parseWebhook(permissionReply({ response: 'accept', expiration_timestamp: T0 + DAY }), numbers()).replies[0]?.decision).toEqual({ kind: 'temporary', expiresAt: T0 + DAY });
   });
 
   it('a reply naming no user at all (no from, no contacts) is unusable, with why', () => {

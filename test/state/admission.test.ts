@@ -157,6 +157,94 @@ describe('admitOutbound, checks in SPEC §3 order', () => {
   });
 });
 
+describe("Meta's connected-calls cap is per customer (SPEC §7), by default", () => {
+  it('150 connected calls from one number to 150 different customers in 24 h all connect', async () => {
+    expect(f.config.current.whatsapp.connectedCallsPer24h).toEqual({ perUser: 100, perNumber: null });
+    for (let i = 0; i < 150; i++) {
+      await permit(user(i));
+      f.clock.now = T0 + i * 60_000;
+      const a = await admit(user(i));
+      expect(a.admitted, `call ${i + 1}`).toBe(true);
+      await f.calls.settle(BUSINESS, user(i), a.callId, 'connected');
+      await f.calls.settle(BUSINESS, user(i), a.callId, 'ended');
+    }
+    expect(await f.calls.connected24h(BUSINESS)).toBe(150);
+  });
+
+  it("the 101st connected call to one customer in 24 h is daily_limit 480, Retry-After until the oldest leaves the window; another customer still goes", async () => {
+    await permit();
+    for (let i = 0; i < 100; i++) {
+      f.clock.now = T0 + i * 60_000;
+      const a = await admit();
+      expect(a.admitted, `call ${i + 1}`).toBe(true);
+      await f.calls.settle(BUSINESS, USER, a.callId, 'connected');
+      await f.calls.settle(BUSINESS, USER, a.callId, 'ended');
+    }
+    f.clock.now = T0 + 100 * 60_000;
+    expect((await admit()).refusal).toEqual({ reason: 'daily_limit', code: 480, retryAfter: 24 * 3600 - 100 * 60 });
+    await permit(user(1));
+    expect((await admit(user(1))).admitted).toBe(true);
+    // The first call leaves the window 24 h after it connected: the customer may be called again.
+    f.clock.now = T0 + DAY;
+    expect((await admit()).admitted).toBe(true);
+  });
+});
+
+describe("Meta's restriction of business-initiated calling (SPEC §3 account_restricted)", () => {
+  const restrict = (until: number, numbers = [BUSINESS]) => f.permissions.restrictions.apply({ kind: 'restriction', numbers, until, expiryDefaulted: false, types: ['RESTRICTED_BIZ_INITIATED_CALLING'] }, 'meta');
+
+  it('refused 403 account_restricted with Retry-After = seconds until the expiry; after it, calls go', async () => {
+    await permit();
+    await restrict(T0 + 3 * DAY + 500);
+    expect((await admit()).refusal).toEqual({ reason: 'account_restricted', code: 403, retryAfter: 3 * 24 * 3600 + 1 });
+    f.clock.now = T0 + 3 * DAY + 500;
+    expect((await admit()).admitted).toBe(true);
+  });
+
+  it('checked right after calling_disabled, before region_blocked and the permission', async () => {
+    await restrict(T0 + DAY);
+    expect((await admit(USER, { regionBlocked: true })).reason).toBe('account_restricted');
+    await f.permissions.setCalling(BUSINESS, false);
+    expect((await admit(USER, { regionBlocked: true })).reason).toBe('calling_disabled');
+  });
+
+  it("a user's call is never refused for it, and still grants the callback permission", async () => {
+    await restrict(T0 + DAY);
+    const r = await f.calls.admitInbound(BUSINESS, USER, newCallId());
+    expect(r.admitted).toBe(true);
+    expect(r.grantedUntil).toBe(T0 + 168 * HOUR);
+  });
+
+  it('lifted by hand: calls go at once, recorded in wa:restrictions; a second lift finds none', async () => {
+    await permit();
+    await restrict(T0 + DAY);
+    expect(await f.permissions.restrictions.lift(BUSINESS, 'api')).toBe(true);
+    expect((await admit()).admitted).toBe(true);
+    expect(await f.permissions.restrictions.lift(BUSINESS, 'api')).toBe(false);
+    const events = (await f.redis.xrange('wa:restrictions', '-', '+')).map(([, flat]) => flat[1]);
+    expect(events).toEqual(['restricted', 'lifted']);
+    expect(await f.permissions.restrictions.read(BUSINESS)).toEqual({ lifted: { at: T0, by: 'api' } });
+  });
+
+  it('shared by every instance: another state store on the same Redis refuses too', async () => {
+    await permit();
+    await restrict(T0 + DAY);
+    const other = await stateFixture(server.url);
+    try {
+      const r = await other.calls.admitOutbound({ business: BUSINESS, user: USER, callId: newCallId(), regionBlocked: false });
+      expect(r).toEqual({ admitted: false, refusal: { reason: 'account_restricted', code: 403, retryAfter: 24 * 3600 } });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('only the numbers it names', async () => {
+    await restrict(T0 + DAY, ['+447418613983']);
+    await permit();
+    expect((await admit()).admitted).toBe(true);
+  });
+});
+
 describe('caps under concurrency', () => {
   it('5 simultaneous calls at 99/100 admit exactly 1', async () => {
     await fixture({ whatsapp: { connectedCallsPer24h: { perNumber: 100, perUser: null } } });
@@ -331,6 +419,7 @@ describe('explainOutbound (GET /v1/decisions)', () => {
     expect(d.result).toEqual({ admitted: false, refusal: { reason: 'calling_disabled', code: 403 } });
     expect(d.checks).toEqual([
       { check: 'calling_disabled', result: 'fail' },
+      { check: 'account_restricted', result: 'pass' },
       { check: 'region_blocked', result: 'pass' },
       { check: 'no_permission', result: 'fail' },
       { check: 'unanswered_guard', result: 'pass' },

@@ -24,7 +24,7 @@ describe('configuration (SPEC §2)', () => {
   it('fills defaults from SPEC §2', () => {
     const c = parseConfig(stringify(baseConfigObject()), 'x', {});
     expect(c.whatsapp.temporaryPermissionHours).toBe(168);
-    expect(c.whatsapp.connectedCallsPer24h).toEqual({ perNumber: 100, perUser: 100 });
+    expect(c.whatsapp.connectedCallsPer24h).toEqual({ perUser: 100, perNumber: null });
     expect(c.whatsapp.callAttemptsPer24h).toBe(10000);
     expect(c.whatsapp.maxConcurrentCalls).toBe(1000);
     expect(c.whatsapp.unanswered).toEqual({ codes: [408, 480, 486, 487, 603], nudgeAt: 2, revokeAt: 4, stopAt: null });
@@ -45,7 +45,7 @@ describe('configuration (SPEC §2)', () => {
     const empty = parseConfig(stringify(baseConfigObject({ sip: {}, log: {}, media: {} })), 'x', {});
     expect(absent.sip).toEqual(empty.sip);
     expect(absent.sip.scannerBan).toEqual({ requestsPer10s: 50, authFailuresPer10m: 10, banSeconds: 600 });
-    expect(absent.sip.registration).toEqual({ minExpires: 60, maxExpires: 3600 });
+    expect(absent.sip.registration).toEqual({ minExpires: 60, maxExpires: 3600, defaultExpires: 3600 });
     expect(absent.log).toEqual({ level: 'info' });
     expect(absent.media).toEqual(empty.media);
     const partial = parseConfig(stringify(baseConfigObject({ sip: { scannerBan: { banSeconds: 5 } } })), 'x', {});

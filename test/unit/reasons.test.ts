@@ -7,6 +7,7 @@ describe('reason → SIP answer table (SPEC §3)', () => {
     ['invalid_destination', 484, false],
     ['number_not_enabled', 403, false],
     ['calling_disabled', 403, false],
+    ['account_restricted', 403, true],
     ['region_blocked', 403, false],
     ['no_permission', 480, false],
     ['unanswered_guard', 480, false],

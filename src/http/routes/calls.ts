@@ -6,6 +6,7 @@ import { e164Param, userParam } from '../params.js';
 import { withErrors } from '../errors.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
+import { visibleNumbers } from '../scope.js';
 
 const recordValue = z.union([z.string(), z.number()]);
 export const callRecord = z
@@ -45,7 +46,9 @@ export function callsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       async (req) => {
         const { limit, user, number } = req.query;
         // Parsed, not cast: the stream's flat fields become the declared record (the answer is checked against it anyway).
-        return { calls: z.array(callRecord).parse(await state(() => recentCalls(deps.calls.redis, limit, { user: user?.key, number: number?.e164 }))) };
+        // A tenant's token: that tenant's numbers' records only.
+        const numbers = visibleNumbers(req, deps.config());
+        return { calls: z.array(callRecord).parse(await state(() => recentCalls(deps.calls.redis, limit, { user: user?.key, number: number?.e164, ...(numbers ? { numbers } : {}) }))) };
       },
     );
   };

@@ -9,6 +9,7 @@ import { withErrors } from '../errors.js';
 import { configuredNumber, e164Param, phoneNumberParam } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
+import { explainTenantLimit } from '../../tenants/gate.js';
 
 const dialled = phoneNumberParam((s) => normaliseDialled(s), 'not a valid phone number (E.164, with + or 00, or a sip:/tel: URI)', {
   description: 'The WhatsApp user, as a PBX would dial them internationally',
@@ -99,10 +100,13 @@ export function decisionsRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         const { number } = configuredNumber(config, req.query.from);
         const regionBlocked = isRegionBlocked(req.query.from, config.whatsapp.blockedRegions);
         const d = await state(() => deps.calls.explainOutbound({ business: number, user: req.query.to.e164, regionBlocked }));
+        // The number's tenant's own limits (SPEC §2a), last as in SPEC §3; absent for a tenant without limits.
+        const tenant = await state(() => explainTenantLimit(deps.calls.redis, config, number, deps.clock()));
+        if (tenant) d.checks.push({ check: 'tenant_limit', result: tenant.result });
         const meta: MetaAnswer = deps.permissionLookup ? await deps.permissionLookup.ask(number, req.query.to.e164, 'any') : { asked: false, why: 'whatsapp.cloudApi.permissionLookup is off' };
         const local = d.result.admitted ? undefined : d.result.refusal;
         const decided = withLookup(local, meta, d);
-        const refusal = decided === 'local' ? local : decided;
+        const refusal = (decided === 'local' ? local : decided) ?? (tenant?.result === 'fail' ? refusalOf('tenant_limit', tenant.retryAfter) : undefined);
         return {
           from: number,
           to: req.query.to.e164,

@@ -4,6 +4,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { withErrors } from '../errors.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
+import { mayUseDevice, tenantScope } from '../scope.js';
+import { plainUsername } from '../../tenants/fleet.js';
 
 const contact = z.object({
   uri: z.string().meta({ description: 'The Contact URI the softphone registered' }),
@@ -32,7 +34,12 @@ export function devicesRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
           response: withErrors({ 200: z.object({ devices: z.array(device) }) }),
         },
       },
-      async () => ({ devices: deps.devices ? await state(deps.devices) : [] }),
+      async (req) => {
+        const all = deps.devices ? await state(deps.devices) : [];
+        // A tenant's token: its own softphones, by the names they sign in with.
+        const mine = all.filter((d) => mayUseDevice(req, deps.config(), d.username));
+        return { devices: tenantScope(req) === undefined ? mine : mine.map((d) => ({ ...d, username: plainUsername(d.username) })) };
+      },
     );
   };
 }

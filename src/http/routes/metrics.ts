@@ -5,22 +5,24 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { HttpDeps } from '../server.js';
 
 async function refreshNumberGauges(deps: HttpDeps): Promise<void> {
-  const { activeCalls, connectedCalls24h } = deps.metrics;
+  const { activeCalls, connectedCalls24h, accountRestricted } = deps.metrics;
   try {
     const rows = await Promise.all(
       deps.config().numbers.map(async ({ number }) => {
-        const [active, connected] = await Promise.all([deps.calls.activeCalls(number), deps.calls.connected24h(number)]);
-        return { number, active, connected };
+        const [active, connected, held] = await Promise.all([deps.calls.activeCalls(number), deps.calls.connected24h(number), deps.permissions.restrictions.read(number)]);
+        return { number, active, connected, restricted: held.restriction !== undefined };
       }),
     );
-    for (const { number, active, connected } of rows) {
+    for (const { number, active, connected, restricted } of rows) {
       activeCalls.set({ number }, active);
       connectedCalls24h.set({ number }, connected);
+      accountRestricted.set({ number }, restricted ? 1 : 0);
     }
   } catch (err) {
     // Stale numbers would look current: drop the series until Redis answers again.
     activeCalls.reset();
     connectedCalls24h.reset();
+    accountRestricted.reset();
     deps.metrics.redisErrorsTotal.inc();
     deps.logger.warn({ err }, 'metrics: could not read per-number gauges from Redis');
   }

@@ -1,4 +1,4 @@
-// GET /v1/numbers and PUT /v1/numbers/{number}/calling (SPEC §4).
+// GET /v1/numbers, PUT /v1/numbers/{number}/calling and DELETE /v1/numbers/{number}/restriction (SPEC §4).
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { isRegionBlocked, parseBusinessNumber } from '../../domain/numbers.js';
@@ -10,6 +10,7 @@ import type { TelnyxCalling } from '../../state/permissions.js';
 import { configuredNumber, numberParams } from '../params.js';
 import { stateCall } from '../state.js';
 import type { HttpDeps } from '../server.js';
+import { visibleNumbers } from '../scope.js';
 
 export const numberView = z.object({
   number: z.string().meta({ description: 'E.164 with +' }),
@@ -42,8 +43,22 @@ export const numberView = z.object({
     })
     .nullable()
     .meta({ description: "Meta's cap in force, as the last permission lookup returned it; null until one did" }),
+  restriction: z
+    .object({
+      until: z.string().meta({ description: 'ISO 8601 UTC: when business-initiated calls may go again' }),
+      types: z.array(z.string()).meta({ description: "Meta's restriction_type values, e.g. RESTRICTED_BIZ_INITIATED_CALLING" }),
+      source: z.string().meta({ description: "Who told the edge: meta (account_update webhook) or telnyx (whatsapp.account.restricted)" }),
+      since: z.string().optional(),
+    })
+    .nullable()
+    .meta({ description: "Meta's restriction of business-initiated calling while it holds (outbound calls get 403 account_restricted); null otherwise" }),
+  warning: z
+    .object({ text: z.string(), source: z.string(), at: z.string() })
+    .nullable()
+    .meta({ description: "Meta's latest warning (ACCOUNT_VIOLATION, or a restriction of something other than calling), for whatsapp.accountRestrictionHours after it came; null otherwise" }),
 });
 
+const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrUnset = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 function telnyxView(t: TelnyxCalling | undefined) {
   if (!t) return null;
@@ -60,17 +75,19 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     app.get(
       '/numbers',
       { schema: { summary: 'Each configured business number', response: withErrors({ 200: z.object({ numbers: z.array(numberView) }) }) } },
-      async () => {
+      async (req) => {
         const config = deps.config();
+        const visible = visibleNumbers(req, config);
         const numbers = await Promise.all(
-          config.numbers.map(async ({ number }) => {
-            const [toggle, activeCalls, connected24h, metaCap, telnyx] = await state(() =>
+          config.numbers.filter(({ number }) => !visible || visible.has(number)).map(async ({ number }) => {
+            const [toggle, activeCalls, connected24h, metaCap, telnyx, held] = await state(() =>
               Promise.all([
                 deps.permissions.calling(number),
                 deps.calls.activeCalls(number),
                 deps.calls.connected24h(number),
                 deps.permissionLookup?.metaCap(number),
                 config.telnyx.api ? deps.permissions.telnyxCalling(number) : undefined,
+                deps.permissions.restrictions.read(number),
               ]),
             );
             const calling = toggle && telnyx?.enabled !== false;
@@ -88,6 +105,10 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
               metaCap: metaCap
                 ? { connected24hPerUser: metaCap.connected24h, seenAt: new Date(metaCap.seenAt).toISOString(), configuredAbove: capAboveMeta(perUser, metaCap.connected24h) === true }
                 : null,
+              restriction: held.restriction
+                ? { until: iso(held.restriction.until), types: held.restriction.types, source: held.restriction.source, ...(held.restriction.since ? { since: iso(held.restriction.since) } : {}) }
+                : null,
+              warning: held.warning ? { text: held.warning.text, source: held.warning.source, at: iso(held.warning.at) } : null,
             };
           }),
         );
@@ -139,6 +160,24 @@ export function numbersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
           changedAtTelnyx: atTelnyx,
           message: atTelnyx ? `${words} at Telnyx: Mission Control shows the change too.` : `${words} at the edge (every instance).`,
         };
+      },
+    );
+
+    app.delete(
+      '/numbers/:number/restriction',
+      {
+        schema: {
+          summary: "Lift Meta's restriction of business-initiated calling by hand (Meta lifted it early), for all instances",
+          description: 'Recorded in the wa:restrictions stream (event lifted, source api) and the log. Also clears the warning. lifted: false when no restriction was in force.',
+          params: numberParams,
+          response: withErrors({ 200: z.object({ number: z.string(), lifted: z.boolean() }) }),
+        },
+      },
+      async (req) => {
+        const { number } = configuredNumber(deps.config(), req.params.number);
+        const lifted = await state(() => deps.permissions.restrictions.lift(number, 'api'));
+        req.log.warn({ number, lifted }, lifted ? "Meta's calling restriction lifted by hand: outbound calls go again" : 'restriction lift asked for, none was in force');
+        return { number, lifted };
       },
     );
   };

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { withErrors } from '../errors.js';
 import type { HttpDeps } from '../server.js';
 import { phoneUrl } from '../../sip/webrtc.js';
+import { mayUseDevice } from '../scope.js';
 
 const phone = z.object({
   enabled: z.boolean().meta({ description: 'sip.webrtc is set' }),
@@ -27,7 +28,7 @@ export function phoneRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
           enabled: !!webrtc,
           ...(url ? { url, domain: new URL(url).hostname.replace(/^\[|\]$/g, '') } : {}),
           media: !!cfg.media.anchor,
-          devices: webrtc ? cfg.devices.map((d) => ({ username: d.username, numbers: d.numbers, callerId: d.callerId ?? (d.numbers[0] as string) })) : [],
+          devices: webrtc ? cfg.devices.filter((d) => mayUseDevice(req, cfg, d.username)).map((d) => ({ username: d.username, numbers: d.numbers, callerId: d.callerId ?? (d.numbers[0] as string) })) : [],
         };
       },
     );

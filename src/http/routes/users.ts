@@ -177,7 +177,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         schema: {
           summary: 'Reserve a permission request (SPEC §7 limits) and send it through Telnyx or the Cloud API, or record one sent elsewhere',
           description:
-            '202 when sent through telnyx.api (the interactive request inside the 24 h window, the template outside it or when the window check fails) or whatsapp.cloudApi, or recorded with {"sentElsewhere": true}; 429 with Retry-After (seconds) over the limit; 409 when a permanent permission exists, the number lacks what its sender needs (permissionTemplate, phoneNumberId), or nothing would send it (no sender and no sentElsewhere: nothing is recorded); ' +
+            '202 when sent through telnyx.api (the interactive request inside the 24 h window, the template outside it or when the window check fails) or whatsapp.cloudApi, or recorded with {"sentElsewhere": true}; 429 with Retry-After (seconds) over the limit; 409 permission_exists when a permanent permission exists (held by the edge, or Meta answers error 138017 through the Cloud API: then the edge records it, source meta), 409 when the number lacks what its sender needs (permissionTemplate, phoneNumberId), or nothing would send it (no sender and no sentElsewhere: nothing is recorded); ' +
             "422 telnyx_refused when Telnyx or Meta refuses the message (Telnyx's code in `upstream`), 502 when Telnyx refuses the edge's key or fails, 504 when it does not answer: none of these is counted.",
           params: userParams,
           body: requestBody,
@@ -198,7 +198,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         if (!sender && !sentElsewhere) {
           // Nothing would reach the customer: say so and spend nothing, after the answers that still apply.
           const s = await state(() => deps.permissions.userState(entry.number, known.user));
-          if (s.permission.kind === 'permanent') throw new HttpError('permanent_permission');
+          if (s.permission.kind === 'permanent') throw new HttpError('permission_exists');
           if (s.permissionRequests.waitSeconds > 0) throw limited(s.permissionRequests.waitSeconds);
           throw new HttpError('cloud_api_not_configured');
         }
@@ -207,7 +207,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         }
         const via = channel ?? (sender as Sender).channel;
         const r = await state(() => deps.permissions.reservePermissionRequest(entry.number, known.user));
-        if (r.status === 'permanent') throw new HttpError('permanent_permission');
+        if (r.status === 'permanent') throw new HttpError('permission_exists');
         if (r.status === 'limited') {
           counted(via, 'limited');
           throw limited(r.retryAfterSeconds);
@@ -242,7 +242,13 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
             deps.metrics.redisErrorsTotal.inc();
             req.log.error({ err: releaseErr }, 'permission request not sent, and its reservation could not be released');
           });
-          throw err instanceof TelnyxApiError ? telnyxHttpError(err) : err;
+          const answer = err instanceof TelnyxApiError ? telnyxHttpError(err) : err;
+          // Meta (138017, through either sender) holds a permanent permission the edge had not seen:
+          // keep it, so calls are not refused no_permission.
+          if (answer instanceof HttpError && answer.code === 'permission_exists') {
+            await state(() => deps.permissions.grant(entry.number, known.user, 'permanent', 'meta')).catch((grantErr: unknown) => req.log.warn({ err: grantErr }, 'Meta says a permanent permission exists; recording it failed'));
+          }
+          throw answer;
         }
       },
     );

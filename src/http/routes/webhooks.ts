@@ -7,7 +7,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { HttpError, withErrors } from '../errors.js';
 import { hubSignature, redactSecrets, sameSecret } from '../secrets.js';
-import { checkTelnyxSignature, parseTelnyxWebhook, telnyxPublicKey } from '../telnyxWebhook.js';
+import { checkTelnyxSignature, parseTelnyxWebhook, telnyxAccountUpdates, telnyxPublicKey } from '../telnyxWebhook.js';
+import { parseMetaAccountUpdates, type AccountUpdates } from '../../domain/accountUpdates.js';
 import { stateCall } from '../state.js';
 import { parseWebhook, type ParsedWebhook, type PermissionReply, type UnusableReason } from '../webhook.js';
 import type { HttpDeps } from '../server.js';
@@ -23,8 +24,17 @@ const delivery = z.object({
   duplicates: z.number().int().meta({ description: 'Replies already applied from an earlier delivery' }),
   unusable: z.number().int().meta({ description: 'Permission replies that could not be applied (counted in wa_edge_webhook_replies_unusable_total{reason} and logged with why)' }),
   linked: z.number().int().meta({ description: 'Phone number ↔ business-scoped user id pairs learned from this delivery' }),
+  account: z
+    .object({
+      restricted: z.number().int().meta({ description: 'Numbers whose business-initiated calls are now refused account_restricted' }),
+      warned: z.number().int().meta({ description: 'Numbers given a warning (ACCOUNT_VIOLATION, or a restriction of something other than calling)' }),
+      unusable: z.number().int().meta({ description: 'Account updates that applied to no configured number (wa_edge_account_updates_total, logged with why)' }),
+    })
+    .optional()
+    .meta({ description: "Only when the delivery carried an account update (Meta's account_update, Telnyx's whatsapp.account.*)" }),
 });
 
+const NOTHING = { applied: 0, duplicates: 0, unusable: 0, linked: 0 };
 /** The first of each kind of unreadable delivery is logged at warn, the rest only counted: a flood of one shape cannot flood the log. */
 const LOG_ONCE_LIMIT = 200;
 
@@ -62,6 +72,7 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     const { user } = r;
     if (decision.kind === 'revoke') await deps.permissions.revoke(r.business, user, 'user');
     else if (decision.kind === 'permanent') await deps.permissions.grant(r.business, user, 'permanent', 'webhook');
+    else if (decision.expiresAt === undefined) await deps.permissions.grant(r.business, user, 'temporary', 'webhook');
     else if (decision.expiresAt > deps.clock()) await deps.permissions.grant(r.business, user, 'temporary', 'webhook', decision.expiresAt);
     else return false;
     return true;
@@ -118,6 +129,32 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     return { applied, duplicates, unusable: unusable.length, linked };
   }
 
+  /**
+   * Applies Meta's account updates (restrictions and warnings) to the numbers they name; what
+   * applies to no number is counted and logged once, never dropped silently. A Redis failure
+   * rejects, so the sender redelivers (applying a notice twice changes nothing).
+   */
+  async function applyAccountUpdates(updates: AccountUpdates, log: FastifyBaseLogger, source: 'meta' | 'telnyx') {
+    const counts = { restricted: 0, warned: 0, unusable: updates.unreadable.length };
+    for (const u of updates.unreadable) {
+      deps.metrics.accountUpdatesTotal.inc({ result: u.reason });
+      log.warn({ reason: u.reason, source }, `account update not applied: ${u.why}`);
+    }
+    for (const n of updates.notices) {
+      await state(() => deps.permissions.restrictions.apply(n, source));
+      const result = n.kind === 'restriction' ? 'restricted' : 'warned';
+      deps.metrics.accountUpdatesTotal.inc({ result }, n.numbers.length);
+      counts[result] += n.numbers.length;
+      if (n.kind === 'restriction') {
+        log.warn({ numbers: n.numbers, until: new Date(n.until).toISOString(), types: n.types, expiryDefaulted: n.expiryDefaulted, source }, 'Meta restricted business-initiated calling: outbound calls are refused account_restricted until then');
+      } else log.warn({ numbers: n.numbers, source }, `Meta's warning: ${n.text}`);
+    }
+    return counts;
+  }
+
+  const hasAccountUpdates = (u: AccountUpdates | undefined): u is AccountUpdates => u !== undefined && u.notices.length + u.unreadable.length > 0;
+  const restrictionMs = () => deps.config().whatsapp.accountRestrictionHours * 3_600_000;
+
   return async (app) => {
     // The signature covers the exact bytes Meta sent: keep the raw body, parse JSON only once it is verified.
     app.removeAllContentTypeParsers();
@@ -146,7 +183,7 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       '/webhooks/whatsapp',
       {
         schema: {
-          summary: 'Meta webhook: call_permission_reply grants (temporary or permanent) or revokes; everything else is acknowledged and ignored',
+          summary: 'Meta webhook: call_permission_reply grants (temporary or permanent) or revokes; account_update ACCOUNT_RESTRICTION of business-initiated calling restricts the numbers it names (all of the account when none), ACCOUNT_VIOLATION is a warning; everything else is acknowledged and ignored',
           description: 'Authenticated by X-Hub-Signature-256 = sha256=<hex HMAC-SHA256(raw body, whatsapp.webhook.appSecret)>. Each message id is applied once.',
           security: [],
           response: withErrors({ 200: delivery }),
@@ -165,9 +202,12 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         } catch {
           // Signed by Meta yet not JSON: a redelivery would not fix it, so acknowledge it.
           req.log.warn('whatsapp webhook: signed body is not JSON; ignored');
-          return { applied: 0, duplicates: 0, unusable: 0, linked: 0 };
+          return NOTHING;
         }
-        return applyParsed(parseWebhook(payload, deps.config().numbers), req.log, 'whatsapp webhook');
+        const config = deps.config();
+        const account = parseMetaAccountUpdates(payload, config.numbers, deps.clock(), restrictionMs());
+        const replies = await applyParsed(parseWebhook(payload, config.numbers), req.log, 'whatsapp webhook');
+        return hasAccountUpdates(account) ? { ...replies, account: await applyAccountUpdates(account, req.log, 'meta') } : replies;
       },
     );
 
@@ -175,7 +215,7 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
       '/webhooks/telnyx',
       {
         schema: {
-          summary: "Telnyx webhook: a WhatsApp call_permission_reply it carries (Meta's shape anywhere in data.payload) is applied; everything else is acknowledged and counted",
+          summary: "Telnyx webhook: a WhatsApp call_permission_reply it carries (Meta's shape anywhere in data.payload) is applied; whatsapp.account.restricted restricts (whatsapp.account.violation warns); everything else is acknowledged and counted",
           description:
             'Authenticated by telnyx-signature-ed25519 (base64 Ed25519 over `${telnyx-timestamp}|${raw body}`, telnyx.webhook.publicKey) and telnyx-timestamp within 300 s. ' +
             'Counted in wa_edge_telnyx_webhooks_total{event}; payloads without a permission reply are logged at debug level, secrets redacted.',
@@ -201,7 +241,13 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         } catch {
           deps.metrics.telnyxWebhooksTotal.inc({ event: 'other' });
           req.log.warn('telnyx webhook: signed body is not JSON; acknowledged');
-          return { applied: 0, duplicates: 0, unusable: 0, linked: 0 };
+          return NOTHING;
+        }
+        const account = telnyxAccountUpdates(payload, deps.config().numbers, deps.clock(), restrictionMs());
+        if (account) {
+          deps.metrics.telnyxWebhooksTotal.inc({ event: account.event });
+          if (!hasAccountUpdates(account.updates)) req.log.info({ payload: redactSecrets(payload) }, 'telnyx webhook: account event about nothing the edge acts on; acknowledged');
+          return { ...NOTHING, account: await applyAccountUpdates(account.updates, req.log, 'telnyx') };
         }
         const parsed = parseTelnyxWebhook(payload, deps.config().numbers);
         deps.metrics.telnyxWebhooksTotal.inc({ event: parsed.event });
@@ -218,7 +264,7 @@ export function webhookRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         if (parsed.event !== 'permission_reply') {
           // What Telnyx forwards for a permission reply is not documented: this line is how an operator captures one.
           req.log.debug({ eventType: parsed.eventType, payload: redactSecrets(payload) }, 'telnyx webhook: no permission reply found; acknowledged');
-          return { applied: 0, duplicates: 0, unusable: 0, linked: 0 };
+          return NOTHING;
         }
         return applyParsed(parsed, req.log, 'telnyx webhook');
       },

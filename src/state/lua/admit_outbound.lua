@@ -42,6 +42,12 @@ local checks = {
       if v == false then v = ARGV[5] end
       return v == '1'
     end },
+  -- Meta restricted business-initiated calling (restrict_number.lua): refused until it ends.
+  { 'account_restricted', function()
+      local untilMs = tonumber(redis.call('HGET', KEYS[1], 'restrictedUntil') or '0')
+      if untilMs > now then return false, untilMs - now end
+      return true
+    end },
   { 'region_blocked', function() return ARGV[4] ~= '1' end },
   { 'no_permission', function()
       local p = redis.call('HMGET', KEYS[2], 'kind', 'expiresAt')

@@ -1,7 +1,7 @@
 -- registerContacts: a softphone's registrations (RFC 3261 §10.3), shared by all instances.
 -- Drops expired bindings, applies the change, and returns what is left.
 -- KEYS: 1 contacts (hash uri → json)  2 expiry (zset uri → expiresAtMs)
--- ARGV: 1 nowMs  2 op (set|remove|clear|list)  3.. contacts: for set uri, json, expiresAtMs, ...; for remove uri, ...
+-- ARGV: 1 nowMs  2 op (set|remove|clear|list)  3.. contacts: for set uri, json, expiresAtMs, ... (expiresAtMs <= nowMs removes); for remove uri, ...
 -- Returns a flat list: json1, expiresAt1, json2, expiresAt2, ...
 local now = tonumber(ARGV[1])
 local op = ARGV[2]
@@ -11,8 +11,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 
 if op == 'set' then
   for i = 3, #ARGV, 3 do
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-    redis.call('ZADD', KEYS[2], tonumber(ARGV[i + 2]), ARGV[i])
+    if tonumber(ARGV[i + 2]) <= now then
+      -- expires=0 on this Contact (others of the same REGISTER may be set): removed
+      redis.call('HDEL', KEYS[1], ARGV[i])
+      redis.call('ZREM', KEYS[2], ARGV[i])
+    else
+      redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+      redis.call('ZADD', KEYS[2], tonumber(ARGV[i + 2]), ARGV[i])
+    end
   end
 elseif op == 'remove' then
   for i = 3, #ARGV do

@@ -1,0 +1,169 @@
+// Tenants over SIP (SPEC §2a, §3 tenant_limit), configured through the API of the running edge:
+// A's trunk cannot call from B's number, A's softphone cannot register as B's, and A at its
+// concurrent limit gets 503 tenant_limit under load while B's calls all go through. SIPp as the
+// PBXs (A on 127.0.0.7, B on 127.0.0.8) and as Telnyx (127.0.0.2), a real drachtio-server, real Redis.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
+import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
+import { BUSINESS, USER } from '../helpers/config.js';
+import { sipp, describeSipp } from '../helpers/sipp.js';
+import { challengeOf, digestAuthorization, rawClient } from '../helpers/digestClient.js';
+import { edgeHttpServer } from '../../src/edgeHttp.js';
+import { recentCalls } from '../../src/state/records.js';
+import { tenantKeys } from '../../src/tenants/gate.js';
+import { until } from '../helpers/until.js';
+import { expectOk, expectRefused } from './call.js';
+
+const A_PBX = '127.0.0.7';
+const B_PBX = '127.0.0.8';
+const A_NUMBER = '+447418600001';
+const B_NUMBER = '+447418600101';
+const TOKEN = 'test-admin-token-0123456789';
+
+describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => {
+  let fx: EdgeFixture;
+  let api: FastifyInstance;
+  const call = (method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
+    api.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(body === undefined ? {} : { payload: body as object }) });
+
+  beforeAll(async () => {
+    fx = await startEdgeFixture(() => ({
+      sip: { realm: 'edge.wa-test' },
+      trunks: [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }],
+      numbers: [{ number: BUSINESS }],
+    }));
+    api = await edgeHttpServer(fx.edge);
+    await api.ready();
+  }, 60_000);
+  afterAll(async () => {
+    await api?.close();
+    await fx?.stop();
+  });
+  beforeEach(async () => {
+    await fx.edge.redis.flushall();
+    await fx.edge.tenants.refresh();
+    for (const [name, domain, number, pbx, password] of [
+      ['acme', 'acme.test', A_NUMBER, A_PBX, 'acme-alice-1'],
+      ['bravo', 'bravo.test', B_NUMBER, B_PBX, 'bravo-alice-2'],
+    ] as const) {
+      const res = await call('POST', '/v1/tenants', {
+        name,
+        domain,
+        numbers: [{ number, inbound: ['device:alice'] }],
+        trunks: [{ name: 'pbx', sources: [`${pbx}/32`], numbers: [number], defaultRegion: 'GB' }],
+        devices: [{ username: 'alice', password, numbers: [number] }],
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      await fx.edge.permissions.grant(number, USER, 'permanent', 'test');
+    }
+  });
+  afterEach(async () => fx.expectIdle(10_000));
+
+  it("A's trunk cannot place a call from B's number (403 number_not_enabled), nor from the file's", async () => {
+    await expectRefused(fx, 403, 'number_not_enabled', { from: B_NUMBER, localAddress: A_PBX });
+    await expectRefused(fx, 403, 'number_not_enabled', { from: BUSINESS, localAddress: A_PBX });
+  });
+
+  it("A's softphone registers under A's domain only: never as B's alice, never into B's registrations", async () => {
+    const phone = await rawClient(addrs.softphone);
+    const edge = { host: addrs.edge, port: Number(fx.sip.split(':')[1]) };
+    try {
+      const register = async (domain: string, password: string) => {
+        const first = await phone.request(edge, 'REGISTER', { user: 'alice', domain });
+        expect(first.status).toBe(401);
+        const c = challengeOf(first);
+        // The challenge's realm is the tenant's domain: credentials are bound to the tenant.
+        expect(c.realm).toBe(domain);
+        return phone.request(edge, 'REGISTER', { user: 'alice', domain, auth: digestAuthorization(c, 'REGISTER', `sip:${edge.host}:${edge.port}`, 'alice', password) });
+      };
+      expect((await register('acme.test', 'acme-alice-1')).status).toBe(200);
+      expect(await fx.edge.devices.list('alice@acme')).toHaveLength(1);
+      // A's password against B's domain: B's alice is another softphone with another password.
+      expect((await register('bravo.test', 'acme-alice-1')).status).toBe(403);
+      expect(await fx.edge.devices.list('alice@bravo')).toHaveLength(0);
+      // A's realm answered to B's domain is refused too.
+      const toB = await phone.request(edge, 'REGISTER', { user: 'alice', domain: 'bravo.test' });
+      const realmOfA = { ...challengeOf(toB), realm: 'acme.test' };
+      const crossed = await phone.request(edge, 'REGISTER', { user: 'alice', domain: 'bravo.test', auth: digestAuthorization(realmOfA, 'REGISTER', `sip:${edge.host}:${edge.port}`, 'alice', 'acme-alice-1') });
+      expect(crossed.status).toBe(403);
+      expect(await fx.edge.devices.list('alice@bravo')).toHaveLength(0);
+    } finally {
+      phone.close();
+    }
+  });
+
+  it("a permission of A never lets B call the same user", async () => {
+    await fx.edge.permissions.revoke(B_NUMBER, USER, 'test');
+    expect((await fx.edge.permissions.userState(A_NUMBER, USER)).permission.kind).toBe('permanent');
+    await expectRefused(fx, 480, 'no_permission', { from: B_NUMBER, localAddress: B_PBX });
+  });
+
+  it("a WhatsApp call to B's number never rings A's softphone of the same name; one to A's does", async () => {
+    fx.reconfigure({ sip: { realm: 'edge.wa-test', inboundTargetTimeoutSeconds: 1 }, trunks: [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }], numbers: [{ number: BUSINESS }] });
+    await fx.edge.tenants.refresh();
+    const phone = await rawClient(addrs.softphone);
+    const telnyx = await rawClient(addrs.telnyx);
+    const closeLater: (() => void)[] = [];
+    const edge = { host: addrs.edge, port: Number(fx.sip.split(':')[1]) };
+    try {
+      const challenge = challengeOf(await phone.request(edge, 'REGISTER', { user: 'alice', domain: 'acme.test' }));
+      const ok = await phone.request(edge, 'REGISTER', { user: 'alice', domain: 'acme.test', auth: digestAuthorization(challenge, 'REGISTER', `sip:${edge.host}:${edge.port}`, 'alice', 'acme-alice-1') });
+      expect(ok.status).toBe(200);
+      const toB = await telnyx.request(edge, 'INVITE', { user: '+447911123456', ruriUser: B_NUMBER });
+      expect(toB.status).toBeGreaterThanOrEqual(400);
+      expect(phone.heard.filter((m) => m.startsWith('INVITE '))).toEqual([]);
+      // The control: a call to A's number does ring it (the answer does not matter here).
+      const telnyx2 = await rawClient(addrs.telnyx);
+      closeLater.push(() => telnyx2.close());
+      const toA = telnyx2.request(edge, 'INVITE', { user: '+447911123456', ruriUser: A_NUMBER }).catch(() => undefined);
+      await until(() => phone.heard.some((m) => m.startsWith('INVITE ')), 5000, "the edge to ring A's alice");
+      await toA;
+    } finally {
+      phone.close();
+      telnyx.close();
+      for (const close of closeLater) close();
+      fx.reconfigure({ sip: { realm: 'edge.wa-test' }, trunks: [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }], numbers: [{ number: BUSINESS }] });
+    }
+  });
+
+  it('under load, A at its concurrent limit gets 503 tenant_limit (Retry-After) while every call of B goes through', async () => {
+    const res = await call('PUT', '/v1/tenants/acme/limits', { maxConcurrentCalls: 5 });
+    expect(res.statusCode, res.body).toBe(200);
+    const A_CALLS = 20;
+    const B_CALLS = 10;
+    const telnyx = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: fx.telnyxPort, calls: 5 + B_CALLS, timeoutSec: 40 });
+    await telnyx.ready;
+    // One user per call: a user has one call at a time on a number (SPEC §3 user_busy).
+    const dir = mkdtempSync(join(tmpdir(), 'wa-edge-tenants-'));
+    const pbx = async (address: string, from: string, calls: number) => {
+      const users = Array.from({ length: calls }, (_, i) => `+4479110${String(i).padStart(5, '0')}`);
+      for (const user of users) await fx.edge.permissions.grant(from, user, 'permanent', 'test');
+      const injectFile = join(dir, `${address}.csv`);
+      writeFileSync(injectFile, ['SEQUENTIAL', ...users.map((u) => `${u};`)].join('\n') + '\n');
+      return sipp({ scenario: 'pbx_call_users.xml', localAddress: address, remote: fx.sip, injectFile, vars: { from, hold: 4000 }, calls, rate: 20, limit: calls, timeoutSec: 30 });
+    };
+    const a = await pbx(A_PBX, A_NUMBER, A_CALLS);
+    const b = await pbx(B_PBX, B_NUMBER, B_CALLS);
+    const [aResult, bResult, telnyxResult] = await Promise.all([a.done, b.done, telnyx.done]);
+    rmSync(dir, { recursive: true, force: true });
+    expectOk(bResult, fx);
+    expectOk(telnyxResult, fx);
+    // A: SIPp counts its refused calls as failed; the edge says which and why.
+    expect(aResult.code, describeSipp(aResult)).toBe(1);
+    const refusals = await fx.edge.metrics.rejectionsTotal.get();
+    const tenantLimit = refusals.values.find((v) => v.labels.reason === 'tenant_limit')?.value ?? 0;
+    expect(tenantLimit).toBe(A_CALLS - 5);
+    expect(aResult.messages).toMatch(/SIP\/2\.0 503[^\n]*\n(?:[^\n]+\n)*?Reason: SIP;cause=503;text="tenant_limit"/);
+    expect(aResult.messages).toMatch(/Retry-After: \d+/);
+    await until(async () => (await recentCalls(fx.edge.redis, 100)).length >= 5 + B_CALLS, 10_000, 'the call records');
+    const records = await recentCalls(fx.edge.redis, 100);
+    expect(records.filter((r) => r.number === A_NUMBER && r.outcome === 'connected')).toHaveLength(5);
+    expect(records.filter((r) => r.number === B_NUMBER && r.outcome === 'connected')).toHaveLength(B_CALLS);
+    // Every place given back: the tenant's set is empty once the calls ended.
+    await until(async () => (await fx.edge.redis.zcard(tenantKeys('acme').active)) === 0, 5000, "acme's tenant leases to be released");
+  }, 90_000);
+});
