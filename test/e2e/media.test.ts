@@ -1,13 +1,10 @@
 // Media through the edge (SPEC §2 `media.anchor`, §3 "Media", §5, §6): a real rtpengine on
 // 127.0.0.7, SIPp parties that stream PCMU audio (rtp_stream), the edge in between.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { addrs } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
-import { describeWithMedia, freeMediaPort, pcmuWav, RTPENGINE_ADDRESS, startRtpengine, type RtpengineServer } from '../helpers/rtpengine.js';
+import { describeWithMedia, freeMediaPort, mediaScenarios, RTPENGINE_ADDRESS, startRtpengine, type RtpengineServer } from '../helpers/rtpengine.js';
 import { messagesOf, scenarioPath, sipp, type SippResult } from '../helpers/sipp.js';
 import { recentCalls } from '../../src/state/records.js';
 import { edgeHttpServer } from '../../src/edgeHttp.js';
@@ -15,24 +12,6 @@ import { expectOk, expectRefused, inboundCall, outboundCall } from './call.js';
 import { until } from '../helpers/until.js';
 
 const NO_MEDIA_SECONDS = 3;
-
-/** The media scenarios, with __WAV__ pointing at a tone this file generates. */
-function mediaScenarios() {
-  const dir = mkdtempSync(join(tmpdir(), 'wa-edge-media-'));
-  const wav = join(dir, 'tone.wav');
-  writeFileSync(wav, pcmuWav(2));
-  const withWav = (name: string) => {
-    const path = join(dir, name);
-    writeFileSync(path, readFileSync(scenarioPath(name), 'utf8').replaceAll('__WAV__', wav));
-    return path;
-  };
-  return {
-    caller: withWav('uac_call_media.xml'),
-    callerWaitsBye: withWav('uac_call_media_wait_bye.xml'),
-    answerer: withWav('uas_answer_media.xml'),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 interface Party {
   scenario: string;

@@ -5,11 +5,14 @@
 // drachtio-server is missing; with CI set it fails instead.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe } from 'vitest';
 import { NgClient } from '../../src/media/rtpengine.js';
 import { hasDrachtio, udpBound } from './drachtio.js';
 import { freePort } from './ports.js';
+import { scenarioPath } from './sipp.js';
 
 /** rtpengine's media address in the e2e topology (the parties are 127.0.0.1 and 127.0.0.2). */
 export const RTPENGINE_ADDRESS = '127.0.0.7';
@@ -213,4 +216,22 @@ function linearToMuLaw(sample: number): number {
   const mantissa = (s >> (exponent + 3)) & 0x0f;
   s = ~(sign | (exponent << 4) | mantissa) & 0xff;
   return s;
+}
+
+/** The media scenarios (SIPp with RTP), with __WAV__ pointing at a 2 s tone written beside them. */
+export function mediaScenarios() {
+  const dir = mkdtempSync(join(tmpdir(), 'wa-edge-media-'));
+  const wav = join(dir, 'tone.wav');
+  writeFileSync(wav, pcmuWav(2));
+  const withWav = (name: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, readFileSync(scenarioPath(name), 'utf8').replaceAll('__WAV__', wav));
+    return path;
+  };
+  return {
+    caller: withWav('uac_call_media.xml'),
+    callerWaitsBye: withWav('uac_call_media_wait_bye.xml'),
+    answerer: withWav('uas_answer_media.xml'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -48,6 +48,11 @@ export interface SippOptions {
   transport?: 'u1' | 't1';
   /** Anything else, appended last. */
   extraArgs?: string[];
+  /**
+   * Run SIPp inside the network namespace of this process (a podman container's, through
+   * `nsenter --net`): a peer with an address of its own on a container network. Needs localPort.
+   */
+  netnsPid?: number;
 }
 
 export interface SippResult {
@@ -97,6 +102,18 @@ function append(buf: { s: string }, chunk: Buffer): void {
   if (buf.s.length > MAX_OUTPUT) buf.s = buf.s.slice(-MAX_OUTPUT);
 }
 
+/** Whether a socket is bound (UDP) or listening (TCP) on `port` in the network namespace of `pid` (its /proc/PID/net table). */
+function boundInNetns(pid: number, proto: 'udp' | 'tcp', port: number): boolean {
+  const portHex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readIfExists(`/proc/${pid}/net/${proto}`)
+    .split('\n')
+    .slice(1)
+    .some((line) => {
+      const cols = line.trim().split(/\s+/);
+      return (cols[1] ?? '').endsWith(portHex) && (proto === 'udp' || cols[3] === '0A');
+    });
+}
+
 /** Starts one SIPp process. Always await `done` (or call kill()) so nothing outlives the test. */
 export function sipp(opts: SippOptions): SippRun {
   const scenario = scenarioPath(opts.scenario);
@@ -116,7 +133,7 @@ export function sipp(opts: SippOptions): SippRun {
   // A caller that only awaits `done` must not get an unhandled rejection from `ready`.
   ready.catch(() => {});
 
-  const port = opts.localPort !== undefined ? Promise.resolve(opts.localPort) : freeSipPort(opts.localAddress);
+  const port = opts.localPort !== undefined ? Promise.resolve(opts.localPort) : opts.netnsPid !== undefined ? Promise.reject(new Error('netnsPid needs localPort')) : freeSipPort(opts.localAddress);
   port.catch(() => {});
 
   const done = port.then(
@@ -144,11 +161,12 @@ export function sipp(opts: SippOptions): SippRun {
         if (opts.injectFile !== undefined) args.push('-inf', opts.injectFile);
         for (const [name, value] of Object.entries(opts.vars ?? {})) args.push('-set', name, String(value));
         args.push(...(opts.extraArgs ?? []));
-        const command = [sippBin, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ');
+        const argv = opts.netnsPid !== undefined ? ['nsenter', `--net=/proc/${opts.netnsPid}/ns/net`, sippBin, ...args] : [sippBin, ...args];
+        const command = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ');
 
         const stdout = { s: '' };
         const stderr = { s: '' };
-        const child = spawn(sippBin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+        const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
         child.stdout.on('data', (c: Buffer) => append(stdout, c));
         child.stderr.on('data', (c: Buffer) => append(stderr, c));
         let exited = false;
@@ -168,7 +186,8 @@ export function sipp(opts: SippOptions): SippRun {
         void (async () => {
           const deadline = Date.now() + 10_000;
           while (!exited) {
-            const bound = await portInUse(transport === 't1' ? 'tcp' : 'udp', opts.localAddress, localPort);
+            const proto = transport === 't1' ? 'tcp' : 'udp';
+            const bound = opts.netnsPid !== undefined ? boundInNetns(opts.netnsPid, proto, localPort) : await portInUse(proto, opts.localAddress, localPort);
             if (bound) {
               markReady();
               return;
