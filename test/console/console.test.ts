@@ -324,7 +324,7 @@ describeWithChromium('operator console in Chromium', () => {
     }, hostile);
     expect(tried).toBe('blocked');
     expect(problems.splice(0)).toEqual([expect.stringContaining("requires 'TrustedHTML' assignment")]);
-    const unanswered = calls.getByRole('row').filter({ hasText: '487' });
+    const unanswered = calls.getByRole('row').filter({ hasText: 'SIP 487' });
     expect(await unanswered.textContent()).toContain('to WhatsApp');
     expect(await unanswered.textContent()).toContain('unanswered');
 
