@@ -14,7 +14,8 @@ const load = { rate: 50, killAfterMs: 2500, totalMs: 8000, ringMs: 200, holdMs: 
 
 function expectNoRefusalNoPhantom(r: FailoverLoadResult) {
   console.log(JSON.stringify(r));
-  expect(r.failoverMs).toBeLessThan(load.failoverWaitMs); // the case the bound is for
+  // The case the bound is for. A Sentinel failover slower than that is Sentinel's (its events say why).
+  expect(r.failoverMs, r.sentinelEvents).toBeLessThan(load.failoverWaitMs);
   expect(r.refused).toEqual({});
   expect(r.admitted).toBe(r.calls);
   expect(r.waited.count).toBeGreaterThan(0); // the kill did land on the admissions
