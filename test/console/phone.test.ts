@@ -12,7 +12,7 @@ import { describeWithChromium, pageProblems } from '../helpers/chromium.js';
 import { addrs } from '../helpers/drachtio.js';
 import { describeWithMedia } from '../helpers/rtpengine.js';
 import { sipp } from '../helpers/sipp.js';
-import { AGENT, TOKEN, WAIT_MS, startPhoneRig, type PhoneRig } from './phoneRig.js';
+import { AGENT, AGENT_ADDRESS, TOKEN, WAIT_MS, startPhoneRig, type PhoneRig } from './phoneRig.js';
 
 const NOT_ALLOWED_USER = '+447700900777';
 
@@ -142,7 +142,7 @@ describeWithChromium('console phone in Chromium', () => {
         await second.goto(`${rig.url}/console`);
         await second.getByLabel('Admin token').fill(TOKEN);
         await second.getByRole('button', { name: 'Sign in' }).click();
-        await second.getByLabel('Device', { exact: true }).selectOption(AGENT.username);
+        await second.getByLabel('Device', { exact: true }).selectOption(AGENT_ADDRESS);
         await second.getByLabel('Device password').fill(AGENT.password);
         await second.getByRole('button', { name: 'Sign in to phone' }).click();
         await expect.poll(async () => (await rig.fx.edge.devices.list(AGENT.username)).length, { timeout: WAIT_MS }).toBe(2);

@@ -25,6 +25,8 @@ import { until } from '../helpers/until.js';
 export const WAIT_MS = 30_000;
 export const TOKEN = 'test-admin-token-0123456789';
 export const AGENT = { username: 'agent1', password: 'agent1-secret-42' };
+/** The phone's Device choice for AGENT: its address, at the host the phone connects to (tenant default). */
+export const AGENT_ADDRESS = `${AGENT.username}@${addrs.edge}`;
 
 export interface PhoneRig {
   rtp: RtpengineServer;
@@ -40,8 +42,10 @@ export interface PhoneRig {
   mediaOf(callId: string): Promise<{ fromBrowser: number; fromTelnyx: number }>;
   /** A SIPp run's result, thrown with its description (and the edge's log tail) unless it exited 0. */
   finished(run: SippRun): Promise<SippResult>;
-  signInToConsole(page: Page): Promise<void>;
-  signInToPhone(page: Page, password?: string): Promise<void>;
+  /** Signs the console in with `token` (the operator's by default) and waits for the phone. */
+  signInToConsole(page: Page, token?: string): Promise<void>;
+  /** Picks `device` (an address, `alice@acme.test`; AGENT by default) and signs the phone in with `password`. */
+  signInToPhone(page: Page, password?: string, device?: string): Promise<void>;
   /** The phone says registered and the edge holds one binding for the device. */
   registered(page: Page): Promise<void>;
   lookUp(page: Page, user: string): Promise<void>;
@@ -125,14 +129,14 @@ export async function startPhoneRig(): Promise<PhoneRig> {
       if (r.code !== 0) throw new Error(`${describeSipp(r)}\n--- edge log (tail)\n${started.fx.logs().split('\n').slice(-80).join('\n')}`);
       return r;
     },
-    async signInToConsole(page) {
+    async signInToConsole(page, token = TOKEN) {
       await page.goto(`${url}/console`);
-      await page.getByLabel('Admin token').fill(TOKEN);
+      await page.getByLabel('Admin token').fill(token);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: 'Phone', exact: true }).waitFor();
     },
-    async signInToPhone(page, password = AGENT.password) {
-      await page.getByLabel('Device', { exact: true }).selectOption(AGENT.username);
+    async signInToPhone(page, password = AGENT.password, device = AGENT_ADDRESS) {
+      await page.getByLabel('Device', { exact: true }).selectOption(device);
       await page.getByLabel('Device password').fill(password);
       await page.getByRole('button', { name: 'Sign in to phone' }).click();
     },
