@@ -128,8 +128,11 @@ export class PhoneLine {
         e.session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
         return;
       }
-      const business = userOf(e.request.to?.uri?.toString());
-      this.track(e.session, { direction: 'incoming', peer: userOf(e.request.from?.uri?.toString()), business, state: 'incoming', startedAt: Date.now(), muted: false, dtmf: '' });
+      // The edge addresses its leg To the business number the customer called (src/sip/inbound.ts);
+      // a To that is no number (another registrar's leg to this contact) names none.
+      const to = userOf(e.request.to?.uri?.toString());
+      const business = /^\+?\d{6,15}$/.test(to) ? to : undefined;
+      this.track(e.session, { direction: 'incoming', peer: userOf(e.request.from?.uri?.toString()), ...(business ? { business } : {}), state: 'incoming', startedAt: Date.now(), muted: false, dtmf: '' });
     });
     ua.start();
   }

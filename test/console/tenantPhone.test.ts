@@ -158,7 +158,7 @@ describeWithChromium('console phone per tenant in Chromium', () => {
       await registeredAs('alice@acme');
       const telnyx = sipp({ scenario: rig.scenario('uac_call_media.xml'), localAddress: addrs.telnyx, remote: rig.fx.sip, service: A_NUMBER, vars: { from: USER, hold: 3000 }, timeoutSec: 60, extraArgs: await rig.mediaArgs() });
       await page.locator('.call-state', { hasText: 'Incoming WhatsApp call' }).waitFor();
-      await expect.poll(() => page.locator('.call-title').textContent()).toContain(USER);
+      await expect.poll(() => page.locator('.call-title').textContent()).toBe(`Incoming WhatsApp call from ${USER} on ${A_NUMBER}`);
       await page.getByRole('button', { name: 'Answer' }).click();
       await page.locator('.call-state', { hasText: 'In call' }).waitFor();
       await rig.finished(telnyx); // streamed 3 s, then hung up
