@@ -49,6 +49,8 @@ export interface PhoneRig {
   /** The phone says registered and the edge holds one binding for the device. */
   registered(page: Page): Promise<void>;
   lookUp(page: Page, user: string): Promise<void>;
+  /** Clicks **Call** for `user` in the lookup shown, waits for "In call" and for audio both ways through rtpengine (> 50 packets each); the call's id in rtpengine. */
+  callWithAudio(page: Page, user: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -111,6 +113,10 @@ export async function startPhoneRig(): Promise<PhoneRig> {
   }
   const started = { rtp, fx, browser };
   const url = `http://127.0.0.1:${(http.server.address() as { port: number }).port}`;
+  const mediaOf = async (callId: string) => {
+    const q = await ng.query(parseNgAddress(started.rtp.ng) as NgAddress, callId);
+    return { fromBrowser: received(q, 'pbx').packets, fromTelnyx: received(q, 'telnyx').packets };
+  };
   return {
     ...started,
     url,
@@ -120,10 +126,7 @@ export async function startPhoneRig(): Promise<PhoneRig> {
       return path;
     },
     mediaArgs: async (address = addrs.telnyx) => ['-mi', address, '-mp', String(await freeMediaPort(address))],
-    async mediaOf(callId) {
-      const q = await ng.query(parseNgAddress(started.rtp.ng) as NgAddress, callId);
-      return { fromBrowser: received(q, 'pbx').packets, fromTelnyx: received(q, 'telnyx').packets };
-    },
+    mediaOf,
     async finished(run) {
       const r = await run.done;
       if (r.code !== 0) throw new Error(`${describeSipp(r)}\n--- edge log (tail)\n${started.fx.logs().split('\n').slice(-80).join('\n')}`);
@@ -148,6 +151,18 @@ export async function startPhoneRig(): Promise<PhoneRig> {
       await page.getByLabel('WhatsApp user').fill(user);
       await page.getByRole('button', { name: 'Look up' }).click();
       await page.locator('.verdict').waitFor();
+    },
+    async callWithAudio(page, user) {
+      await page.getByRole('button', { name: `Call ${user}` }).click();
+      await page.locator('.call-state', { hasText: 'In call' }).waitFor();
+      const [callId] = await started.rtp.calls();
+      if (callId === undefined) throw new Error('the call is not on rtpengine');
+      // The browser's fake microphone towards Telnyx, SIPp's tone towards the browser: both counted by rtpengine.
+      await until(async () => {
+        const q = await mediaOf(callId);
+        return q.fromBrowser > 50 && q.fromTelnyx > 50;
+      }, WAIT_MS, 'audio both ways through rtpengine');
+      return callId;
     },
     stop,
   };

@@ -6,16 +6,17 @@
 // test/console/phone.test.ts: a real drachtio-server (wss), a real rtpengine, SIPp playing Telnyx;
 // the tenants are made through the running edge's own /v1/tenants.
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it, onTestFailed } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { recentCalls } from '../../src/state/records.js';
 import { USER } from '../helpers/config.js';
-import { describeWithChromium, pageProblems } from '../helpers/chromium.js';
+import { describeWithChromium } from '../helpers/chromium.js';
 import { challengeOf, digestAuthorization, rawClient } from '../helpers/digestClient.js';
 import { addrs } from '../helpers/drachtio.js';
 import { describeWithMedia } from '../helpers/rtpengine.js';
 import { messagesOf, sipp } from '../helpers/sipp.js';
 import { until } from '../helpers/until.js';
-import { AGENT_ADDRESS, TOKEN, WAIT_MS, startPhoneRig, type PhoneRig } from './phoneRig.js';
+import { AGENT_ADDRESS, TOKEN, WAIT_MS, type PhoneRig } from './phoneRig.js';
+import { usePhoneSuite } from './phoneSuite.js';
 
 const A_NUMBER = '+447418600001';
 const B_NUMBER = '+447418600101';
@@ -24,34 +25,8 @@ const B_BOB = { address: 'bob@bravo.test', password: 'bravo-bob-3' };
 
 describeWithChromium('console phone per tenant in Chromium', () => {
   describeWithMedia('console phone per tenant: WebRTC through rtpengine', () => {
-    let rig: PhoneRig;
-    let page: Page;
-    let problems: string[];
-
-    const api = async (method: 'GET' | 'POST', path: string, body?: unknown, token = TOKEN) => {
-      const res = await fetch(`${rig.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-      return JSON.parse(text) as Record<string, unknown>;
-    };
-    const tokenOf = async (tenant: string) => (await api('POST', `/v1/tenants/${tenant}/tokens`, { name: 'console' })).token as string;
-
-    beforeAll(async () => {
-      rig = await startPhoneRig();
-    }, 90_000);
-
-    afterAll(async () => {
-      await rig?.stop();
-    });
-
-    beforeEach(async () => {
-      const { fx, rtp, browser } = rig;
-      await fx.edge.redis.flushall();
-      await fx.edge.tenants.refresh();
+    const suite = usePhoneSuite(async (rig) => {
+      await rig.fx.edge.tenants.refresh();
       // Both tenants have an `alice` (each its own softphone, its own password); B also has a `bob`.
       await api('POST', '/v1/tenants', {
         name: 'acme',
@@ -68,24 +43,24 @@ describeWithChromium('console phone per tenant in Chromium', () => {
           { username: 'bob', password: B_BOB.password, numbers: [B_NUMBER], defaultRegion: 'GB' },
         ],
       });
-      await fx.edge.permissions.grant(A_NUMBER, USER, 'permanent', 'test');
-      await fx.edge.permissions.grant(B_NUMBER, USER, 'permanent', 'test');
-      page = await browser.context.newPage();
-      const browserLog: string[] = [];
-      onTestFailed(async () => {
-        console.error('--- phone panel\n', await page.locator('section.phone').innerText().catch((e: unknown) => String(e)));
-        console.error('--- browser console\n', browserLog.slice(-150).join('\n'), '\n--- edge log (tail)\n', fx.logs().split('\n').slice(-120).join('\n'), '\n--- rtpengine (not pings)\n', rtp.logs().split('\n').filter((l) => !/'(ping|list|query)'/.test(l)).slice(-60).join('\n'));
-      });
-      page.on('console', (m) => browserLog.push(`${m.type()}: ${m.text()}`));
-      problems = pageProblems(page);
+      await rig.fx.edge.permissions.grant(A_NUMBER, USER, 'permanent', 'test');
+      await rig.fx.edge.permissions.grant(B_NUMBER, USER, 'permanent', 'test');
     });
+    let rig: PhoneRig;
+    let page: Page;
+    beforeEach(() => void ({ rig, page } = suite));
 
-    afterEach(async () => {
-      await page.close(); // closes the WebSocket: the registration goes with it
-      expect(problems).toEqual([]);
-      await rig.fx.expectIdle(15_000);
-      expect(await rig.rtp.calls(), 'calls left on rtpengine').toEqual([]);
-    });
+    const api = async (method: 'GET' | 'POST', path: string, body?: unknown, token = TOKEN) => {
+      const res = await fetch(`${suite.rig.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    const tokenOf = async (tenant: string) => (await api('POST', `/v1/tenants/${tenant}/tokens`, { name: 'console' })).token as string;
 
     const offered = () => page.locator('#phone-device option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
     const registeredAs = async (merged: string) => {
@@ -105,11 +80,7 @@ describeWithChromium('console phone per tenant in Chromium', () => {
       await expect.poll(() => page.locator('section.phone').textContent()).toContain(`Signed in as alice@acme.test (${A_NUMBER})`);
 
       await rig.lookUp(page, USER);
-      await page.getByRole('button', { name: `Call ${USER}` }).click();
-      await page.locator('.call-state', { hasText: 'In call' }).waitFor();
-      const [callId] = await rig.rtp.calls();
-      expect(callId).toBeDefined();
-      await expect.poll(() => rig.mediaOf(callId!), { timeout: WAIT_MS, interval: 500 }).toMatchObject({ fromBrowser: expect.toSatisfy((n: number) => n > 50), fromTelnyx: expect.toSatisfy((n: number) => n > 50) });
+      await rig.callWithAudio(page, USER);
       await page.getByRole('button', { name: 'Hang up' }).click();
       const t = await rig.finished(telnyx);
       const invite = messagesOf(t).find((m) => /message received/.test(m) && /^INVITE /m.test(m)) ?? '';
