@@ -146,7 +146,8 @@ function PhoneSignIn({ phone }: { phone: Phone }) {
   if (offered.length === 0) {
     return <p>No devices to sign in as: the phone signs in as one of this tenant's devices (devices[] in the configuration file, or Device entries under the tenant, which needs a SIP domain).</p>;
   }
-  // One tenant's devices share its domain: shown once, after the names, when it is a tenant's.
+  // A tenant's devices are shown by address (alice@acme.sip.example, whose domain names the tenant);
+  // the file's by name alone, as in a single-business deployment.
   const ofTenant = offered.some((d) => d.tenant !== 'default');
   return (
     <form class="lookup" onSubmit={submit}>
