@@ -145,6 +145,8 @@ describeWithDrachtio("permission lookup over SIP: a tenant's number asks Meta wi
     { name: 'charlie', number: '+447418600201', pnid: '5550201', pbx: '127.0.0.11', token: undefined },
   ] as const;
   const [acme, bravo, charlie] = tenants;
+  // A generous deadline (a loaded box must not turn the stand-in's answer into a timeout); no cache, each call asks.
+  const LOOKUP = { timeoutMs: 10_000, negativeCacheSeconds: 0 };
   const trunks = [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }];
   let fx: EdgeFixture;
   let api: FastifyInstance;
@@ -152,7 +154,7 @@ describeWithDrachtio("permission lookup over SIP: a tenant's number asks Meta wi
   let metaB: FakeMeta;
   let metaFile: FakeMeta;
   const fileWith = (cloudApi?: unknown) => ({ trunks, numbers: [{ number: BUSINESS, calling: true, phoneNumberId: PHONE_NUMBER_ID }], whatsapp: cloudApi ? { cloudApi } : {} });
-  const platformApi = () => ({ baseUrl: metaFile.baseUrl, token: 'platform-graph-token', permissionLookup: { timeoutMs: 2000, negativeCacheSeconds: 0 } });
+  const platformApi = () => ({ baseUrl: metaFile.baseUrl, token: 'platform-graph-token', permissionLookup: LOOKUP });
   // Meta's start_call limit used up: 480 daily_limit, which only Meta's answer gives (the edge alone says no_permission).
   const usedUp = () => metaSays('temporary', false, [{ time_period: 'PT24H', max_allowed: 100, current_usage: 100, limit_expiration_time: Math.floor(Date.now() / 1000) + 600 }]);
   const seen = (m: FakeMeta) => m.requests.map((r) => [r.url, r.headers.authorization]);
@@ -184,7 +186,7 @@ describeWithDrachtio("permission lookup over SIP: a tenant's number asks Meta wi
           name: t.name,
           numbers: [{ number: t.number, calling: true, phoneNumberId: t.pnid }],
           trunks: [{ name: 'pbx', sources: [`${t.pbx}/32`], numbers: [t.number], defaultRegion: 'GB' }],
-          ...(meta && t.token ? { credentials: { whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: t.token, permissionLookup: { timeoutMs: 2000, negativeCacheSeconds: 0 } } } } } : {}),
+          ...(meta && t.token ? { credentials: { whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: t.token, permissionLookup: LOOKUP } } } } : {}),
         },
       });
       expect(res.statusCode, res.body).toBe(201);

@@ -274,7 +274,8 @@ describe("Meta's call_permissions lookup of a tenant's number asks the tenant's 
   const C_PNID = '5550201';
   /** Meta's answer: a temporary permission whose start_call limit is used up (daily_limit, not the edge's no_permission). */
   const usedUp = { status: 200, body: { messaging_product: 'whatsapp', permission: { status: 'temporary' }, actions: [{ action_name: 'start_call', can_perform_action: false, limits: [{ time_period: 'PT24H', max_allowed: 100, current_usage: 100, limit_expiration_time: (T0 + 3600_000) / 1000 }] }] } };
-  const cloudApi = (meta: FakeMeta, token: string, permissionLookup: unknown = true) => ({ baseUrl: meta.baseUrl, token, permissionLookup });
+  // A generous deadline: on a loaded box the stand-in must not be mistaken for a silent Meta.
+  const cloudApi = (meta: FakeMeta, token: string, permissionLookup: unknown = { timeoutMs: 10_000, negativeCacheSeconds: 60 }) => ({ baseUrl: meta.baseUrl, token, permissionLookup });
   let metaA: FakeMeta;
   let metaB: FakeMeta;
   let metaFile: FakeMeta;
