@@ -118,3 +118,11 @@ it('two instances creating overlapping tenants at the same moment: exactly one i
     expect(docs.filter((n) => n === x || n === y)).toHaveLength(1);
   }
 });
+
+it('OpenAPI documents the refusal on the trunk routes', async () => {
+  const doc = (await f.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  for (const route of [doc.paths['/v1/tenants/{tenant}/trunks'].post, doc.paths['/v1/tenants/{tenant}/trunks/{key}'].put]) {
+    expect(route.description).toContain('409 trunk_overlap');
+  }
+  expect(JSON.stringify(doc)).toContain('"trunk_overlap"');
+});

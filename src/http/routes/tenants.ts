@@ -299,6 +299,8 @@ function registerCollection(
   putTenant: (req: FastifyRequest, snap: Snapshot, doc: StoredTenant) => Write,
   operatorOnly: (req: FastifyRequest) => void,
 ): void {
+  // A trunk's sources are checked against every other tenant's trunks (src/tenants/changes.ts).
+  const refusals = collection === 'trunks' ? { description: "409 trunk_overlap when a source range overlaps another tenant's trunk (the file's included): a call from there could not be told apart. Nothing is written." } : {};
   const path = `/tenants/:tenant/${collection}`;
   const schema = ENTRY_SCHEMA[collection];
   const keyField = ENTRY_KEY[collection];
@@ -331,7 +333,7 @@ function registerCollection(
 
   app.post(
     path,
-    { schema: { summary: `Add a ${SINGULAR[collection]} to a tenant${takesOperator ? ' (operator)' : ''}`, tags, params: tenantParams, body: schema, response: withErrors({ 201: looseEntry }) }, validatorCompiler: acceptAsIs },
+    { schema: { summary: `Add a ${SINGULAR[collection]} to a tenant${takesOperator ? ' (operator)' : ''}`, ...refusals, tags, params: tenantParams, body: schema, response: withErrors({ 201: looseEntry }) }, validatorCompiler: acceptAsIs },
     async (req: FastifyRequest<{ Params: { tenant: string }; Body: unknown }>, reply) => {
       if (takesOperator) operatorOnly(req);
       const entry = req.body as Entry;
@@ -357,7 +359,7 @@ function registerCollection(
 
   app.put(
     one,
-    { schema: { summary: `Replace a ${SINGULAR[collection]} of a tenant (its ${keyField} stays the URL's)`, tags, params, body: schema, response: withErrors({ 200: looseEntry }) }, validatorCompiler: acceptAsIs },
+    { schema: { summary: `Replace a ${SINGULAR[collection]} of a tenant (its ${keyField} stays the URL's)`, ...refusals, tags, params, body: schema, response: withErrors({ 200: looseEntry }) }, validatorCompiler: acceptAsIs },
     async (req: FastifyRequest<{ Params: { tenant: string; key: string }; Body: unknown }>) => {
       const body = req.body as Entry;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError('invalid_config', `(top level): a ${SINGULAR[collection]} object is expected`);
