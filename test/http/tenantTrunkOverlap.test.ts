@@ -5,29 +5,20 @@
 // one tenant ranges may overlap, as in the file. Two instances creating overlapping tenants at once:
 // exactly one wins (tenant_write.lua writes only at the version the change was validated against).
 // Real Redis.
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
 import { TENANT_KEYS } from '../../src/tenants/store.js';
-import { tenantFixture, type TenantFixture } from './tenantFixture.js';
+import { useTenantFixtures, type TenantFixture } from './tenantFixture.js';
 
 const A_NUMBER = '+447418600001';
 const B_NUMBER = '+447418600101';
 
 const redis = useRedisServer();
+const fixtures = useTenantFixtures(redis);
+const fixture = fixtures.another;
 let f: TenantFixture;
-const open: TenantFixture[] = [];
-afterAll(async () => {
-  for (const x of open) await x.close();
-});
-async function fixture(): Promise<TenantFixture> {
-  const x = await tenantFixture(redis.url);
-  open.push(x);
-  return x;
-}
 beforeEach(async () => {
-  f = await fixture();
-  await f.redis.flushall();
-  await f.directory.refresh();
+  f = await fixtures.fresh();
 });
 
 const tenant = (name: string, number: string, sources: string[]) => ({ name, numbers: [{ number }], trunks: [{ name: 'pbx', sources, numbers: [number] }] });
