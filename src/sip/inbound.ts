@@ -105,8 +105,12 @@ async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, t
   return { status: leg.timedOut ? 408 : (leg.error.status ?? 500) };
 }
 
-/** A `device:NAME` target: every registered contact at once; none registered counts as a 480. */
-async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse, name: string, user: string, headers: Record<string, string>, sdp?: AnchoredSdp): Promise<Attempt> {
+/**
+ * A `device:NAME` target: every registered contact at once; none registered counts as a 480. The
+ * legs are addressed To the business number (as a carrier's call to a DID is), not to the contact:
+ * the softphone, the console's phone included, shows which number the customer called.
+ */
+async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse, name: string, business: string, user: string, headers: Record<string, string>, sdp?: AnchoredSdp): Promise<Attempt> {
   let bindings;
   try {
     bindings = await deps.devices.list(name);
@@ -115,7 +119,7 @@ async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse
     return { status: 503 };
   }
   if (bindings.length === 0) return { status: 480 };
-  return forkToBindings(deps, req, res, bindings, { callingNumber: user, headers, timeoutMs: deps.config().sip.inboundTargetTimeoutSeconds * 1000, sdp });
+  return forkToBindings(deps, req, res, bindings, { callingNumber: user, headers: { ...headers, To: `<sip:${business}@localhost>` }, timeoutMs: deps.config().sip.inboundTargetTimeoutSeconds * 1000, sdp });
 }
 
 async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, business: string, user: string, meta: MetaCallInfo): Promise<void> {
@@ -134,7 +138,7 @@ async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, 
     if (req.canceled) break;
     const attempt =
       target.kind === 'device'
-        ? await callDeviceTarget(deps, req, res, target.name, user, headers, sdp)
+        ? await callDeviceTarget(deps, req, res, target.name, business, user, headers, sdp)
         : await callSipTarget(deps, req, res, target.uri, user, headers, sdp);
     if ('answered' in attempt) {
       session.log.info({ target: inboundTargetText(target), attempt: i + 1 }, 'routed');
