@@ -5,12 +5,10 @@
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
-import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
+import { operatorApi, startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { startFakeMeta, type FakeMeta } from '../http/fakeMeta.js';
 import { expectOk, expectRefused, outboundCall } from './call.js';
-import type { FastifyInstance } from 'fastify';
-import { edgeHttpServer } from '../../src/edgeHttp.js';
 
 const PHONE_NUMBER_ID = '1234567890';
 const metaSays = (status: string, canCall: boolean, limits: unknown[] = []) => ({
@@ -137,7 +135,6 @@ describeWithDrachtio('permission lookup: a call the edge would refuse no_permiss
 });
 
 describeWithDrachtio("permission lookup over SIP: a tenant's number asks Meta with its tenant's own Cloud API (SPEC §2a)", () => {
-  const TOKEN = 'test-admin-token-0123456789';
   // Each tenant's PBX on its own loopback address (its trunk's source), each tenant's Meta app a stand-in of its own.
   const tenants = [
     { name: 'acme', number: '+447418600001', pnid: '5550001', pbx: '127.0.0.7', token: 'acme-graph-token' },
@@ -149,7 +146,7 @@ describeWithDrachtio("permission lookup over SIP: a tenant's number asks Meta wi
   const LOOKUP = { timeoutMs: 10_000, negativeCacheSeconds: 0 };
   const trunks = [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }];
   let fx: EdgeFixture;
-  let api: FastifyInstance;
+  let api: Awaited<ReturnType<typeof operatorApi>>;
   let metaA: FakeMeta;
   let metaB: FakeMeta;
   let metaFile: FakeMeta;
@@ -163,8 +160,7 @@ describeWithDrachtio("permission lookup over SIP: a tenant's number asks Meta wi
   beforeAll(async () => {
     [metaA, metaB, metaFile] = await Promise.all([startFakeMeta(), startFakeMeta(), startFakeMeta()]);
     fx = await startEdgeFixture(() => fileWith(platformApi()));
-    api = await edgeHttpServer(fx.edge);
-    await api.ready();
+    api = await operatorApi(fx);
   }, 60_000);
   afterAll(async () => {
     await api?.close();
@@ -178,16 +174,11 @@ describeWithDrachtio("permission lookup over SIP: a tenant's number asks Meta wi
     const metas = { acme: metaA, bravo: metaB } as Record<string, FakeMeta>;
     for (const t of tenants) {
       const meta = metas[t.name];
-      const res = await api.inject({
-        method: 'POST',
-        url: '/v1/tenants',
-        headers: { authorization: `Bearer ${TOKEN}` },
-        payload: {
-          name: t.name,
-          numbers: [{ number: t.number, calling: true, phoneNumberId: t.pnid }],
-          trunks: [{ name: 'pbx', sources: [`${t.pbx}/32`], numbers: [t.number], defaultRegion: 'GB' }],
-          ...(meta && t.token ? { credentials: { whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: t.token, permissionLookup: LOOKUP } } } } : {}),
-        },
+      const res = await api.call('POST', '/v1/tenants', {
+        name: t.name,
+        numbers: [{ number: t.number, calling: true, phoneNumberId: t.pnid }],
+        trunks: [{ name: 'pbx', sources: [`${t.pbx}/32`], numbers: [t.number], defaultRegion: 'GB' }],
+        ...(meta && t.token ? { credentials: { whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: t.token, permissionLookup: LOOKUP } } } } : {}),
       });
       expect(res.statusCode, res.body).toBe(201);
     }

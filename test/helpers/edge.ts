@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { startEdge, type Edge } from '../../src/app.js';
+import { edgeHttpServer } from '../../src/edgeHttp.js';
 import { createLogger } from '../../src/log.js';
 import { redisReady } from '../../src/state/redis.js';
 import { numberKeys } from '../../src/state/keys.js';
@@ -116,4 +117,16 @@ export function useEdgeFixture(overrides?: Parameters<typeof startEdgeFixture>[0
       return Reflect.get(current, name);
     },
   });
+}
+
+/** The running edge's own HTTP API (src/edgeHttp.ts, not listening: requests are injected), called as the operator. */
+export async function operatorApi(fx: EdgeFixture) {
+  const api = await edgeHttpServer(fx.edge);
+  await api.ready();
+  const token = fx.edge.config.current.http.adminToken;
+  return {
+    call: (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
+      api.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { payload: body as object }) }),
+    close: () => api.close(),
+  };
 }
