@@ -153,8 +153,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await v1.register(callsRoutes(deps));
       await v1.register(devicesRoutes(deps));
       await v1.register(phoneRoutes(deps));
-      if (deps.tenants) await v1.register(tenantsRoutes(deps, deps.tenants));
-      await v1.register(tenantMetricsRoutes(deps));
+      if (deps.tenants) {
+        await v1.register(tenantsRoutes(deps, deps.tenants));
+        await v1.register(tenantMetricsRoutes(deps));
+      }
     },
     { prefix: '/v1' },
   );
