@@ -8,7 +8,8 @@
 //    setup times both ways, every permission event, request channel/result and upstream lesson,
 //    every per-number gauge and its softphone registered): the worst case.
 // For each: series in the operator's /metrics, its bytes and time; one tenant's view and its time;
-// the heap the metrics hold. Prints figures; asserts nothing.
+// the heap the metrics hold. First for one tenant of the same shape (the baseline, same run), then
+// for the fleet. Prints figures; asserts nothing. `node --expose-gc --import tsx` for steadier heap.
 import { performance } from 'node:perf_hooks';
 import { startRedis } from '../../test/helpers/redis.js';
 import { stateFixture } from '../../test/helpers/state.js';
@@ -39,8 +40,10 @@ const tenantDoc = (t: number) => ({
 
 const server = await startRedis();
 const f = await stateFixture(server.url, { http: { adminToken: TOKEN } });
-try {
-  const merged = mergeTenants(f.config.current, Array.from({ length: TENANTS }, (_, t) => tenantSchema.parse(tenantDoc(t)))).config;
+const file = f.config.current;
+
+async function measure(tenantCount: number): Promise<void> {
+  const merged = mergeTenants(file, Array.from({ length: tenantCount }, (_, t) => tenantSchema.parse(tenantDoc(t)))).config;
   f.config.current = merged;
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -80,7 +83,7 @@ try {
     global.gc?.();
     const heap = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
     const op = await timed('/metrics');
-    const one = await timed(`/v1/tenants/t${Math.floor(TENANTS / 2)}/metrics`, TOKEN);
+    const one = await timed(`/v1/tenants/t${Math.floor(tenantCount / 2)}/metrics`, TOKEN);
     // prom-client's formatting alone, without the Redis reads of the scrape.
     const format = async (print: () => Promise<string>) => {
       const times: number[] = [];
@@ -92,14 +95,14 @@ try {
       return pct(times.sort((a, b) => a - b), 50);
     };
     const opFormat = await format(() => metrics.registry.metrics());
-    const oneFormat = await format(() => metrics.of(`t${Math.floor(TENANTS / 2)}`).registry.metrics());
+    const oneFormat = await format(() => metrics.of(`t${Math.floor(tenantCount / 2)}`).registry.metrics());
     console.log(
       `${state}: operator /metrics ${series(op.body)} series (${ofTenants(op.body)} with a tenant label, ${(op.body.length / 1e6).toFixed(1)} MB), p50 ${op.p50.toFixed(0)} ms, max ${op.max.toFixed(0)} ms, of which formatting p50 ${opFormat.toFixed(0)} ms | ` +
         `one tenant's view ${series(one.body)} series, p50 ${one.p50.toFixed(1)} ms, max ${one.max.toFixed(1)} ms, formatting p50 ${oneFormat.toFixed(2)} ms | heap held by metrics and config ≈ ${heap.toFixed(0)} MB`,
     );
   };
 
-  console.log(`${TENANTS} tenants × ${NUMBERS} numbers, ${SCRAPES} scrapes each (Redis reads of every scraped number included)`);
+  console.log(`${tenantCount} tenant(s) × ${NUMBERS} numbers, ${SCRAPES} scrapes each (Redis reads of every scraped number included)`);
   await report('idle');
   for (const name of fleetOf(merged).tenants.keys()) {
     const s = metrics.of(name);
@@ -119,6 +122,11 @@ try {
   }
   await report('busy (every label set used)');
   await app.close();
+}
+
+try {
+  await measure(1);
+  await measure(TENANTS);
 } finally {
   await f.close();
   await server.stop();
