@@ -12,57 +12,32 @@
 // for the fleet. Prints figures; asserts nothing. `node --expose-gc --import tsx` for steadier heap.
 import { performance } from 'node:perf_hooks';
 import { startRedis } from '../../test/helpers/redis.js';
-import { stateFixture } from '../../test/helpers/state.js';
-import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
-import { buildHttpServer } from '../../src/http/server.js';
-import { TenantStore } from '../../src/tenants/store.js';
-import { TenantDirectory } from '../../src/tenants/directory.js';
+import { testConfig } from '../../test/helpers/config.js';
+import { tenantFixture } from '../../test/http/tenantFixture.js';
+import { TOKEN } from '../../test/http/fixture.js';
 import { mergeTenants, fleetOf } from '../../src/tenants/fleet.js';
 import { tenantSchema } from '../../src/tenants/schema.js';
 import { REFUSALS } from '../../src/domain/reasons.js';
 import { UPSTREAM_LESSONS } from '../../src/domain/upstreamRefusals.js';
 import { PERMISSION_REQUEST_CHANNELS, PERMISSION_REQUEST_RESULTS } from '../../src/metrics.js';
 import { numArg, pct } from '../sip/lib.js';
+import { tenantDoc } from './fleetConfig.js';
 
 const TENANTS = numArg('tenants', 1000);
 const NUMBERS = numArg('numbers', 10);
 const SCRAPES = numArg('scrapes', 10);
-const TOKEN = 'bench-admin-token-0123456789';
-const numberOf = (t: number, n: number) => `+4474${String(t).padStart(5, '0')}${String(n).padStart(2, '0')}`;
-const tenantDoc = (t: number) => ({
-  name: `t${t}`,
-  domain: `t${t}.sip.example`,
-  numbers: Array.from({ length: NUMBERS }, (_, n) => ({ number: numberOf(t, n), inbound: ['device:agent'] })),
-  trunks: [{ name: 'pbx', sources: [`10.${t >> 8}.${t & 255}.0/24`], numbers: Array.from({ length: NUMBERS }, (_, n) => numberOf(t, n)) }],
-  devices: [{ username: 'agent', password: 'agent-password', numbers: [numberOf(t, 0)] }],
-});
-
 const server = await startRedis();
-const f = await stateFixture(server.url, { http: { adminToken: TOKEN } });
-const file = f.config.current;
 
 async function measure(tenantCount: number): Promise<void> {
-  const merged = mergeTenants(file, Array.from({ length: tenantCount }, (_, t) => tenantSchema.parse(tenantDoc(t)))).config;
-  f.config.current = merged;
+  // The HTTP API with tenants as the tests build it; its directory stopped, the merged bench config set by hand.
+  const merged = mergeTenants(testConfig({ redis: { url: server.url } }), Array.from({ length: tenantCount }, (_, t) => tenantSchema.parse(tenantDoc(t, NUMBERS)))).config;
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
-  const metrics = createMetrics();
+  const f = await tenantFixture(server.url, {}, 60_000, { devices: async (only) => (only ?? merged.devices).map((d) => ({ username: d.username, numbers: d.numbers, contacts: [] })) });
+  f.directory.stop();
+  f.config.current = merged;
+  const { metrics, app } = f;
   metrics.tenants.keep(fleetOf(merged).tenants.keys());
-  const logger = createLogger('warn');
-  const directory = new TenantDirectory(merged, { store: new TenantStore(f.store), logger, pollMs: () => 60_000, apply: () => {} });
-  const app = await buildHttpServer({
-    config: () => f.config.current,
-    calls: f.calls,
-    permissions: f.permissions,
-    metrics,
-    logger,
-    clock: () => f.clock.now,
-    drachtioConnected: () => true,
-    devices: async (only) => (only ?? merged.devices).map((d) => ({ username: d.username, numbers: d.numbers, contacts: [] })),
-    tenants: { directory, store: new TenantStore(f.store) },
-  });
-  await app.ready();
 
   const timed = async (url: string, token?: string) => {
     const times: number[] = [];
@@ -121,13 +96,12 @@ async function measure(tenantCount: number): Promise<void> {
     }
   }
   await report('busy (every label set used)');
-  await app.close();
+  await f.close();
 }
 
 try {
   await measure(1);
   await measure(TENANTS);
 } finally {
-  await f.close();
   await server.stop();
 }

@@ -2,7 +2,7 @@
 // swaps the merged configuration into it, and a way to call as any bearer token.
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { buildHttpServer, type HttpDeps } from '../../src/http/server.js';
 import { TenantDirectory } from '../../src/tenants/directory.js';
 import { TenantStore } from '../../src/tenants/store.js';
@@ -11,6 +11,7 @@ import { TOKEN } from './fixture.js';
 
 export interface TenantFixture extends StateFixture {
   app: FastifyInstance;
+  metrics: Metrics;
   directory: TenantDirectory;
   tenantStore: TenantStore;
   logs: string[];
@@ -45,6 +46,7 @@ export async function tenantFixture(redisUrl: string, overrides: Record<string, 
   return {
     ...f,
     app,
+    metrics,
     directory,
     tenantStore,
     logs,
