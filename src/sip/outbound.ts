@@ -14,7 +14,7 @@ import { requestTransport } from './webrtc.js';
 import { isWebrtcTransport } from '../domain/sipContact.js';
 import type { CallSession } from './callSession.js';
 import { ringWithTimeout } from './ringingLeg.js';
-import type { TenantHold } from '../tenants/gate.js';
+import { TenantGate, type TenantAnswer, type TenantHold } from '../tenants/gate.js';
 import { perConfig } from '../config/derived.js';
 import { compileUpstreamPatterns, readUpstreamRefusal, type UpstreamRefusal, type UpstreamRefusalPatterns } from '../domain/upstreamRefusals.js';
 
@@ -44,14 +44,8 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   // The tenant's limits are asked at once, beside the number's checks (one round trip's wait, not
   // two); the number's answer still comes first (SPEC §3 order), and whichever refuses, the other
   // is given back (src/tenants/gate.ts).
-  const tenantAnswer = deps.tenantGate?.admit(request.plan.business.e164, callId).then(
-    (answer) => ({ answer }),
-    (err: unknown) => ({ err }),
-  );
-  if (!(await admit(deps, req, res, request, callId))) {
-    void tenantAnswer?.then((t) => 'answer' in t && t.answer && 'release' in t.answer && t.answer.release(true));
-    return;
-  }
+  const tenantAnswer = deps.tenantGate?.ask(request.plan.business.e164, callId);
+  if (!(await admit(deps, req, res, request, callId))) return TenantGate.giveBack(tenantAnswer);
   const hold = tenantAnswer ? await admitTenant(deps, res, request, callId, await tenantAnswer) : undefined;
   if (hold === false) return;
   const session = openSession(deps, 'outbound', request.plan.business.e164, request.plan.user.e164, callId, req, startedAt);
@@ -141,7 +135,7 @@ async function admitTenant(
   res: SipResponse,
   { plan, log, tenant: caller }: OutboundRequest,
   callId: string,
-  tenant: { answer: TenantHold | Refusal | undefined } | { err: unknown },
+  tenant: TenantAnswer,
 ): Promise<TenantHold | undefined | false> {
   const business = plan.business.e164;
   const giveBack = () => void deps.calls.releaseAdmission(business, callId, true).catch((err: unknown) => deps.logger.warn({ ...log, err }, 'admission not given back: its lease expires by itself'));
