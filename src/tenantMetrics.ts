@@ -55,7 +55,7 @@ export interface TenantFamily {
   reset(): void;
 }
 
-/** The gauges labelled by business number, and the one labelled by softphone. */
+/** The gauges labelled by business number (registeredContacts is labelled by softphone). */
 export const NUMBER_GAUGES = ['activeCalls', 'connectedCalls24h', 'accountRestricted', 'telnyxCallingEnabled', 'metaCallCap', 'capAboveMeta'] as const satisfies readonly SeriesKey[];
 
 /**
@@ -64,7 +64,7 @@ export const NUMBER_GAUGES = ['activeCalls', 'connectedCalls24h', 'accountRestri
  * (the file's: a single-business deployment) gets every bounded label set, as before tenants; a
  * tenant made through the API gets only what the shipped dashboard and alerts read as rates
  * (calls by outcome, permission events, the daily_limit and tenant_limit refusals): 12 series, not
- * 80, so 1,000 tenants cost 12,000 idle series, not 80,000 (the rest appear on first use).
+ * ~80, so 1,000 tenants cost 12,000 idle series, not ~80,000 (the rest appear on first use).
  */
 function startAtZero(s: TenantSeries, every: boolean): void {
   for (const direction of ['outbound', 'inbound'] as const) {
@@ -110,11 +110,6 @@ export class TenantMetrics {
     const now = new Set(names);
     for (const name of now) this.of(name);
     for (const name of this.tenants.keys()) if (!now.has(name) && name !== DEFAULT_TENANT) this.tenants.delete(name);
-  }
-
-  /** The tenant's own exposition (prom-client's formatter over its registry); undefined if it has none. */
-  text(tenant: string): Promise<string> {
-    return this.of(tenant).registry.metrics();
   }
 
   /**
