@@ -177,8 +177,9 @@ export class PermissionLookup {
   exportCap(business: string, cap: MetaCap | undefined): void {
     if (!cap) return;
     const above = capAboveMeta(this.deps.config().whatsapp.connectedCallsPer24h.perUser, cap.connected24h);
-    this.deps.metrics.metaCallCap.set({ number: business }, cap.connected24h);
-    this.deps.metrics.capAboveMeta.set({ number: business }, above ? 1 : 0);
+    const series = this.deps.metrics.ofNumber(this.deps.config(), business);
+    series.metaCallCap.set({ number: business }, cap.connected24h);
+    series.capAboveMeta.set({ number: business }, above ? 1 : 0);
   }
 
   /** The cap Meta last named for a number, from Redis. */

@@ -33,6 +33,7 @@ import { validateTenant } from '../../src/tenants/changes.js';
 import { StateStore } from '../../src/state/store.js';
 import { createRedis, redisReady } from '../../src/state/redis.js';
 import { numArg, pct } from '../sip/lib.js';
+import { numberOf, tenantDoc as fleetTenant } from './fleetConfig.js';
 
 const TENANTS = numArg('tenants', 1000);
 const NUMBERS = numArg('numbers', 10);
@@ -43,14 +44,7 @@ const ROUNDS = numArg('rounds', 48);
 const GROUP = numArg('group', 6);
 const CALLERS = numArg('callers', 8);
 const ms = (v: number) => `${v.toFixed(3)} ms`;
-const numberOf = (t: number, n: number) => `+4474${String(t).padStart(5, '0')}${String(n).padStart(2, '0')}`; // +4474TTTTTNN: GB mobile, 12 digits
-const tenantDoc = (t: number) => ({
-  name: `t${t}`,
-  domain: `t${t}.sip.example`,
-  numbers: Array.from({ length: NUMBERS }, (_, n) => ({ number: numberOf(t, n), inbound: ['device:agent'] })),
-  trunks: [{ name: 'pbx', sources: [`10.${t >> 8}.${t & 255}.0/24`], numbers: Array.from({ length: NUMBERS }, (_, n) => numberOf(t, n)) }],
-  devices: [{ username: 'agent', password: 'agent-password', numbers: [numberOf(t, 0)] }],
-});
+const tenantDoc = (t: number) => fleetTenant(t, NUMBERS);
 
 const server = await startRedis();
 const f = await stateFixture(server.url, {

@@ -94,6 +94,42 @@ describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => 
     }
   });
 
+  it("A's metrics show nothing of B: A's connected call and B's refusal each in its own tenant's view; the operator's has both", async () => {
+    const tokenOf = async (tenant: string) => {
+      const res = await call('POST', `/v1/tenants/${tenant}/tokens`, { name: 'prometheus' });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json().token as string;
+    };
+    const [a, b] = [await tokenOf('acme'), await tokenOf('bravo')];
+    const { pbx, telnyx } = await outboundCall(fx, { scenario: 'pbx_call.xml', service: USER, vars: { from: A_NUMBER, hold: 100 }, localAddress: A_PBX }, { scenario: 'telnyx_uas_answer.xml' });
+    expectOk(pbx, fx);
+    expectOk(telnyx, fx);
+    // B's trunk tries A's number: refused, and counted as B's (the caller's), never shown to A.
+    await expectRefused(fx, 403, 'number_not_enabled', { from: A_NUMBER, localAddress: B_PBX });
+    const view = async (tenant: string, token: string) => {
+      const res = await api.inject({ method: 'GET', url: `/v1/tenants/${tenant}/metrics`, headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.body;
+    };
+    // The call's outcome is counted when it closes, just after SIPp's BYE is answered.
+    await until(async () => (await view('acme', a)).includes('wa_edge_calls_total{direction="outbound",outcome="connected",tenant="acme"} 1'), 10_000, "A's connected call in A's view");
+    const ofA = await view('acme', a);
+    // prom-client orders a histogram's labels its own way: the line is found by its labels.
+    const setupCount = ofA.split('\n').filter((l) => l.startsWith('wa_edge_call_setup_seconds_count{') && l.includes('direction="outbound"'));
+    expect(setupCount, ofA).toEqual([expect.stringMatching(/tenant="acme".* 1$/)]);
+    expect(ofA).not.toMatch(/reason="number_not_enabled"[^\n]*\} [1-9]/);
+    for (const other of ['bravo', B_NUMBER, 'tenant="default"']) expect(ofA).not.toContain(other);
+    const ofB = await view('bravo', b);
+    expect(ofB).toContain('wa_edge_rejections_total{direction="outbound",reason="number_not_enabled",tenant="bravo"} 1');
+    expect(ofB).toContain('wa_edge_calls_total{direction="outbound",outcome="connected",tenant="bravo"} 0');
+    expect(ofB).not.toContain('wa_edge_call_setup_seconds_count');
+    for (const other of ['acme', A_NUMBER, 'tenant="default"']) expect(ofB).not.toContain(other);
+    expect((await api.inject({ method: 'GET', url: '/v1/tenants/acme/metrics', headers: { authorization: `Bearer ${b}` } })).statusCode).toBe(404);
+    const all = (await api.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(all).toContain('wa_edge_calls_total{direction="outbound",outcome="connected",tenant="acme"} 1');
+    expect(all).toContain('wa_edge_rejections_total{direction="outbound",reason="number_not_enabled",tenant="bravo"} 1');
+  });
+
   it("a permission of A never lets B call the same user", async () => {
     await fx.edge.permissions.revoke(B_NUMBER, USER, 'test');
     expect((await fx.edge.permissions.userState(A_NUMBER, USER)).permission.kind).toBe('permanent');
@@ -155,7 +191,7 @@ describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => 
       expect((await fx.edge.permissions.userState(A_NUMBER, refusedUser)).permission).toMatchObject({ kind: 'temporary', source: 'callback' });
       // The only inbound tenant_limit of this edge's life (the other tests refuse outbound calls).
       const rejections = (await fx.edge.metrics.rejectionsTotal.get()).values;
-      expect(rejections.find((v) => v.labels.direction === 'inbound' && v.labels.reason === 'tenant_limit')?.value).toBe(1);
+      expect(rejections.find((v) => v.labels.direction === 'inbound' && v.labels.reason === 'tenant_limit' && v.labels.tenant === 'acme')?.value).toBe(1);
       // A's PBX may not place a call either: A's inbound calls count against the same limit.
       await expectRefused(fx, 503, 'tenant_limit', { from: A_NUMBER, localAddress: A_PBX, retryAfter: true });
       // B is untouched.
@@ -178,8 +214,8 @@ describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => 
     const res = await call('PUT', '/v1/tenants/acme/limits', { maxConcurrentCalls: 5 });
     expect(res.statusCode, res.body).toBe(200);
     // The edge's counters live as long as it does: this test counts what it adds.
-    const tenantLimitRefusals = async () => (await fx.edge.metrics.rejectionsTotal.get()).values.find((v) => v.labels.direction === 'outbound' && v.labels.reason === 'tenant_limit')?.value ?? 0;
-    const refusedBefore = await tenantLimitRefusals();
+    const tenantLimitRefusals = async (tenant: string) => (await fx.edge.metrics.rejectionsTotal.get()).values.find((v) => v.labels.direction === 'outbound' && v.labels.reason === 'tenant_limit' && v.labels.tenant === tenant)?.value ?? 0;
+    const refusedBefore = { acme: await tenantLimitRefusals('acme'), bravo: await tenantLimitRefusals('bravo') };
     const A_CALLS = 20;
     const B_CALLS = 10;
     const telnyx = sipp({ scenario: 'telnyx_uas_answer.xml', localAddress: addrs.telnyx, localPort: fx.telnyxPort, calls: 5 + B_CALLS, timeoutSec: 40 });
@@ -201,7 +237,9 @@ describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => 
     expectOk(telnyxResult, fx);
     // A: SIPp counts its refused calls as failed; the edge says which and why.
     expect(aResult.code, describeSipp(aResult)).toBe(1);
-    expect((await tenantLimitRefusals()) - refusedBefore).toBe(A_CALLS - 5);
+    // Counted as A's, and as nobody else's (each series carries its tenant: src/tenantMetrics.ts).
+    expect((await tenantLimitRefusals('acme')) - refusedBefore.acme).toBe(A_CALLS - 5);
+    expect((await tenantLimitRefusals('bravo')) - refusedBefore.bravo).toBe(0);
     expect(aResult.messages).toMatch(/SIP\/2\.0 503[^\n]*\n(?:[^\n]+\n)*?Reason: SIP;cause=503;text="tenant_limit"/);
     expect(aResult.messages).toMatch(/Retry-After: \d+/);
     await until(async () => (await recentCalls(fx.edge.redis, 100)).length >= 5 + B_CALLS, 10_000, 'the call records');

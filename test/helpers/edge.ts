@@ -1,6 +1,7 @@
 // The whole edge for end-to-end tests: real redis-server, real drachtio-server, the edge app
 // in-process. SIPp plays the PBX (127.0.0.1) and Telnyx (127.0.0.2).
 import { Writable } from 'node:stream';
+import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { startEdge, type Edge } from '../../src/app.js';
 import { edgeHttpServer } from '../../src/edgeHttp.js';
@@ -119,7 +120,10 @@ export function useEdgeFixture(overrides?: Parameters<typeof startEdgeFixture>[0
   });
 }
 
-/** The running edge's own HTTP API (src/edgeHttp.ts, not listening: requests are injected), called as the operator. */
+/**
+ * The running edge's own HTTP API (src/edgeHttp.ts, not listening: requests are injected):
+ * `call` as the operator, `inject` with any headers (a tenant's token, none).
+ */
 export async function operatorApi(fx: EdgeFixture) {
   const api = await edgeHttpServer(fx.edge);
   await api.ready();
@@ -127,6 +131,7 @@ export async function operatorApi(fx: EdgeFixture) {
   return {
     call: (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
       api.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { payload: body as object }) }),
+    inject: (opts: InjectOptions) => api.inject(opts),
     close: () => api.close(),
   };
 }

@@ -3,7 +3,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { buildHttpServer, type HttpDeps } from '../../src/http/server.js';
 import { TenantDirectory } from '../../src/tenants/directory.js';
 import { TenantStore } from '../../src/tenants/store.js';
@@ -12,6 +12,7 @@ import { TOKEN } from './fixture.js';
 
 export interface TenantFixture extends StateFixture {
   app: FastifyInstance;
+  metrics: Metrics;
   directory: TenantDirectory;
   tenantStore: TenantStore;
   logs: string[];
@@ -46,6 +47,7 @@ export async function tenantFixture(redisUrl: string, overrides: Record<string, 
   return {
     ...f,
     app,
+    metrics,
     directory,
     tenantStore,
     logs,

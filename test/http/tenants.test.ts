@@ -243,7 +243,7 @@ describe('GET /v1/decisions names the tenant\'s limits', () => {
 describe('OpenAPI', () => {
   it('documents the tenant routes', async () => {
     const doc = (await f.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    for (const path of ['/v1/tenants', '/v1/tenants/{tenant}', '/v1/tenants/{tenant}/limits', '/v1/tenants/{tenant}/tokens', '/v1/tenants/{tenant}/numbers/{key}', '/v1/tenants/{tenant}/trunks', '/v1/tenants/{tenant}/devices/{key}']) {
+    for (const path of ['/v1/tenants', '/v1/tenants/{tenant}', '/v1/tenants/{tenant}/limits', '/v1/tenants/{tenant}/tokens', '/v1/tenants/{tenant}/numbers/{key}', '/v1/tenants/{tenant}/trunks', '/v1/tenants/{tenant}/devices/{key}', '/v1/tenants/{tenant}/metrics']) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     expect(doc.paths['/v1/tenants/{tenant}/trunks'].post.requestBody.content['application/json'].schema.properties.sources).toBeDefined();
