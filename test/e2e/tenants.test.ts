@@ -7,14 +7,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs, freeSipPort } from '../helpers/drachtio.js';
-import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
+import { operatorApi, startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { sipp, describeSipp } from '../helpers/sipp.js';
 import { challengeOf, digestAuthorization, rawClient } from '../helpers/digestClient.js';
-import { edgeHttpServer } from '../../src/edgeHttp.js';
 import { recentCalls } from '../../src/state/records.js';
 import { tenantKeys } from '../../src/tenants/gate.js';
 import { until } from '../helpers/until.js';
@@ -25,13 +23,11 @@ const A_PBX = '127.0.0.7';
 const B_PBX = '127.0.0.8';
 const A_NUMBER = '+447418600001';
 const B_NUMBER = '+447418600101';
-const TOKEN = 'test-admin-token-0123456789';
 
 describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => {
   let fx: EdgeFixture;
-  let api: FastifyInstance;
-  const call = (method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
-    api.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(body === undefined ? {} : { payload: body as object }) });
+  let api: Awaited<ReturnType<typeof operatorApi>>;
+  const call = (method: 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) => api.call(method, url, body);
 
   beforeAll(async () => {
     fx = await startEdgeFixture(() => ({
@@ -39,8 +35,7 @@ describeWithDrachtio('tenants over SIP: isolation and per-tenant limits', () => 
       trunks: [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }],
       numbers: [{ number: BUSINESS }],
     }));
-    api = await edgeHttpServer(fx.edge);
-    await api.ready();
+    api = await operatorApi(fx);
   }, 60_000);
   afterAll(async () => {
     await api?.close();

@@ -60,7 +60,16 @@ const SET = z.literal('set').meta({ description: 'Configured; secrets are writte
 export const credentialsView = z.object({
   whatsapp: z.object({
     webhook: z.object({ appSecret: SET, verifyToken: SET }).nullable(),
-    cloudApi: z.object({ baseUrl: z.string(), token: SET, timeoutMs: z.number() }).nullable(),
+    cloudApi: z
+      .object({
+        baseUrl: z.string(),
+        token: SET,
+        timeoutMs: z.number(),
+        permissionLookup: z
+          .union([z.literal(false), z.object({ timeoutMs: z.number(), negativeCacheSeconds: z.number() })])
+          .meta({ description: "Meta's call_permissions lookup for the tenant's numbers, with this token (false: off)" }),
+      })
+      .nullable(),
   }),
   telnyx: z.object({
     webhook: z.object({ publicKey: z.string().meta({ description: 'Not a secret: shown as stored' }) }).nullable(),
@@ -77,7 +86,7 @@ function credentialsOf(c: Partial<TenantCredentials> | undefined): z.output<type
   return {
     whatsapp: {
       webhook: hook ? { appSecret: 'set', verifyToken: 'set' } : null,
-      cloudApi: cloud ? { baseUrl: cloud.baseUrl, token: 'set', timeoutMs: cloud.timeoutMs } : null,
+      cloudApi: cloud ? { baseUrl: cloud.baseUrl, token: 'set', timeoutMs: cloud.timeoutMs, permissionLookup: cloud.permissionLookup } : null,
     },
     telnyx: {
       webhook: tHook ? { publicKey: tHook.publicKey } : null,
