@@ -56,6 +56,8 @@ export interface FailoverLoadResult {
   lost: { admissions: number; connected: number; grants: number };
   acknowledged: { connected: number; grants: number };
   metrics: { waitsAdmitted: number; waitsRefused: number; redisErrors: number };
+  /** Sentinel only, when its failover took longer than failoverWaitMs: the sentinels' own account of it. */
+  sentinelEvents?: string;
 }
 
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0);
@@ -172,6 +174,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       }),
     ]).finally(() => clearTimeout(hung));
     const failoverMs = promotedAt ? (await promotedAt) - killedAt : 0;
+    const sentinelEvents = 'events' in topo && failoverMs >= o.failoverWaitMs ? topo.events() : undefined;
     // Releases by id run in the background (their own durable queues): wait for them to land.
     const deadline = Date.now() + 20_000;
     const leftover = async () => ({
@@ -216,6 +219,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
         waitsRefused: await counter('wa_edge_admission_waits_total', { result: 'refused' }),
         redisErrors: await counter('wa_edge_redis_errors_total'),
       },
+      ...(sentinelEvents ? { sentinelEvents } : {}),
     };
   } finally {
     store?.disconnect();

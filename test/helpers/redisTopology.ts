@@ -2,7 +2,7 @@
 // benches: Sentinel (one master, one replica, three redis-sentinel) and Cluster (three masters,
 // each with a replica). Every process is ours and stopped by `stop()`; `killMaster` is `kill -9`.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,6 +93,8 @@ export interface SentinelTopology {
   killMaster(): Promise<number>;
   /** Resolves with the time the sentinels name a new master (polled every 50 ms). */
   promoted(oldPort: number, timeoutMs?: number): Promise<number>;
+  /** The sentinels' failover events so far (+sdown, +odown, votes, +elected-leader, aborts, +switch-master), by time. */
+  events(): string;
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function startSentinel(opts: { downAfterMs?: number } = {}): Promis
         `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
         `sentinel failover-timeout ${name} 10000`,
         `sentinel parallel-syncs ${name} 1`,
+        `logfile ${join(dir, `sentinel-${i}.log`)}`,
         '',
       ].join('\n'),
     );
@@ -154,6 +157,19 @@ export async function startSentinel(opts: { downAfterMs?: number } = {}): Promis
     },
     promoted(oldPort, timeoutMs = 30_000) {
       return until('sentinel failover', timeoutMs, async () => ((await masterOf()) !== oldPort ? Date.now() : undefined));
+    },
+    events() {
+      // A line: "<pid>:X 07 Dec 2026 01:00:54.281 # +sdown master wa-edge ...": warning-level ('#')
+      // lines after start-up are the failover's steps.
+      const lines = sentinels.flatMap((_, i) => {
+        const file = join(dir, `sentinel-${i}.log`);
+        if (!existsSync(file)) return [];
+        return readFileSync(file, 'utf8').split('\n').flatMap((l) => {
+          const m = /^\d+:X \d+ \w+ \d+ ([\d:.]+) # ([-+].*|.*voted for.*|Next failover delay.*)$/.exec(l);
+          return m ? [{ at: m[1]!, text: `${m[1]} sentinel ${i}: ${m[2]}` }] : [];
+        });
+      });
+      return lines.sort((a, b) => a.at.localeCompare(b.at)).map((l) => l.text).join('\n');
     },
     async stop() {
       await Promise.all(procs.map(sigkill));
