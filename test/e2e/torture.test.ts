@@ -10,6 +10,7 @@
 // unknown SIP version (505), a CANCEL/BYE that matches nothing (481), and, with the project's patch
 // 0003, a request no connected application takes: an unknown method 501, a known one (MESSAGE,
 // REFER) 405, both with `Allow: ACK, BYE, CANCEL, INVITE, OPTIONS, REGISTER`.
+// One valid message, `intmeth`, no one answers: sofia-sip's parser drops it (DROPPED_BY_PARSER).
 //
 // The messages' Vias name hosts of example.com: drachtio-server answers a UDP request at the
 // source address (`received`) and the Via's port (5060 unless it says another, rport aside), so the
