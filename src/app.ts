@@ -26,6 +26,7 @@ import { StateStore } from './state/store.js';
 import { TenantStore } from './tenants/store.js';
 import { TenantDirectory } from './tenants/directory.js';
 import { TenantGate } from './tenants/gate.js';
+import { fleetOf } from './tenants/fleet.js';
 
 export interface Edge {
   /** The file's configuration merged with the tenants stored through the API (src/tenants/fleet.ts). */
@@ -122,7 +123,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
   });
   redis.on('ready', () => logger.info('Redis ready'));
   const store = new StateStore(redis, () => config.current, clock, (e) => {
-    metrics.permissionEventsTotal.inc({ event: e.event });
+    metrics.ofNumber(config.current, e.number).permissionEventsTotal.inc({ event: e.event });
     logger.info({ permissionEvent: e }, `permission ${e.event}`);
   }, (writes, script, acknowledged) => {
     const { waitReplicas, waitReplicasTimeoutMs } = config.current.redis;
@@ -154,6 +155,7 @@ export function startEdge(initial: Readonly<Config>, opts: EdgeOptions = {}): Ed
     pollMs: () => initial.tenants.pollMs,
     apply: (merged) => {
       config.current = merged;
+      metrics.tenants.keep(fleetOf(merged).tenants.keys());
       router.reload();
     },
   });

@@ -19,7 +19,7 @@ export function edgeHttpServer(edge: Edge, extra: Partial<HttpDeps> = {}): Promi
     telnyxRegistration: () => edge.registration.state,
     telnyxTls: () => edge.telnyxTls.state,
     ...(edge.media ? { rtpengines: () => edge.media!.state() } : {}),
-    devices: () => listDevices(edge.config.current.devices, edge.devices),
+    devices: (only) => listDevices(only ?? edge.config.current.devices, edge.devices),
     tenants: { directory: edge.tenants, store: edge.tenantStore },
     ...extra,
   });

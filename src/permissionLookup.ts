@@ -7,6 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Config } from './config/schema.js';
 import { numberEntry } from './config/derived.js';
+import { credentialsFor, fleetOf } from './tenants/fleet.js';
 import type { Clock } from './domain/clock.js';
 import { capAboveMeta, metaDailyCallCap, metaVerdict, type MetaPermissionView, type MetaVerdict } from './domain/metaPermission.js';
 import { fetchCallPermissions, type CloudApiConfig } from './http/cloudApi.js';
@@ -15,6 +16,7 @@ import type { Metrics } from './metrics.js';
 import type { Admission, CallState, OutboundCall } from './state/calls.js';
 import { numberKeys } from './state/keys.js';
 import type { PermissionState } from './state/permissions.js';
+import { DEFAULT_TENANT } from './tenants/schema.js';
 
 export interface LookupSettings {
   api: CloudApiConfig;
@@ -22,9 +24,15 @@ export interface LookupSettings {
   negativeCacheSeconds: number;
 }
 
-/** The lookup's settings, or undefined when it is off (no cloudApi, or permissionLookup false). */
-export function lookupSettings(config: Readonly<Config>): LookupSettings | undefined {
-  const api = config.whatsapp.cloudApi;
+/**
+ * The lookup's settings for a business number, or undefined when it is off (no Cloud API, or its
+ * permissionLookup false). The Cloud API is the one the number's permission requests use
+ * (credentialsFor, SPEC §2a): its tenant's own `whatsapp.cloudApi` block, whole (base URL, token,
+ * permissionLookup), else the file's. A tenant's block never borrows the file's token, and the
+ * file's never serves a number whose tenant has its own.
+ */
+export function lookupSettings(config: Readonly<Config>, business: string): LookupSettings | undefined {
+  const api = credentialsFor(config, business).cloudApi;
   const on = api?.permissionLookup;
   if (!api || !on) return undefined;
   return { api, ...on };
@@ -46,6 +54,11 @@ export interface MetaCap {
 
 const CACHE_ENTRIES = 10_000;
 
+/** Where the setting that governs a lookup lives: the file's, or a tenant's credentials. */
+function settingName(owner: string): string {
+  return owner === DEFAULT_TENANT ? 'whatsapp.cloudApi.permissionLookup' : `tenant ${owner}'s credentials.whatsapp.cloudApi.permissionLookup`;
+}
+
 export interface PermissionLookupDeps {
   config: () => Readonly<Config>;
   calls: CallState;
@@ -63,14 +76,20 @@ export class PermissionLookup {
 
   constructor(private readonly deps: PermissionLookupDeps) {}
 
-  /** Whether the step runs for this number at all. */
-  private target(business: string): { settings: LookupSettings; phoneNumberId: string } | { why: string } {
+  /**
+   * Whether the step runs for this number at all, and on whose Cloud API: `owner` is the tenant
+   * whose own block it is, or `default` for the file's (which is also every tenant's fallback).
+   */
+  private target(business: string): { settings: LookupSettings; phoneNumberId: string; owner: string } | { why: string } {
     const config = this.deps.config();
-    const settings = lookupSettings(config);
-    if (!settings) return { why: 'whatsapp.cloudApi.permissionLookup is off' };
+    const fleet = fleetOf(config);
+    const tenant = fleet.ofNumber(business);
+    const owner = tenant !== undefined && fleet.credentialsOf(tenant)?.whatsapp.cloudApi ? tenant : DEFAULT_TENANT;
+    const settings = lookupSettings(config, business);
+    if (!settings) return { why: `${settingName(owner)} is off` };
     const phoneNumberId = numberEntry(config.numbers, business)?.phoneNumberId;
     if (!phoneNumberId) return { why: `${business} has no phoneNumberId` };
-    return { settings, phoneNumberId };
+    return { settings, phoneNumberId, owner };
   }
 
   /**
@@ -91,7 +110,7 @@ export class PermissionLookup {
     let asked: Asked;
     if (!answer.ok) {
       this.deps.metrics.permissionLookupsTotal.inc({ result: 'error' });
-      this.logError(answer.key, answer.detail, business);
+      this.logError(t.owner, answer.key, answer.detail, business);
       asked = { asked: true, at, cached: false, result: 'error', error: answer.detail };
     } else {
       const verdict = metaVerdict(answer.view, at);
@@ -125,17 +144,21 @@ export class PermissionLookup {
     return this.deps.calls.admitOutbound(call);
   }
 
-  /** Each kind of error once at warn (with what to do), then at debug: a broken lookup must not flood the log. */
-  private logError(key: string, detail: string, business: string): void {
+  /**
+   * Each kind of error once per Cloud API (the file's, each tenant's own) at warn, with what to do,
+   * then at debug: a broken lookup must not flood the log, and one tenant's bad token must not hide another's.
+   */
+  private logError(owner: string, kind: string, detail: string, business: string): void {
+    const key = `${owner}|${kind}`;
     if (this.loggedErrors.has(key)) {
-      this.deps.logger.debug({ number: business, lookupError: key }, `permission lookup failed: ${detail}`);
+      this.deps.logger.debug({ number: business, cloudApiOf: owner, lookupError: kind }, `permission lookup failed: ${detail}`);
       return;
     }
     this.loggedErrors.add(key);
     this.deps.logger.warn(
-      { number: business, lookupError: key },
+      { number: business, cloudApiOf: owner, lookupError: kind },
       `permission lookup failed (${detail}); the local answer stands. Logged once per kind; wa_edge_permission_lookups_total{result="error"} counts them. ` +
-        'If Meta says the endpoint is not available with SIP calling, set whatsapp.cloudApi.permissionLookup to false.',
+        `If Meta says the endpoint is not available with SIP calling, set ${settingName(owner)} to false.`,
     );
   }
 
@@ -154,8 +177,9 @@ export class PermissionLookup {
   exportCap(business: string, cap: MetaCap | undefined): void {
     if (!cap) return;
     const above = capAboveMeta(this.deps.config().whatsapp.connectedCallsPer24h.perUser, cap.connected24h);
-    this.deps.metrics.metaCallCap.set({ number: business }, cap.connected24h);
-    this.deps.metrics.capAboveMeta.set({ number: business }, above ? 1 : 0);
+    const series = this.deps.metrics.ofNumber(this.deps.config(), business);
+    series.metaCallCap.set({ number: business }, cap.connected24h);
+    series.capAboveMeta.set({ number: business }, above ? 1 : 0);
   }
 
   /** The cap Meta last named for a number, from Redis. */

@@ -105,7 +105,7 @@ export class TelnyxCallingSwitch {
 
   private remember(number: string, read: CallingRead): void {
     this.reads.set(number, read);
-    if (read.enabled !== undefined) this.deps.metrics.telnyxCallingEnabled.set({ number }, read.enabled ? 1 : 0);
+    if (read.enabled !== undefined) this.deps.metrics.ofNumber(this.deps.config(), number).telnyxCallingEnabled.set({ number }, read.enabled ? 1 : 0);
   }
 
   /**

@@ -64,6 +64,31 @@ const KB = 1024;
 const MB = 1024 * 1024;
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const pctCore = (cpuUs: number, ms: number) => (cpuUs / (ms * 1000)) * 100;
+/**
+ * Datagrams the kernel dropped because a socket's receive buffer was full (/proc/net/udp `drops`),
+ * summed over the sockets whose local address `match` takes: a SIP process too busy to read.
+ */
+const udpDrops = (match: (ip: string, port: number) => boolean) =>
+  readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1).reduce((sum, line) => {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) return sum;
+    const [hexIp, hexPort] = f[1]!.split(':') as [string, string];
+    const ip = [3, 2, 1, 0].map((i) => parseInt(hexIp.slice(i * 2, i * 2 + 2), 16)).join('.'); // little-endian on x86
+    return match(ip, parseInt(hexPort, 16)) ? sum + Number(f.at(-1)) : sum;
+  }, 0);
+const dropsNow = () => ({
+  telnyx: udpDrops((ip, port) => ip === addrs.telnyx && port === telnyxPort),
+  drachtio: udpDrops((ip, port) => `${ip}:${port}` === infra.drachtio.sipHostPort),
+  pbxs: udpDrops((ip) => ip.startsWith('127.0.1.')),
+});
+/** The whole box's busy and total CPU time (every core, µs) from /proc/stat: what everything on it used. */
+const boxCpuUs = () => {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const v = f.map(Number);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  const tick = 1e6 / 100; // USER_HZ: /proc/stat counts in 1/100 s
+  return { busy: (total - v[3]! - v[4]!) * tick, total: total * tick };
+};
 
 const infra = await startInfra();
 const state = await stateClient(infra);
@@ -208,7 +233,11 @@ try {
     const holdMs = Math.ceil((fillEstSec * 1.5 + 20 + QUIET + 15) * 1000);
     const t0 = Date.now();
     const tenants = Array.from({ length: TENANTS }, (_, t) => t);
+    // Who spends the CPU during the fill: the edge, drachtio-server, Redis, the SIPps, the whole box.
+    const drops0 = dropsNow();
+    const fillCpu0 = { edge: procCpuUs(app.pid), drachtio: procCpuUs(infra.drachtioPid), redis: await redisCpuUs(() => state.redis.info('cpu')), box: boxCpuUs() };
     const run = await place(tenants, NUMBERS * USERS, RATE, holdMs);
+    const sippCpu = () => [run.uas, ...run.uacs].reduce((a, r) => a + (Number.isFinite(procCpuUs(r.pid)) ? procCpuUs(r.pid) : 0), 0);
     // An edge busy with the fill may answer the benchmark late: a missed answer is not a failure.
     const statsOrLast = async (last: { active: number }) => app.stats().catch(() => last);
     let s = await statsOrLast({ active: 0 });
@@ -217,7 +246,26 @@ try {
       s = await statsOrLast(s);
     }
     const fillSec = (Date.now() - t0) / 1000;
+    const fillMs = fillSec * 1000;
+    const box1 = boxCpuUs();
+    const fillCpu = {
+      edge: pctCore(procCpuUs(app.pid) - fillCpu0.edge, fillMs),
+      drachtio: pctCore(procCpuUs(infra.drachtioPid) - fillCpu0.drachtio, fillMs),
+      redis: pctCore((await redisCpuUs(() => state.redis.info('cpu'))) - fillCpu0.redis, fillMs),
+      // The SIPps still run: their CPU so far is all spent in this fill (started at it).
+      sipp: pctCore(sippCpu(), fillMs),
+      box: ((box1.busy - fillCpu0.box.busy) / (box1.total - fillCpu0.box.total)) * 100,
+    };
     console.log(`  fill: edge holds ${s.active}/${TOTAL} calls after ${fmt(fillSec, 1)} s (${fmt(s.active / fillSec, 0)} calls/s); load average ${loadavg()}`);
+    console.log(
+      `  CPU during the fill, % of one core: edge ${fmt(fillCpu.edge, 1)}, drachtio-server ${fmt(fillCpu.drachtio, 1)}, Redis ${fmt(fillCpu.redis, 1)}, ` +
+        `the ${run.uacs.length + 1} SIPps ${fmt(fillCpu.sipp, 1)}; the whole box ${fmt(fillCpu.box, 0)} % busy (all cores, everything on it)`,
+    );
+    const drops1 = dropsNow();
+    console.log(
+      `  UDP datagrams dropped by the kernel during the fill (receive buffer full): Telnyx SIPp ${drops1.telnyx - drops0.telnyx}, ` +
+        `drachtio-server ${drops1.drachtio - drops0.drachtio}, the PBX SIPps ${drops1.pbxs - drops0.pbxs}`,
+    );
     await sleep(2000);
 
     // 3. Held: memory, then a quiet interval longer than a lease period.

@@ -179,8 +179,9 @@ function Console({ api, signOut }: { api: Api; signOut: (why: string | null) => 
   // A single-business deployment (tenant default alone) shows no tenant section at all.
   const showTenant = tenant !== undefined && (tenants.length > 1 || tenant.source === 'api');
 
-  // With sip.webrtc: the phone of this tab (its own sign-in, as a device).
-  const phone = usePhone(api, report, audio);
+  // With sip.webrtc: the phone of this tab (its own sign-in, as a device). The operator's phone
+  // offers the picked tenant's devices; a tenant's token gets its own only (GET /v1/phone).
+  const phone = usePhone(api, report, audio, tenants.length > 1 ? tenant?.name : undefined);
 
   // After sign-in, keyboard and screen-reader users start at the first section, not at the top of the page.
   const placedFocus = useRef(false);

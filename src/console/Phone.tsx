@@ -8,12 +8,20 @@ import { phoneEndWords, EDGE_REASON_WORDS } from './phoneWords.js';
 import type { Decision } from './types.js';
 import { Problem } from './fields.js';
 
+/** A device the phone may sign in as (GET /v1/phone): `username` at `domain`, which names its tenant. */
+export interface PhoneDevice {
+  username: string;
+  tenant: string;
+  domain: string;
+  numbers: string[];
+  callerId: string;
+}
+
 export interface PhoneInfo {
   enabled: boolean;
   url?: string;
-  domain?: string;
   media: boolean;
-  devices: { username: string; numbers: string[]; callerId: string }[];
+  devices: PhoneDevice[];
 }
 
 /** The phone of this tab, shared by the panel and the lookup's Call button. */
@@ -21,9 +29,16 @@ export interface Phone {
   info: PhoneInfo;
   line: PhoneLine;
   state: PhoneState;
+  /** The devices offered for sign-in: the picked tenant's (the operator), else all this token sees. */
+  offered: PhoneDevice[];
+  /** The signed-in device, once signed in. */
+  device?: PhoneDevice;
   /** Business numbers the signed-in device may call from. */
   numbers: string[];
 }
+
+/** A device's address, `alice@acme.sip.example`: unique across tenants (each has its own domain). */
+export const deviceAddress = (d: { username: string; domain: string }) => `${d.username}@${d.domain}`;
 
 const PASSWORD_KEY = 'wa-edge-phone-device';
 const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
@@ -31,8 +46,10 @@ const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 /**
  * Loads GET /v1/phone and keeps one PhoneLine for the tab; undefined while loading or without
  * sip.webrtc. The SIP stack (JsSIP, most of the bundle) is fetched only when there is a phone.
+ * `tenant`: the tenant the operator picked; its devices are the ones offered (a device signed in
+ * stays signed in when the operator picks another tenant: its calls and its ringing go on).
  */
-export function usePhone(api: Api, report: Report, audio: { current: HTMLAudioElement | null }): Phone | undefined {
+export function usePhone(api: Api, report: Report, audio: { current: HTMLAudioElement | null }, tenant?: string): Phone | undefined {
   const [info, setInfo] = useState<PhoneInfo | undefined>();
   const [line, setLine] = useState<PhoneLine | undefined>();
   const [state, setState] = useState<PhoneState>({ registration: { kind: 'signed-out' } });
@@ -65,22 +82,30 @@ export function usePhone(api: Api, report: Report, audio: { current: HTMLAudioEl
   }, [line]);
   // Signed in before a reload of this tab: sign in again with what the tab kept.
   useEffect(() => {
-    if (!line || !info?.url || !info.domain) return;
+    if (!line || !info?.url) return;
     const kept = readKept();
-    if (kept && info.devices.some((d) => d.username === kept.username)) line.signIn({ url: info.url, domain: info.domain, ...kept });
+    const url = info.url;
+    if (kept && info.devices.some((d) => d.username === kept.username && d.domain === kept.domain)) line.signIn({ url, ...kept });
   }, [info, line]);
   if (!info?.enabled || !line) return undefined;
-  const numbers = info.devices.find((d) => d.username === state.device)?.numbers ?? [];
-  return { info, line, state, numbers };
+  const device = info.devices.find((d) => d.username === state.device && d.domain === state.domain);
+  const offered = tenant === undefined ? info.devices : info.devices.filter((d) => d.tenant === tenant);
+  return { info, line, state, offered, ...(device ? { device } : {}), numbers: device?.numbers ?? [] };
 }
 
-function readKept(): { username: string; password: string } | undefined {
+function readKept(): { username: string; domain: string; password: string } | undefined {
   try {
-    const v = JSON.parse(sessionStorage.getItem(PASSWORD_KEY) ?? 'null') as { username?: unknown; password?: unknown } | null;
-    return typeof v?.username === 'string' && typeof v.password === 'string' ? { username: v.username, password: v.password } : undefined;
+    const v = JSON.parse(sessionStorage.getItem(PASSWORD_KEY) ?? 'null') as { username?: unknown; domain?: unknown; password?: unknown } | null;
+    return typeof v?.username === 'string' && typeof v.domain === 'string' && typeof v.password === 'string' ? { username: v.username, domain: v.domain, password: v.password } : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** `alice@acme.sip.example` → its username and domain (a username has no `@`: the last one splits). */
+function splitAddress(address: string): { username: string; domain: string } {
+  const at = address.lastIndexOf('@');
+  return { username: address.slice(0, at), domain: address.slice(at + 1) };
 }
 
 export function PhonePanel({ phone, audio }: { phone: Phone; audio: { current: HTMLAudioElement | null } }) {
@@ -96,34 +121,42 @@ export function PhonePanel({ phone, audio }: { phone: Phone; audio: { current: H
           The edge has no media relay configured (media.anchor): browser calls are refused until rtpengine is set up.
         </p>
       )}
-      {signedIn ? <Registered phone={phone} /> : <PhoneSignIn phone={phone} />}
+      {/* A new list of devices (the operator picked another tenant) starts the form afresh. */}
+      {signedIn ? <Registered phone={phone} /> : <PhoneSignIn key={phone.offered.map(deviceAddress).join(' ')} phone={phone} />}
       {state.call && <CallView call={state.call} line={line} />}
     </section>
   );
 }
 
 function PhoneSignIn({ phone }: { phone: Phone }) {
-  const { info, line, state } = phone;
-  const [username, setUsername] = useState(info.devices[0]?.username ?? '');
+  const { info, line, state, offered } = phone;
+  // The device's address (sip:alice@acme.sip.example): its domain names its tenant and is its realm.
+  const [address, setAddress] = useState(offered[0] ? deviceAddress(offered[0]) : '');
   const [password, setPassword] = useState('');
   const problem = state.registration.kind === 'signed-out' ? state.registration.problem : undefined;
   const submit = (ev: Event) => {
     ev.preventDefault();
-    if (!info.url || !info.domain) return;
+    if (!info.url || !address) return;
+    const { username, domain } = splitAddress(address);
     // For this tab only (like the admin token): gone when the tab closes.
-    sessionStorage.setItem(PASSWORD_KEY, JSON.stringify({ username, password }));
-    line.signIn({ url: info.url, domain: info.domain, username, password });
+    sessionStorage.setItem(PASSWORD_KEY, JSON.stringify({ username, domain, password }));
+    line.signIn({ url: info.url, domain, username, password });
     setPassword('');
   };
-  if (info.devices.length === 0) return <p>No devices are configured (devices[] in the edge configuration): the phone signs in as one of them.</p>;
+  if (offered.length === 0) {
+    return <p>No devices to sign in as: the phone signs in as one of this tenant's devices (devices[] in the configuration file, or Device entries under the tenant, which needs a SIP domain).</p>;
+  }
+  // A tenant's devices are shown by address (alice@acme.sip.example, whose domain names the tenant);
+  // the file's by name alone, as in a single-business deployment.
+  const ofTenant = offered.some((d) => d.tenant !== 'default');
   return (
     <form class="lookup" onSubmit={submit}>
       <div class="field">
         <label for="phone-device">Device</label>
-        <select id="phone-device" value={username} onChange={(e) => setUsername(e.currentTarget.value)}>
-          {info.devices.map((d) => (
-            <option key={d.username} value={d.username}>
-              {d.username} ({d.numbers.join(', ')})
+        <select id="phone-device" value={address} onChange={(e) => setAddress(e.currentTarget.value)}>
+          {offered.map((d) => (
+            <option key={deviceAddress(d)} value={deviceAddress(d)}>
+              {ofTenant ? deviceAddress(d) : d.username} ({d.numbers.join(', ')})
             </option>
           ))}
         </select>
@@ -147,7 +180,7 @@ function Registered({ phone }: { phone: Phone }) {
   const words = r.kind === 'registered' ? 'registered: calls can be placed and received' : r.kind === 'connecting' ? 'connecting…' : r.kind === 'lost' ? `not registered: ${r.problem}` : '';
   return (
     <p class={r.kind === 'lost' ? 'banner warn' : 'status'} role="status">
-      Signed in as <strong>{state.device}</strong> ({phone.numbers.join(', ')}) · <span class="phone-state">{words}</span>{' '}
+      Signed in as <strong>{phone.device && phone.device.tenant !== 'default' ? deviceAddress(phone.device) : state.device}</strong> ({phone.numbers.join(', ')}) · <span class="phone-state">{words}</span>{' '}
       <button
         type="button"
         class="secondary"

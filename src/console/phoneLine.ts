@@ -33,7 +33,9 @@ export interface Call {
 }
 
 export interface PhoneState {
+  /** The username signed in with, and the domain of its address (which names its tenant). */
   device?: string;
+  domain?: string;
   registration: Registration;
   call?: Call;
 }
@@ -102,7 +104,7 @@ export class PhoneLine {
       connection_recovery_max_interval: 30,
     });
     this.ua = ua;
-    this.set({ device: s.username, registration: { kind: 'connecting' }, call: undefined });
+    this.set({ device: s.username, domain: s.domain, registration: { kind: 'connecting' }, call: undefined });
     ua.on('registered', () => this.ua === ua && this.set({ registration: { kind: 'registered' } }));
     ua.on('registrationFailed', (e) => {
       if (this.ua !== ua) return;
@@ -126,8 +128,11 @@ export class PhoneLine {
         e.session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
         return;
       }
-      const business = userOf(e.request.to?.uri?.toString());
-      this.track(e.session, { direction: 'incoming', peer: userOf(e.request.from?.uri?.toString()), business, state: 'incoming', startedAt: Date.now(), muted: false, dtmf: '' });
+      // The edge addresses its leg To the business number the customer called (src/sip/inbound.ts);
+      // a To that is no number (another registrar's leg to this contact) names none.
+      const to = userOf(e.request.to?.uri?.toString());
+      const business = /^\+?\d{6,15}$/.test(to) ? to : undefined;
+      this.track(e.session, { direction: 'incoming', peer: userOf(e.request.from?.uri?.toString()), ...(business ? { business } : {}), state: 'incoming', startedAt: Date.now(), muted: false, dtmf: '' });
     });
     ua.start();
   }
@@ -146,7 +151,7 @@ export class PhoneLine {
   signOut(): void {
     this.session?.terminate();
     this.stop();
-    this.set({ device: undefined, registration: { kind: 'signed-out' }, call: undefined });
+    this.set({ device: undefined, domain: undefined, registration: { kind: 'signed-out' }, call: undefined });
   }
 
   /** Places a call to `user` as `business` (P-Preferred-Identity: the edge takes it when the device may use it, SPEC §1). */

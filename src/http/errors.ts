@@ -19,6 +19,7 @@ export const HTTP_ERRORS = {
   already_exists: { status: 409, message: 'already exists' },
   number_taken: { status: 409, message: 'the number belongs to another tenant' },
   domain_taken: { status: 409, message: 'the SIP domain is another tenant\'s' },
+  trunk_overlap: { status: 409, message: 'a trunk source range overlaps one of another tenant\'s trunks (a call from there could not be told apart)' },
   webhook_not_configured: { status: 404, message: 'whatsapp.webhook is not configured' },
   telnyx_webhook_not_configured: { status: 404, message: 'telnyx.webhook is not configured' },
   permission_exists: { status: 409, message: 'the user has granted a permanent permission: no request is needed (Meta refuses one, error 138017); nothing was counted' },

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Config } from '../config/schema.js';
+import type { Config, DeviceConfig } from '../config/schema.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -17,7 +17,7 @@ import type { DeviceContacts } from '../state/devices.js';
 import { HTTP_ERRORS, HttpError, type HttpErrorCode } from './errors.js';
 import { sameSecret } from './secrets.js';
 import { healthRoutes } from './routes/health.js';
-import { metricsRoutes } from './routes/metrics.js';
+import { metricsRoutes, tenantMetricsRoutes } from './routes/metrics.js';
 import { numbersRoutes } from './routes/numbers.js';
 import { usersRoutes } from './routes/users.js';
 import { permissionsRoutes } from './routes/permissions.js';
@@ -52,8 +52,8 @@ export interface HttpDeps {
   telnyxTls?: () => TelnyxTlsState | undefined;
   /** With media.anchor: each rtpengine and whether it answers (GET /readyz). */
   rtpengines?: () => { rtpengine: string; state: 'up' | 'down' }[];
-  /** Registered softphone contacts (GET /v1/devices); none when absent. */
-  devices?: () => Promise<DeviceContacts[]>;
+  /** Registered softphone contacts (GET /v1/devices), of these softphones or all; none when absent. */
+  devices?: (only?: readonly DeviceConfig[]) => Promise<DeviceContacts[]>;
   /** The Cloud API sender's fetch; globalThis.fetch when absent. */
   fetch?: typeof fetch;
   /** The built operator console (GET /console); dist/console when absent. */
@@ -153,7 +153,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await v1.register(callsRoutes(deps));
       await v1.register(devicesRoutes(deps));
       await v1.register(phoneRoutes(deps));
-      if (deps.tenants) await v1.register(tenantsRoutes(deps, deps.tenants));
+      if (deps.tenants) {
+        await v1.register(tenantsRoutes(deps, deps.tenants));
+        await v1.register(tenantMetricsRoutes(deps));
+      }
     },
     { prefix: '/v1' },
   );

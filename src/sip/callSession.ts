@@ -19,6 +19,8 @@ export interface SessionDeps {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
+  /** The tenant of the business number, whose metrics count the call (src/tenantMetrics.ts). */
+  tenant?: string;
   /** Called once the session has ended and its record is written (drain waits on this). */
   onClosed: (s: CallSession) => void;
 }
@@ -97,7 +99,7 @@ export class CallSession {
       this.close('ended', 200, 'no_media');
     });
     this.answeredAt = this.deps.clock();
-    this.deps.metrics.callSetupSeconds.observe({ direction: this.direction }, (this.answeredAt - this.startedAt) / 1000);
+    this.deps.metrics.of(this.deps.tenant).callSetupSeconds.observe({ direction: this.direction }, (this.answeredAt - this.startedAt) / 1000);
     this.log.info('call connected');
     void this.queue.run('settle connected', () => this.deps.calls.settle(this.business, this.user, this.callId, 'connected')).then((r) => r && r.status !== 'applied' && this.log.warn({ status: r.status }, 'connected settle not applied'));
   }
@@ -113,7 +115,7 @@ export class CallSession {
     this.phase = 'closed';
     for (const hook of this.closeHooks.splice(0)) hook();
     for (const d of this.dialogs) if (d.connected !== false) d.destroy().catch(() => {});
-    this.deps.metrics.callsTotal.inc({ direction: this.direction, outcome: recorded });
+    this.deps.metrics.of(this.deps.tenant).callsTotal.inc({ direction: this.direction, outcome: recorded });
     const endedAt = this.deps.clock();
     this.log.info({ outcome: recorded, sipStatus, reason }, 'call ended');
     // rtpengine's figures and its delete, once, beside the settle (neither waits for the other).

@@ -14,6 +14,7 @@ import type { LeaseKeeper } from './leases.js';
 import type { Cancellation, OutboundAdmissions } from './admission.js';
 import type { SipRequest, SipResponse, Srf } from './srf.js';
 import type { TenantGate } from '../tenants/gate.js';
+import { fleetOf } from '../tenants/fleet.js';
 
 export interface SipDeps {
   srf: Srf;
@@ -43,9 +44,13 @@ export interface SipDeps {
  */
 export type RequestLogFields = Record<string, unknown>;
 
-/** Answers with the refusal's code, its Reason (and Retry-After), and counts it. */
-export function reject(deps: SipDeps, res: SipResponse, r: Refusal, direction: Direction | 'none', fields: RequestLogFields): void {
-  deps.metrics.rejectionsTotal.inc({ direction, reason: r.reason });
+/**
+ * Answers with the refusal's code, its Reason (and Retry-After), and counts it against `tenant`:
+ * the tenant whose trunk or softphone called, or whose number was called; undefined when none can
+ * be named yet (an unknown source, a failed digest, an unknown number): the platform's.
+ */
+export function reject(deps: SipDeps, res: SipResponse, r: Refusal, direction: Direction | 'none', tenant: string | undefined, fields: RequestLogFields): void {
+  deps.metrics.of(tenant).rejectionsTotal.inc({ direction, reason: r.reason });
   deps.logger.info({ ...fields, reason: r.reason, code: r.code, retryAfter: r.retryAfter }, 'refused');
   if (!res.finalResponseSent) res.send(r.code, { headers: refusalHeaders(r) });
 }
@@ -57,6 +62,7 @@ export function openSession(deps: SipDeps, direction: Direction, business: strin
     metrics: deps.metrics,
     logger: deps.logger,
     clock: deps.clock,
+    tenant: fleetOf(deps.config()).ofNumber(business),
     onClosed: (closed) => deps.sessions.delete(closed),
   });
   deps.sessions.add(s);

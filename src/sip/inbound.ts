@@ -1,4 +1,4 @@
-// User-initiated calls: Telnyx → (lease + callback permission) → the number's PBX targets in order.
+// User-initiated calls: Telnyx → (lease + callback permission + the tenant's place) → the number's PBX targets in order.
 // Redis being away does not stop a customer's call: it is routed and counted once Redis is back.
 // Nor does the form of the caller's identity (SPEC §3): a number the metadata does not know, a
 // BSUID, `anonymous` or no number at all reaches the PBX as Telnyx sent it; only a keyable
@@ -16,8 +16,10 @@ import { ringWithTimeout } from './ringingLeg.js';
 import { anchorInbound, type AnchoredSdp } from './anchoring.js';
 import type { Dialog, SipRequest, SipResponse } from './srf.js';
 import { numberEntry } from '../config/derived.js';
+import { fleetOf } from '../tenants/fleet.js';
 import { chooseInboundTargets, inboundTargetText } from '../domain/inboundTargets.js';
 import { readMetaCallHeaders, type MetaCallInfo } from '../domain/metaCallHeaders.js';
+import { admitInboundCall } from './inboundAdmission.js';
 
 /**
  * Business number from the Request-URI, falling back to To (SPEC §1). A call through the Telnyx
@@ -42,11 +44,12 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
   const cfg = deps.config();
   const log = { callId: req.get('Call-ID'), direction: 'inbound' };
   const business = businessNumberOf(deps, req);
-  if (!business) return reject(deps, res, refusal('unknown_number'), 'inbound', log);
+  if (!business) return reject(deps, res, refusal('unknown_number'), 'inbound', undefined, log);
+  const tenant = fleetOf(cfg).ofNumber(business);
   const caller = callerIdentity(rawUserPart(headerUri(req.get('From'))));
   // Only a From user that tries to smuggle in headers (CR/LF, quotes, brackets) is refused.
-  if (!caller) return reject(deps, res, refusal('bad_request'), 'inbound', log);
-  if (deps.draining()) return reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'inbound', log);
+  if (!caller) return reject(deps, res, refusal('bad_request'), 'inbound', tenant, log);
+  if (deps.draining()) return reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'inbound', tenant, log);
   if (caller.kind === 'unkeyed' && cfg.whatsapp.callbackPermission) {
     deps.metrics.callbackNotGrantedTotal.inc({ reason: caller.reason });
     deps.logger.info({ ...log, caller: caller.key, reason: caller.reason }, 'inbound caller cannot be keyed: routed, no callback permission');
@@ -56,10 +59,13 @@ export async function handleInbound(deps: SipDeps, req: SipRequest, res: SipResp
   let user = caller.key;
   let session: CallSession;
   try {
-    const admission = await deps.calls.admitInbound(business, caller.key, callId, caller.kind);
+    // The number's lease and callback permission, and the tenant's place (src/sip/inboundAdmission.ts).
+    const admission = await admitInboundCall(deps, { business, user: caller.key, kind: caller.kind, callId }, log);
     user = admission.user; // a BSUID known to be a phone number is that number
-    if (!admission.admitted) return reject(deps, res, admission.refusal, 'inbound', log);
+    if (!admission.admitted) return reject(deps, res, admission.refusal, 'inbound', tenant, { ...log, number: business });
     session = openSession(deps, 'inbound', business, user, callId, req, startedAt);
+    const hold = admission.hold;
+    if (hold) session.onClose(() => hold.release(false));
   } catch (err) {
     deps.metrics.redisErrorsTotal.inc();
     session = openSession(deps, 'inbound', business, user, callId, req, startedAt);
@@ -101,8 +107,12 @@ async function callSipTarget(deps: SipDeps, req: SipRequest, res: SipResponse, t
   return { status: leg.timedOut ? 408 : (leg.error.status ?? 500) };
 }
 
-/** A `device:NAME` target: every registered contact at once; none registered counts as a 480. */
-async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse, name: string, user: string, headers: Record<string, string>, sdp?: AnchoredSdp): Promise<Attempt> {
+/**
+ * A `device:NAME` target: every registered contact at once; none registered counts as a 480. The
+ * legs are addressed To the business number (as a carrier's call to a DID is), not to the contact:
+ * the softphone, the console's phone included, shows which number the customer called.
+ */
+async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse, name: string, business: string, user: string, headers: Record<string, string>, sdp?: AnchoredSdp): Promise<Attempt> {
   let bindings;
   try {
     bindings = await deps.devices.list(name);
@@ -111,7 +121,7 @@ async function callDeviceTarget(deps: SipDeps, req: SipRequest, res: SipResponse
     return { status: 503 };
   }
   if (bindings.length === 0) return { status: 480 };
-  return forkToBindings(deps, req, res, bindings, { callingNumber: user, headers, timeoutMs: deps.config().sip.inboundTargetTimeoutSeconds * 1000, sdp });
+  return forkToBindings(deps, req, res, bindings, { callingNumber: user, headers: { ...headers, To: `<sip:${business}@localhost>` }, timeoutMs: deps.config().sip.inboundTargetTimeoutSeconds * 1000, sdp });
 }
 
 async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, session: CallSession, business: string, user: string, meta: MetaCallInfo): Promise<void> {
@@ -130,7 +140,7 @@ async function routeToTargets(deps: SipDeps, req: SipRequest, res: SipResponse, 
     if (req.canceled) break;
     const attempt =
       target.kind === 'device'
-        ? await callDeviceTarget(deps, req, res, target.name, user, headers, sdp)
+        ? await callDeviceTarget(deps, req, res, target.name, business, user, headers, sdp)
         : await callSipTarget(deps, req, res, target.uri, user, headers, sdp);
     if ('answered' in attempt) {
       session.log.info({ target: inboundTargetText(target), attempt: i + 1 }, 'routed');

@@ -14,7 +14,7 @@ import { requestTransport } from './webrtc.js';
 import { isWebrtcTransport } from '../domain/sipContact.js';
 import type { CallSession } from './callSession.js';
 import { ringWithTimeout } from './ringingLeg.js';
-import type { TenantHold } from '../tenants/gate.js';
+import { TenantGate, type TenantAnswer, type TenantHold } from '../tenants/gate.js';
 import { perConfig } from '../config/derived.js';
 import { compileUpstreamPatterns, readUpstreamRefusal, type UpstreamRefusal, type UpstreamRefusalPatterns } from '../domain/upstreamRefusals.js';
 
@@ -32,24 +32,20 @@ interface OutboundRequest {
   offer: TelnyxOffer;
   browser: boolean;
   log: RequestLogFields;
+  /** The tenant of the trunk or softphone that called: its metrics count a refusal (src/tenantMetrics.ts). */
+  callerTenant: string;
 }
 
-export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller): Promise<void> {
+export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller, callerTenant: string): Promise<void> {
   const startedAt = deps.clock();
-  const request = checkRequest(deps, req, res, caller);
+  const request = checkRequest(deps, req, res, caller, callerTenant);
   if (!request) return;
   const callId = randomUUID();
   // The tenant's limits are asked at once, beside the number's checks (one round trip's wait, not
   // two); the number's answer still comes first (SPEC §3 order), and whichever refuses, the other
   // is given back (src/tenants/gate.ts).
-  const tenant = deps.tenantGate?.admit(request.plan.business.e164, callId).then(
-    (answer) => ({ answer }),
-    (err: unknown) => ({ err }),
-  );
-  if (!(await admit(deps, req, res, request, callId))) {
-    void tenant?.then((t) => 'answer' in t && t.answer && 'release' in t.answer && t.answer.release(true));
-    return;
-  }
+  const tenant = deps.tenantGate?.ask(request.plan.business.e164, callId);
+  if (!(await admit(deps, req, res, request, callId))) return TenantGate.giveBack(tenant);
   const hold = tenant ? await admitTenant(deps, res, request, callId, await tenant) : undefined;
   if (hold === false) return;
   const session = openSession(deps, 'outbound', request.plan.business.e164, request.plan.user.e164, callId, req, startedAt);
@@ -57,7 +53,7 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
   if (endIfCanceled(req, res, session)) return;
   const sdp = await anchorOutbound(deps, session, { toTelnyx: request.offer.telnyxSdp, answerToCaller: answererFor(request.offer) }, request.browser);
   if (!sdp) {
-    reject(deps, res, refusal('media_unavailable', deps.config().media.anchor?.pingSeconds), 'outbound', request.log);
+    reject(deps, res, refusal('media_unavailable', deps.config().media.anchor?.pingSeconds), 'outbound', callerTenant, request.log);
     return session.close('failed', 503, 'media_unavailable');
   }
   if (endIfCanceled(req, res, session)) return;
@@ -70,35 +66,35 @@ export async function handleOutbound(deps: SipDeps, req: SipRequest, res: SipRes
 }
 
 /** The checks of SPEC §3 that need no state: the number rule, the caller's numbers, codecs, draining, a browser without rtpengine. */
-function checkRequest(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller): OutboundRequest | undefined {
+function checkRequest(deps: SipDeps, req: SipRequest, res: SipResponse, caller: OutboundCaller, callerTenant: string): OutboundRequest | undefined {
   const cfg = deps.config();
   const log = { callId: req.get('Call-ID'), direction: 'outbound', caller: caller.name };
   const plan = planOutbound(userPart(req.uri), callingNumberOf(req, caller), caller, {
     blockedRegions: cfg.whatsapp.blockedRegions,
     dialDomain: cfg.telnyx.dialDomain,
   });
-  if (isRefusal(plan)) return void reject(deps, res, plan, 'outbound', log);
+  if (isRefusal(plan)) return void reject(deps, res, plan, 'outbound', callerTenant, log);
   const offer = offerToTelnyx(req.body ?? '', cfg.media.codecs);
-  if (!offer) return void reject(deps, res, refusal('codec_mismatch'), 'outbound', log);
-  if (deps.draining()) return void reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'outbound', log);
+  if (!offer) return void reject(deps, res, refusal('codec_mismatch'), 'outbound', callerTenant, log);
+  if (deps.draining()) return void reject(deps, res, refusal('draining', cfg.sip.drainSeconds), 'outbound', callerTenant, log);
   // The console's phone speaks ICE and DTLS-SRTP only: without rtpengine nothing could reach Telnyx.
   const transport = requestTransport(req.protocol, req.get('Via'));
   const browser = isWebrtcTransport(transport);
   if (browser && !deps.media) {
     deps.logger.warn({ ...log, transport }, 'browser call refused: media.anchor is not configured (a browser needs rtpengine for ICE and DTLS-SRTP)');
-    return void reject(deps, res, refusal('media_unavailable', 60), 'outbound', log);
+    return void reject(deps, res, refusal('media_unavailable', 60), 'outbound', callerTenant, log);
   }
-  return { plan, offer, browser, log };
+  return { plan, offer, browser, log, callerTenant };
 }
 
 /**
  * The state checks and the reservation (waiting out a Redis failover), then Meta's view when the
  * edge knows no permission. False when the call was refused or cancelled (answered here).
  */
-async function admit(deps: SipDeps, req: SipRequest, res: SipResponse, { plan, log }: OutboundRequest, callId: string): Promise<boolean> {
+async function admit(deps: SipDeps, req: SipRequest, res: SipResponse, { plan, log, callerTenant }: OutboundRequest, callId: string): Promise<boolean> {
   const call = { business: plan.business.e164, user: plan.user.e164, callId, regionBlocked: plan.regionBlocked };
   const refuse = (r: Refusal) => {
-    reject(deps, res, r, 'outbound', log);
+    reject(deps, res, r, 'outbound', callerTenant, log);
     return false;
   };
   const timer = deps.metrics.policyDecisionSeconds.startTimer();
@@ -137,9 +133,9 @@ async function admit(deps: SipDeps, req: SipRequest, res: SipResponse, { plan, l
 async function admitTenant(
   deps: SipDeps,
   res: SipResponse,
-  { plan, log }: OutboundRequest,
+  { plan, log, callerTenant }: OutboundRequest,
   callId: string,
-  tenant: { answer: TenantHold | Refusal | undefined } | { err: unknown },
+  tenant: TenantAnswer,
 ): Promise<TenantHold | undefined | false> {
   const business = plan.business.e164;
   const giveBack = () => void deps.calls.releaseAdmission(business, callId, true).catch((err: unknown) => deps.logger.warn({ ...log, err }, 'admission not given back: its lease expires by itself'));
@@ -147,13 +143,13 @@ async function admitTenant(
     deps.metrics.redisErrorsTotal.inc();
     deps.logger.warn({ ...log, err: tenant.err }, 'Redis refused the tenant admission: outbound fails closed');
     giveBack();
-    reject(deps, res, refusal('state_unavailable', 5), 'outbound', log);
+    reject(deps, res, refusal('state_unavailable', 5), 'outbound', callerTenant, log);
     return false;
   }
   const hold = tenant.answer;
   if (hold && 'reason' in hold) {
     giveBack();
-    reject(deps, res, hold, 'outbound', { ...log, number: business });
+    reject(deps, res, hold, 'outbound', callerTenant, { ...log, number: business });
     return false;
   }
   return hold;
@@ -242,7 +238,7 @@ function metaRefusalOf(err: SipError, patterns: UpstreamRefusalPatterns): Upstre
 /** The next call is refused locally: the lesson is written to the shared state, counted and logged once. */
 function learnUpstreamRefusal(deps: SipDeps, session: CallSession, upstream: UpstreamRefusal, sentAt: number): void {
   const rules = deps.config().whatsapp.upstreamRefusals;
-  deps.metrics.upstreamRefusalsTotal.inc({ reason: upstream.lesson });
+  deps.metrics.ofNumber(deps.config(), session.business).upstreamRefusalsTotal.inc({ reason: upstream.lesson });
   session.annotate({ upstreamRefusal: upstream.lesson, upstreamText: upstream.text });
   const hold = upstream.retryAfterSeconds ?? rules.numberRateHoldSeconds;
   void session.queue

@@ -62,7 +62,7 @@ export async function handleRegister(deps: SipDeps, registry: DeviceRegistry, re
     return void res.send(r.code, { headers: refusalHeaders(r) });
   }
   if (req.canceled) return;
-  deps.metrics.registeredContacts.set({ device: device.username }, bindings.length);
+  deps.metrics.ofDevice(deps.config(), device.username).registeredContacts.set({ device: device.username }, bindings.length);
   const op = plan.kind === 'update' ? (plan.contacts.every((c) => c.expiresSeconds === 0) ? 'unregister' : 'register') : plan.kind;
   log.info({ contacts: bindings.length, op }, 'registration');
   res.send(200, { headers: bindings.length > 0 ? { Contact: contactList(bindings, now), Date: new Date(now).toUTCString() } : {} });

@@ -66,7 +66,8 @@ export class SipRouter {
     if (this.classifier.classify(req.source_address).kind !== 'unknown') return next();
     const banned = this.guard.admit(req.source_address, req.has('User-Agent') ? req.get('User-Agent') : undefined);
     if (banned === 0) return next();
-    this.deps.metrics.rejectionsTotal.inc({ direction: 'none', reason: 'rate_limited' });
+    // A source no tenant is known for: the platform's refusal (no tenant label).
+    this.deps.metrics.of(undefined).rejectionsTotal.inc({ direction: 'none', reason: 'rate_limited' });
     if (req.method !== 'ACK') res.send(503, { headers: { 'Retry-After': String(banned) } });
   }
 
@@ -84,7 +85,7 @@ export class SipRouter {
   private async authenticateDevice(req: SipRequest, res: SipResponse, challengeCode: 401 | 407): Promise<DeviceConfig | undefined> {
     const log = { callId: req.get('Call-ID'), source: req.source_address };
     if (this.deps.config().devices.length === 0) {
-      reject(this.deps, res, refusal('unknown_source'), 'none', log);
+      reject(this.deps, res, refusal('unknown_source'), 'none', undefined, log);
       return undefined;
     }
     const header = challengeCode === 401 ? 'Authorization' : 'Proxy-Authorization';
@@ -93,7 +94,7 @@ export class SipRouter {
     const device = creds ? fleetOf(this.deps.config()).device(tenant, creds.username) : undefined;
     if (creds && !device) {
       this.guard.authFailed(req.source_address);
-      reject(this.deps, res, refusal('auth_failed'), 'none', log);
+      reject(this.deps, res, refusal('auth_failed'), 'none', undefined, log);
       return undefined;
     }
     const auth = device ? { username: plainUsername(device.username), password: device.password } : { username: '', password: '' };
@@ -123,11 +124,11 @@ export class SipRouter {
       const device = await this.authenticateDevice(req, res, 407);
       if (!device || req.canceled) return;
       const caller = { name: `device:${device.username}`, numbers: device.numbers, defaultRegion: device.defaultRegion, softphone: { callerId: device.callerId } };
-      return handleOutbound(this.deps, req, res, caller);
+      return handleOutbound(this.deps, req, res, caller, fleetOf(this.deps.config()).ofDevice(device.username));
     }
     const trunk = source.trunk;
     if (trunk.auth && (!(await this.authenticate(req, res, trunk.auth, 401)) || req.canceled)) return;
-    return handleOutbound(this.deps, req, res, trunk);
+    return handleOutbound(this.deps, req, res, trunk, fleetOf(this.deps.config()).ofTrunk(trunk));
   }
 
   /** True when the request carries valid credentials; otherwise it has been answered (401/407 or 403). */
@@ -153,7 +154,7 @@ export class SipRouter {
       return false;
     }
     this.guard.authFailed(req.source_address);
-    reject(this.deps, res, refusal('auth_failed'), 'none', { callId: req.get('Call-ID'), source: req.source_address });
+    reject(this.deps, res, refusal('auth_failed'), 'none', undefined, { callId: req.get('Call-ID'), source: req.source_address });
     return false;
   }
 

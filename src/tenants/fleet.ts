@@ -14,6 +14,7 @@
 import type { Config, DeviceConfig, NumberConfig, TrunkConfig } from '../config/schema.js';
 import { perConfig } from '../config/derived.js';
 import { deepFreeze } from '../config/load.js';
+import { overlappingRanges } from '../domain/sources.js';
 import { DEFAULT_TENANT, type Tenant, type TenantCredentials, type TenantLimits } from './schema.js';
 
 export interface TenantView {
@@ -123,9 +124,38 @@ function buildView(t: Tenant, numbers: NumberConfig[]): TenantView {
   return { name: t.name, ...(t.domain ? { domain: t.domain } : {}), ...(t.credentials ? { credentials: t.credentials } : {}), limits: t.limits, source: 'api', numbers: qualified, trunks: t.trunks, devices };
 }
 
+/**
+ * A tenant's trunk ranges the file's trunks overlap. The API refuses such a change (src/tenants/changes.ts),
+ * so only the file can cause it (edited into a tenant's range, or differing between instances); the
+ * file's trunks are listed first, so they take the calls from there. Said, not repaired.
+ */
+function fileOverlaps(file: Readonly<Config>, t: Tenant): string[] {
+  const known = overlapsSeen.get(t);
+  if (known?.file === file) return known.problems;
+  const problems = findFileOverlaps(file, t);
+  overlapsSeen.set(t, { file, problems });
+  return problems;
+}
+
+/** What fileOverlaps found for a validated tenant against one file: most merges change one tenant of many. */
+const overlapsSeen = new WeakMap<Tenant, { file: Readonly<Config>; problems: string[] }>();
+
+function findFileOverlaps(file: Readonly<Config>, t: Tenant): string[] {
+  const out: string[] = [];
+  if (file.trunks.length === 0) return out;
+  const fileSources = file.trunks.flatMap((tr) => tr.sources);
+  for (const trunk of t.trunks) {
+    const pair = overlappingRanges(trunk.sources, fileSources);
+    if (!pair) continue;
+    const owner = file.trunks.find((tr) => tr.sources.includes(pair[1]));
+    out.push(`tenant ${t.name}: trunk ${trunk.name}'s ${pair[0]} overlaps the file's trunk ${owner?.name ?? '?'} (${pair[1]}): calls from there are the file's`);
+  }
+  return out;
+}
+
 export interface MergeResult {
   config: Readonly<Config>;
-  /** Entries left out, each with why (a number the file or an earlier tenant already has). */
+  /** Entries left out, each with why (a number the file or an earlier tenant already has), and tenant trunk ranges the file's trunks take. */
   problems: string[];
 }
 
@@ -153,6 +183,7 @@ export function mergeTenants(file: Readonly<Config>, tenants: readonly Tenant[])
       return false;
     });
     views.push(apiTenant(t, numbers));
+    problems.push(...fileOverlaps(file, t));
   }
   const config = deepFreeze({
     ...file,

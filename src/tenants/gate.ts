@@ -1,9 +1,10 @@
-// A tenant's own limits on outbound calls (SPEC §2a, §3 `tenant_limit`): concurrent calls and calls
-// per second over all its numbers. The edge asks the tenant (tenant_admit.lua) at the same moment as
-// the number (admit_outbound.lua): both scripts are on the wire together, so a tenant with limits
-// waits one round trip, not two (bench/RESULTS.md). The number's answer is read first, as SPEC §3
-// orders the checks: a number's refusal gives the tenant's place back, a tenant's refusal gives the
-// number's admission back by its id (src/sip/outbound.ts). Two scripts, not one: a tenant
+// A tenant's own limits (SPEC §2a, §3 `tenant_limit`): concurrent calls and calls per second over
+// all its numbers, outbound and inbound alike (a WhatsApp user's call: src/sip/inboundAdmission.ts).
+// The edge asks the tenant (tenant_admit.lua) at the same moment as the number (admit_outbound.lua,
+// admit_inbound.lua): both scripts are on the wire together, so a tenant with limits waits one
+// round trip, not two (bench/RESULTS.md). The number's answer is read first, as SPEC §3 orders the
+// checks: a number's refusal gives the tenant's place back, a tenant's refusal gives the number's
+// admission back by its id (src/sip/outbound.ts). Two scripts, not one: a tenant
 // spans numbers, whose keys live in other Cluster slots, so the tenant's keys have their own hash tag
 // (`wa:t{acme}:…`). Between the two nothing is lost: a crash after the first leaves the number's
 // lease to expire (leases are renewed only by the instance holding the call), and a tenant lease
@@ -29,6 +30,11 @@ export interface TenantHold {
   /** `refused`: the call never went out, so its second of callsPerSecond is given back too. */
   release(refused: boolean): void;
 }
+
+/** The tenant's answer as a value (a Redis error is an answer too), asked beside the number's admission. */
+export type TenantAnswer = { answer: TenantHold | Refusal | undefined } | { err: unknown };
+
+export const isTenantHold = (a: TenantHold | Refusal | undefined): a is TenantHold => a !== undefined && 'release' in a;
 
 /**
  * What `tenant_admit.lua` would answer now for a call of `business`, reading only (GET
@@ -85,6 +91,22 @@ export class TenantGate {
 
   renewAll(): Promise<void> {
     return this.leases.renewAll();
+  }
+
+  /**
+   * admit() as a value that never rejects, sent now so it rides beside the number's own admission
+   * (one round trip's wait, not two).
+   */
+  ask(business: string, callId: string): Promise<TenantAnswer> {
+    return this.admit(business, callId).then(
+      (answer) => ({ answer }),
+      (err: unknown) => ({ err }),
+    );
+  }
+
+  /** The number refused the call: its tenant's place (if it got one) is given back, second included. */
+  static giveBack(asked: Promise<TenantAnswer> | undefined): void {
+    void asked?.then((t) => 'answer' in t && isTenantHold(t.answer) && t.answer.release(true));
   }
 
   /**

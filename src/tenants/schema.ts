@@ -24,9 +24,9 @@ const limit = z.number().int().min(1).nullable();
 
 export const tenantLimitsSchema = z
   .object({
-    /** Active calls of all the tenant's numbers together, outbound (SPEC §3 tenant_limit). */
+    /** Active calls of all the tenant's numbers together, placed and received (SPEC §3 tenant_limit). */
     maxConcurrentCalls: limit.default(null),
-    /** Outbound admissions per second (a sliding second), all its numbers together. */
+    /** Admissions per second (a sliding second), placed and received, all its numbers together. */
     callsPerSecond: limit.default(null),
     /** How many softphones the tenant may configure. */
     devices: limit.default(null),

@@ -5,53 +5,24 @@
 // with SIPp playing Telnyx and streaming PCMU audio. The rig is test/console/phoneRig.ts (shared with
 // bench/console/phoneCost.ts, which measures what such a call costs).
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it, onTestFailed } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { recentCalls } from '../../src/state/records.js';
 import { BUSINESS, USER } from '../helpers/config.js';
-import { describeWithChromium, pageProblems } from '../helpers/chromium.js';
+import { describeWithChromium } from '../helpers/chromium.js';
 import { addrs } from '../helpers/drachtio.js';
 import { describeWithMedia } from '../helpers/rtpengine.js';
 import { sipp } from '../helpers/sipp.js';
-import { AGENT, TOKEN, WAIT_MS, startPhoneRig, type PhoneRig } from './phoneRig.js';
+import { AGENT, AGENT_ADDRESS, TOKEN, WAIT_MS, type PhoneRig } from './phoneRig.js';
+import { usePhoneSuite } from './phoneSuite.js';
 
 const NOT_ALLOWED_USER = '+447700900777';
 
 describeWithChromium('console phone in Chromium', () => {
   describeWithMedia('console phone: WebRTC through rtpengine', () => {
+    const suite = usePhoneSuite((rig) => rig.fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test'));
     let rig: PhoneRig;
     let page: Page;
-    let problems: string[];
-
-    beforeAll(async () => {
-      rig = await startPhoneRig();
-    }, 90_000);
-
-    afterAll(async () => {
-      await rig?.stop();
-    });
-
-    beforeEach(async () => {
-      const { fx, rtp, browser } = rig;
-      await fx.edge.redis.flushall();
-      await fx.edge.permissions.grant(BUSINESS, USER, 'permanent', 'test');
-      page = await browser.context.newPage();
-      const browserLog: string[] = [];
-      onTestFailed(async () => {
-        if (process.env.PHONE_DEBUG) console.error('--- phone panel\n', await page.locator('section.phone').innerText().catch((e: unknown) => String(e)));
-        console.error('--- browser console\n', browserLog.slice(-150).join('\n'), '\n--- edge log (tail)\n', fx.logs().split('\n').slice(-120).join('\n'), '\n--- rtpengine (not pings)\n', rtp.logs().split('\n').filter((l) => !/'(ping|list|query)'/.test(l)).slice(-60).join('\n'), '\n--- drachtio\n', process.env.PHONE_DEBUG ? fx.drachtio.logs() : '');
-      });
-      page.on('console', (m) => browserLog.push(`${m.type()}: ${m.text()}`));
-      // JsSIP logs through `debug`, which a browser switches on from localStorage.
-      if (process.env.PHONE_DEBUG) await page.addInitScript(() => localStorage.setItem('debug', 'JsSIP:*'));
-      problems = pageProblems(page);
-    });
-
-    afterEach(async () => {
-      await page.close(); // closes the WebSocket: the registration goes with it
-      expect(problems).toEqual([]);
-      await rig.fx.expectIdle(15_000);
-      expect(await rig.rtp.calls(), 'calls left on rtpengine').toEqual([]);
-    });
+    beforeEach(() => void ({ rig, page } = suite));
 
     const signInToConsole = () => rig.signInToConsole(page);
     const signInToPhone = (password?: string) => rig.signInToPhone(page, password);
@@ -83,12 +54,7 @@ describeWithChromium('console phone in Chromium', () => {
       await signInToPhone();
       await registered();
       await lookUp(USER);
-      await page.getByRole('button', { name: `Call ${USER}` }).click();
-      await page.locator('.call-state', { hasText: 'In call' }).waitFor();
-      const [callId] = await rig.rtp.calls();
-      expect(callId).toBeDefined();
-      // The browser's fake microphone towards Telnyx, SIPp's tone towards the browser: both counted by rtpengine.
-      await expect.poll(() => rig.mediaOf(callId!), { timeout: WAIT_MS, interval: 500 }).toMatchObject({ fromBrowser: expect.toSatisfy((n: number) => n > 50), fromTelnyx: expect.toSatisfy((n: number) => n > 50) });
+      await rig.callWithAudio(page, USER);
       await page.getByRole('button', { name: 'Mute' }).click();
       await expect.poll(() => page.getByRole('button', { name: 'Unmute' }).getAttribute('aria-pressed')).toBe('true');
       await page.getByRole('button', { name: 'Unmute' }).click();
@@ -142,7 +108,7 @@ describeWithChromium('console phone in Chromium', () => {
         await second.goto(`${rig.url}/console`);
         await second.getByLabel('Admin token').fill(TOKEN);
         await second.getByRole('button', { name: 'Sign in' }).click();
-        await second.getByLabel('Device', { exact: true }).selectOption(AGENT.username);
+        await second.getByLabel('Device', { exact: true }).selectOption(AGENT_ADDRESS);
         await second.getByLabel('Device password').fill(AGENT.password);
         await second.getByRole('button', { name: 'Sign in to phone' }).click();
         await expect.poll(async () => (await rig.fx.edge.devices.list(AGENT.username)).length, { timeout: WAIT_MS }).toBe(2);

@@ -25,6 +25,8 @@ import { until } from '../helpers/until.js';
 export const WAIT_MS = 30_000;
 export const TOKEN = 'test-admin-token-0123456789';
 export const AGENT = { username: 'agent1', password: 'agent1-secret-42' };
+/** The phone's Device choice for AGENT: its address, at the host the phone connects to (tenant default). */
+export const AGENT_ADDRESS = `${AGENT.username}@${addrs.edge}`;
 
 export interface PhoneRig {
   rtp: RtpengineServer;
@@ -40,11 +42,15 @@ export interface PhoneRig {
   mediaOf(callId: string): Promise<{ fromBrowser: number; fromTelnyx: number }>;
   /** A SIPp run's result, thrown with its description (and the edge's log tail) unless it exited 0. */
   finished(run: SippRun): Promise<SippResult>;
-  signInToConsole(page: Page): Promise<void>;
-  signInToPhone(page: Page, password?: string): Promise<void>;
+  /** Signs the console in with `token` (the operator's by default) and waits for the phone. */
+  signInToConsole(page: Page, token?: string): Promise<void>;
+  /** Picks `device` (an address, `alice@acme.test`; AGENT by default) and signs the phone in with `password`. */
+  signInToPhone(page: Page, password?: string, device?: string): Promise<void>;
   /** The phone says registered and the edge holds one binding for the device. */
   registered(page: Page): Promise<void>;
   lookUp(page: Page, user: string): Promise<void>;
+  /** Clicks **Call** for `user` in the lookup shown, waits for "In call" and for audio both ways through rtpengine (> 50 packets each); the call's id in rtpengine. */
+  callWithAudio(page: Page, user: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -107,6 +113,10 @@ export async function startPhoneRig(): Promise<PhoneRig> {
   }
   const started = { rtp, fx, browser };
   const url = `http://127.0.0.1:${(http.server.address() as { port: number }).port}`;
+  const mediaOf = async (callId: string) => {
+    const q = await ng.query(parseNgAddress(started.rtp.ng) as NgAddress, callId);
+    return { fromBrowser: received(q, 'pbx').packets, fromTelnyx: received(q, 'telnyx').packets };
+  };
   return {
     ...started,
     url,
@@ -116,23 +126,20 @@ export async function startPhoneRig(): Promise<PhoneRig> {
       return path;
     },
     mediaArgs: async (address = addrs.telnyx) => ['-mi', address, '-mp', String(await freeMediaPort(address))],
-    async mediaOf(callId) {
-      const q = await ng.query(parseNgAddress(started.rtp.ng) as NgAddress, callId);
-      return { fromBrowser: received(q, 'pbx').packets, fromTelnyx: received(q, 'telnyx').packets };
-    },
+    mediaOf,
     async finished(run) {
       const r = await run.done;
       if (r.code !== 0) throw new Error(`${describeSipp(r)}\n--- edge log (tail)\n${started.fx.logs().split('\n').slice(-80).join('\n')}`);
       return r;
     },
-    async signInToConsole(page) {
+    async signInToConsole(page, token = TOKEN) {
       await page.goto(`${url}/console`);
-      await page.getByLabel('Admin token').fill(TOKEN);
+      await page.getByLabel('Admin token').fill(token);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: 'Phone', exact: true }).waitFor();
     },
-    async signInToPhone(page, password = AGENT.password) {
-      await page.getByLabel('Device', { exact: true }).selectOption(AGENT.username);
+    async signInToPhone(page, password = AGENT.password, device = AGENT_ADDRESS) {
+      await page.getByLabel('Device', { exact: true }).selectOption(device);
       await page.getByLabel('Device password').fill(password);
       await page.getByRole('button', { name: 'Sign in to phone' }).click();
     },
@@ -144,6 +151,18 @@ export async function startPhoneRig(): Promise<PhoneRig> {
       await page.getByLabel('WhatsApp user').fill(user);
       await page.getByRole('button', { name: 'Look up' }).click();
       await page.locator('.verdict').waitFor();
+    },
+    async callWithAudio(page, user) {
+      await page.getByRole('button', { name: `Call ${user}` }).click();
+      await page.locator('.call-state', { hasText: 'In call' }).waitFor();
+      const [callId] = await started.rtp.calls();
+      if (callId === undefined) throw new Error('the call is not on rtpengine');
+      // The browser's fake microphone towards Telnyx, SIPp's tone towards the browser: both counted by rtpengine.
+      await until(async () => {
+        const q = await mediaOf(callId);
+        return q.fromBrowser > 50 && q.fromTelnyx > 50;
+      }, WAIT_MS, 'audio both ways through rtpengine');
+      return callId;
     },
     stop,
   };

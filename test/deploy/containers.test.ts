@@ -296,7 +296,7 @@ describeBoot('the shipped containers under podman (docker-compose.yml as the qui
       // INVITE (challenged) and its retry (verified, bridged) reach different edges: every call
       // crossed edges with its digest. The calls connected, counted over both edges, are all of them.
       const connected = async (port: number) => {
-        const m = /^wa_edge_calls_total\{direction="outbound",outcome="connected"\} (\d+)/m.exec((await http(port, '/metrics')).text);
+        const m = /^wa_edge_calls_total\{direction="outbound",outcome="connected",tenant="default"\} (\d+)/m.exec((await http(port, '/metrics')).text);
         return Number(m?.[1] ?? 0);
       };
       await until(async () => (await connected(httpPort)) + (await connected(8081)) === calls, 10_000, `${calls} connected calls counted over both edges`, () => '', 500);

@@ -1,10 +1,11 @@
 // Ask Meta before refusing for lack of permission, end to end (SPEC §2 permissionLookup, §3
 // no_permission): SIPp as the PBX and Telnyx, a real drachtio-server and Redis, and a local
-// stand-in for Meta's call_permissions. Also measures what a lookup adds to a refused call.
+// stand-in for Meta's call_permissions. A tenant's number asks with the tenant's own Meta app
+// (SPEC §2a). Also measures what a lookup adds to a refused call.
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
-import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
+import { operatorApi, startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { startFakeMeta, type FakeMeta } from '../http/fakeMeta.js';
 import { expectOk, expectRefused, outboundCall } from './call.js';
@@ -130,5 +131,82 @@ describeWithDrachtio('permission lookup: a call the edge would refuse no_permiss
     const fmt = (xs: number[]) => `p50 ${quantile(xs, 0.5).toFixed(2)} ms, p90 ${quantile(xs, 0.9).toFixed(2)} ms`;
     console.log(`INVITE → 480 no_permission over ${N} calls: lookup off ${fmt(off)}; lookup on, Meta asked each time ${fmt(on)}; lookup on, Meta's "no" reused ${fmt(cached)}`);
     expect(quantile(on, 0.5)).toBeLessThan(quantile(off, 0.5) + 200);
+  }, 60_000);
+});
+
+describeWithDrachtio("permission lookup over SIP: a tenant's number asks Meta with its tenant's own Cloud API (SPEC §2a)", () => {
+  // Each tenant's PBX on its own loopback address (its trunk's source), each tenant's Meta app a stand-in of its own.
+  const tenants = [
+    { name: 'acme', number: '+447418600001', pnid: '5550001', pbx: '127.0.0.7', token: 'acme-graph-token' },
+    { name: 'bravo', number: '+447418600101', pnid: '5550101', pbx: '127.0.0.8', token: 'bravo-graph-token' },
+    { name: 'charlie', number: '+447418600201', pnid: '5550201', pbx: '127.0.0.11', token: undefined },
+  ] as const;
+  const [acme, bravo, charlie] = tenants;
+  // A generous deadline (a loaded box must not turn the stand-in's answer into a timeout); no cache, each call asks.
+  const LOOKUP = { timeoutMs: 10_000, negativeCacheSeconds: 0 };
+  const trunks = [{ name: 'main', sources: [`${addrs.pbx}/32`], numbers: [BUSINESS], defaultRegion: 'GB' }];
+  let fx: EdgeFixture;
+  let api: Awaited<ReturnType<typeof operatorApi>>;
+  let metaA: FakeMeta;
+  let metaB: FakeMeta;
+  let metaFile: FakeMeta;
+  const fileWith = (cloudApi?: unknown) => ({ trunks, numbers: [{ number: BUSINESS, calling: true, phoneNumberId: PHONE_NUMBER_ID }], whatsapp: cloudApi ? { cloudApi } : {} });
+  const platformApi = () => ({ baseUrl: metaFile.baseUrl, token: 'platform-graph-token', permissionLookup: LOOKUP });
+  // Meta's start_call limit used up: 480 daily_limit, which only Meta's answer gives (the edge alone says no_permission).
+  const usedUp = () => metaSays('temporary', false, [{ time_period: 'PT24H', max_allowed: 100, current_usage: 100, limit_expiration_time: Math.floor(Date.now() / 1000) + 600 }]);
+  const seen = (m: FakeMeta) => m.requests.map((r) => [r.url, r.headers.authorization]);
+  const lookupUrl = (pnid: string) => `/v23.0/${pnid}/call_permissions?user_wa_id=${USER.slice(1)}`;
+
+  beforeAll(async () => {
+    [metaA, metaB, metaFile] = await Promise.all([startFakeMeta(), startFakeMeta(), startFakeMeta()]);
+    fx = await startEdgeFixture(() => fileWith(platformApi()));
+    api = await operatorApi(fx);
+  }, 60_000);
+  afterAll(async () => {
+    await api?.close();
+    await fx?.stop();
+    await Promise.all([metaA, metaB, metaFile].map((m) => m?.close()));
+  });
+  beforeEach(async () => {
+    fx.reconfigure(fileWith(platformApi()));
+    await fx.edge.redis.flushall();
+    await fx.edge.tenants.refresh();
+    const metas = { acme: metaA, bravo: metaB } as Record<string, FakeMeta>;
+    for (const t of tenants) {
+      const meta = metas[t.name];
+      const res = await api.call('POST', '/v1/tenants', {
+        name: t.name,
+        numbers: [{ number: t.number, calling: true, phoneNumberId: t.pnid }],
+        trunks: [{ name: 'pbx', sources: [`${t.pbx}/32`], numbers: [t.number], defaultRegion: 'GB' }],
+        ...(meta && t.token ? { credentials: { whatsapp: { cloudApi: { baseUrl: meta.baseUrl, token: t.token, permissionLookup: LOOKUP } } } } : {}),
+      });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    for (const m of [metaA, metaB, metaFile]) {
+      m.requests.length = 0;
+      m.answer = usedUp();
+    }
+  });
+
+  it("A's call asks A's Meta app with A's token and phone-number id, B's asks B's; charlie (no Meta credentials) the file's", async () => {
+    await expectRefused(fx, 480, 'daily_limit', { from: acme.number, localAddress: acme.pbx, retryAfter: true });
+    expect(seen(metaA)).toEqual([[lookupUrl(acme.pnid), 'Bearer acme-graph-token']]);
+    await expectRefused(fx, 480, 'daily_limit', { from: bravo.number, localAddress: bravo.pbx, retryAfter: true });
+    expect(seen(metaB)).toEqual([[lookupUrl(bravo.pnid), 'Bearer bravo-graph-token']]);
+    await expectRefused(fx, 480, 'daily_limit', { from: charlie.number, localAddress: charlie.pbx, retryAfter: true });
+    expect(seen(metaFile)).toEqual([[lookupUrl(charlie.pnid), 'Bearer platform-graph-token']]);
+    expect([metaA.requests.length, metaB.requests.length]).toEqual([1, 1]);
+    await fx.expectIdle();
+  }, 60_000);
+
+  it("without the file's Cloud API, charlie's call is as the file's number's without one: 480 no_permission, Meta not asked; A still asks its own", async () => {
+    fx.reconfigure(fileWith(undefined));
+    await fx.edge.tenants.refresh();
+    await expectRefused(fx, 480, 'no_permission', { from: charlie.number, localAddress: charlie.pbx });
+    expect([...metaA.requests, ...metaB.requests, ...metaFile.requests]).toEqual([]);
+    await expectRefused(fx, 480, 'daily_limit', { from: acme.number, localAddress: acme.pbx, retryAfter: true });
+    expect(seen(metaA)).toEqual([[lookupUrl(acme.pnid), 'Bearer acme-graph-token']]);
+    expect(metaFile.requests).toEqual([]);
+    await fx.expectIdle();
   }, 60_000);
 });

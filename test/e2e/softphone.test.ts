@@ -219,6 +219,8 @@ describeWithDrachtio('softphone: registers with digest auth, calls out like a tr
     // The fork copies Meta's headers onto the softphone's leg too, unchanged (telnyx_call_meta.xml).
     expect(received(phoneResult, /^INVITE /)[0]).toMatch(/^x-wa-meta-user-id: US\.13491208655302741918\r?$/im);
     expect(received(phoneResult, /^INVITE /)[0]).toMatch(/^x-wa-meta-cta-payload: sales\r?$/im);
+    // Addressed To the business number the customer called (as a carrier's call to a DID), not to the contact.
+    expect(received(phoneResult, /^INVITE /)[0]).toMatch(new RegExp(`^To: <sip:\\${BUSINESS}@[^>]+>\r?$`, 'im'));
     expect(received(phoneResult, /^BYE /)).toHaveLength(1);
     await fx.expectIdle();
     const [record] = await fx.edge.redis.xrevrange('wa:calls', '+', '-', 'COUNT', 1);

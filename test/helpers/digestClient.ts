@@ -1,7 +1,9 @@
 // A hand-driven SIP client over UDP for digest tests that SIPp cannot express: answer a challenge
 // from one host to another, send the very same Authorization again (a replay), or a wrong password.
 // It sends one request, waits for its final answer (ACKing a final answer to an INVITE), and
-// computes RFC 2617 qop=auth responses the way a phone does.
+// computes RFC 2617 qop=auth responses the way a phone does. An answered INVITE can be ACKed and
+// hung up when the test says (`ack`, `bye`): a call held exactly as long as a test needs it, which
+// SIPp's timed pauses cannot do.
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 
@@ -52,8 +54,12 @@ export interface RawClient {
   request(
     to: Target,
     method: 'REGISTER' | 'INVITE' | 'OPTIONS',
-    opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string; domain?: string; headers?: string[]; expires?: number | 'none'; contacts?: string[] },
+    opts: { user: string; ruriUser?: string; authHeader?: string; auth?: string; domain?: string; headers?: string[]; expires?: number | 'none'; contacts?: string[]; timeoutMs?: number },
   ): Promise<Answer>;
+  /** ACK of a 2xx answer to this client's INVITE (sent to `to`, Request-URI the answer's Contact). */
+  ack(to: Target, answered: Answer): Promise<void>;
+  /** Hangs up the call a 2xx answer set up; resolves with the BYE's final answer. */
+  bye(to: Target, answered: Answer): Promise<Answer>;
   close(): void;
 }
 
@@ -88,10 +94,50 @@ export async function rawClient(address: string): Promise<RawClient> {
   const send = (to: Target, text: string) =>
     new Promise<void>((resolve, reject) => sock.send(Buffer.from(text.replace(/\n/g, '\r\n'), 'latin1'), to.port, to.host, (e) => (e ? reject(e) : resolve())));
 
+  const waitFinal = (key: string, what: string, timeoutMs = 5000) =>
+    new Promise<Answer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(key);
+        reject(new Error(`no final answer to ${what}`));
+      }, timeoutMs);
+      waiters.set(key, (a) => {
+        clearTimeout(timer);
+        resolve(a);
+      });
+    });
+  /** A request within the dialog a 2xx answer set up (no route set: the edge records no route). */
+  const inDialog = (to: Target, answered: Answer, method: 'ACK' | 'BYE', seq: number) => {
+    const target = /<([^>]+)>/.exec(answered.header('Contact') ?? '')?.[1] ?? `sip:${to.host}:${to.port}`;
+    const from = (answered.header('From') ?? '').replace(/^.*?</, '<');
+    return send(
+      to,
+      [
+        `${method} ${target} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${address}:${port};branch=z9hG4bK${randomBytes(6).toString('hex')};rport`,
+        `From: ${from}`,
+        `To: ${answered.header('To')}`,
+        `Call-ID: ${callId}`,
+        `CSeq: ${seq} ${method}`,
+        'Max-Forwards: 70',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\n'),
+    );
+  };
+  const inviteSeq = (answered: Answer) => Number(/^(\d+)/.exec(answered.header('CSeq') ?? '')?.[1] ?? 0);
+
   return {
     address,
     port,
     heard,
+    ack: (to, answered) => inDialog(to, answered, 'ACK', inviteSeq(answered)),
+    async bye(to, answered) {
+      cseq = Math.max(cseq, inviteSeq(answered)) + 1;
+      const answer = waitFinal(`${cseq} BYE`, `BYE (CSeq ${cseq}) to ${to.host}:${to.port}`);
+      await inDialog(to, answered, 'BYE', cseq);
+      return answer;
+    },
     async request(to, method, opts) {
       cseq += 1;
       const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
@@ -116,16 +162,7 @@ export async function rawClient(address: string): Promise<RawClient> {
         sdp,
       ];
       const key = `${cseq} ${method}`;
-      const answer = new Promise<Answer>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(key);
-          reject(new Error(`no final answer to ${method} (CSeq ${cseq}) from ${to.host}:${to.port}`));
-        }, 5000);
-        waiters.set(key, (a) => {
-          clearTimeout(timer);
-          resolve(a);
-        });
-      });
+      const answer = waitFinal(key, `${method} (CSeq ${cseq}) from ${to.host}:${to.port}`, opts.timeoutMs);
       await send(to, lines.join('\n'));
       const a = await answer;
       if (method === 'INVITE' && a.status >= 300) {

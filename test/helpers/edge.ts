@@ -1,8 +1,10 @@
 // The whole edge for end-to-end tests: real redis-server, real drachtio-server, the edge app
 // in-process. SIPp plays the PBX (127.0.0.1) and Telnyx (127.0.0.2).
 import { Writable } from 'node:stream';
+import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { startEdge, type Edge } from '../../src/app.js';
+import { edgeHttpServer } from '../../src/edgeHttp.js';
 import { createLogger } from '../../src/log.js';
 import { redisReady } from '../../src/state/redis.js';
 import { numberKeys } from '../../src/state/keys.js';
@@ -116,4 +118,20 @@ export function useEdgeFixture(overrides?: Parameters<typeof startEdgeFixture>[0
       return Reflect.get(current, name);
     },
   });
+}
+
+/**
+ * The running edge's own HTTP API (src/edgeHttp.ts, not listening: requests are injected):
+ * `call` as the operator, `inject` with any headers (a tenant's token, none).
+ */
+export async function operatorApi(fx: EdgeFixture) {
+  const api = await edgeHttpServer(fx.edge);
+  await api.ready();
+  const token = fx.edge.config.current.http.adminToken;
+  return {
+    call: (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
+      api.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { payload: body as object }) }),
+    inject: (opts: InjectOptions) => api.inject(opts),
+    close: () => api.close(),
+  };
 }

@@ -67,8 +67,8 @@ describe("POST /v1/webhooks/whatsapp: Meta's account_update", () => {
     expect((await decide(OTHER)).reason).toBe('no_permission');
 
     const text = await metrics();
-    expect(text).toContain(`wa_edge_account_restricted{number="${BUSINESS}"} 1`);
-    expect(text).toContain(`wa_edge_account_restricted{number="${OTHER}"} 0`);
+    expect(text).toContain(`wa_edge_account_restricted{number="${BUSINESS}",tenant="default"} 1`);
+    expect(text).toContain(`wa_edge_account_restricted{number="${OTHER}",tenant="default"} 0`);
     expect(text).toContain('wa_edge_account_updates_total{result="restricted"} 1');
     expect(f.logs.join('\n')).toContain('Meta restricted business-initiated calling');
 
@@ -171,7 +171,7 @@ describe('DELETE /v1/numbers/{number}/restriction', () => {
     expect(res.json()).toEqual({ number: BUSINESS, lifted: true });
     expect((await decide()).admitted).toBe(true);
     expect(await numberView()).toMatchObject({ restriction: null });
-    expect(await metrics()).toContain(`wa_edge_account_restricted{number="${BUSINESS}"} 0`);
+    expect(await metrics()).toContain(`wa_edge_account_restricted{number="${BUSINESS}",tenant="default"} 0`);
     const [, lifted] = await f.redis.xrange('wa:restrictions', '-', '+');
     expect(lifted?.[1]).toEqual(['event', 'lifted', 'number', BUSINESS, 'source', 'api', 'at', String(T0 + HOUR), 'until', String(T0 + 3 * DAY)]);
     expect((await f.api('DELETE', `/v1/numbers/${BUSINESS.slice(1)}/restriction`)).json()).toEqual({ number: BUSINESS, lifted: false });

@@ -45,7 +45,7 @@ describe('GET /v1/decisions with the permission lookup', () => {
     meta.answer = metaSays('temporary', { can_perform_action: false, limits: [{ time_period: 'PT24H', max_allowed: 10, current_usage: 10, limit_expiration_time: (T0 + 2 * HOUR) / 1000 }] });
     expect(await decide()).toMatchObject({ admitted: false, reason: 'daily_limit', code: 480, retryAfter: 7200, meta: { differs: false, startCall: { canPerform: false } } });
     await expect.poll(async () => (await f.api('GET', '/v1/numbers')).json().numbers[0].metaCap).toEqual({ connected24hPerUser: 10, seenAt: new Date(T0).toISOString(), configuredAbove: true });
-    expect((await f.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/wa_edge_cap_above_meta\{number="\+447418613982"\} 1/);
+    expect((await f.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/wa_edge_cap_above_meta\{number="\+447418613982",tenant="default"\} 1/);
   });
 
   it("Meta's error: the edge's answer stands, the view says so", async () => {

@@ -33,7 +33,7 @@ export async function httpFixture(redisUrl: string, overrides: Record<string, un
   const clock = () => f.clock.now;
   const store = new StateStore(f.redis, config, clock, (e) => {
     f.events.push(e);
-    metrics.permissionEventsTotal.inc({ event: e.event });
+    metrics.ofNumber(config(), e.number).permissionEventsTotal.inc({ event: e.event });
   });
   const calls = new CallState(store);
   const permissions = new PermissionState(store);

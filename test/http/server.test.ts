@@ -292,11 +292,11 @@ describe('GET /metrics (SPEC §5)', () => {
 
   it('bounded counters start at 0 for every label value', async () => {
     const text = await scrape();
-    expect(text).toContain('wa_edge_calls_total{direction="outbound",outcome="unanswered"} 0');
-    expect(text).toContain('wa_edge_calls_total{direction="inbound",outcome="connected"} 0');
-    expect(text).toContain('wa_edge_rejections_total{direction="outbound",reason="daily_limit"} 0');
-    expect(text).toContain('wa_edge_rejections_total{direction="inbound",reason="unknown_number"} 0');
-    expect(text).toContain('wa_edge_permission_events_total{event="expired"} 0');
+    expect(text).toContain('wa_edge_calls_total{direction="outbound",outcome="unanswered",tenant="default"} 0');
+    expect(text).toContain('wa_edge_calls_total{direction="inbound",outcome="connected",tenant="default"} 0');
+    expect(text).toContain('wa_edge_rejections_total{direction="outbound",reason="daily_limit",tenant="default"} 0');
+    expect(text).toContain('wa_edge_rejections_total{direction="inbound",reason="unknown_number",tenant="default"} 0');
+    expect(text).toContain('wa_edge_permission_events_total{event="expired",tenant="default"} 0');
   });
 
   it('per-number gauges come from shared state at scrape time; drachtio_connected follows the connection', async () => {
@@ -305,10 +305,10 @@ describe('GET /metrics (SPEC §5)', () => {
     expect(a.admitted).toBe(true);
     await f.calls.admitInbound(BUSINESS, '+447911123457', newCallId());
     let text = await scrape();
-    expect(text).toContain(`wa_edge_active_calls{number="${BUSINESS}"} 2`);
-    expect(text).toContain(`wa_edge_connected_calls_24h{number="${BUSINESS}"} 0`);
+    expect(text).toContain(`wa_edge_active_calls{number="${BUSINESS}",tenant="default"} 2`);
+    expect(text).toContain(`wa_edge_connected_calls_24h{number="${BUSINESS}",tenant="default"} 0`);
     expect(text).toContain('wa_edge_drachtio_connected 1');
-    expect(text).toContain('wa_edge_permission_events_total{event="granted"} 2'); // the grant and the callback
+    expect(text).toContain('wa_edge_permission_events_total{event="granted",tenant="default"} 2'); // the grant and the callback
     f.drachtio.connected = false;
     text = await scrape();
     expect(text).toContain('wa_edge_drachtio_connected 0');
@@ -318,8 +318,8 @@ describe('GET /metrics (SPEC §5)', () => {
     const contact = { uri: 'sip:alice@192.0.2.7:5060', source: { address: '192.0.2.7', port: 5060, transport: 'udp' }, expiresAt: T0 + 3600_000 };
     let devices = [{ username: 'alice', numbers: [BUSINESS], contacts: [contact, { ...contact, uri: 'sip:alice@192.0.2.8:5060' }] }];
     await fixture({}, { devices: async () => devices });
-    expect(await scrape()).toContain('wa_edge_registered_contacts{device="alice"} 2');
+    expect(await scrape()).toContain('wa_edge_registered_contacts{device="alice",tenant="default"} 2');
     devices = [{ username: 'alice', numbers: [BUSINESS], contacts: [] }];
-    expect(await scrape()).toContain('wa_edge_registered_contacts{device="alice"} 0');
+    expect(await scrape()).toContain('wa_edge_registered_contacts{device="alice",tenant="default"} 0');
   });
 });

@@ -2,8 +2,8 @@
 // by the operator, never read back; a webhook reaches the tenant whose number it names and is
 // verified with the platform's secret or that tenant's; a delivery signed with one tenant's secret
 // that names another's number is refused 401 and applies nothing; a tenant's permission requests and
-// Telnyx calling switch go through its own Telnyx key or Meta app (stand-in Telnyx and Meta servers on
-// their own ports record the Authorization).
+// Telnyx calling switch go through its own Telnyx key or Meta app, and so does Meta's call_permissions
+// lookup (stand-in Telnyx and Meta servers on their own ports record the Authorization).
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
@@ -11,9 +11,10 @@ import { USER } from '../helpers/config.js';
 import { T0 } from '../helpers/state.js';
 import { startFakeTelnyx, telnyxPermissionReply, type FakeTelnyx } from '../helpers/fakeTelnyx.js';
 import { tenantFixture, type TenantFixture } from './tenantFixture.js';
-import { startFakeMeta } from './fakeMeta.js';
+import { startFakeMeta, type FakeMeta } from './fakeMeta.js';
 import { permissionReply } from './metaWebhook.js';
 import { TelnyxCallingSwitch } from '../../src/telnyxCalling.js';
+import { PermissionLookup } from '../../src/permissionLookup.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 
@@ -227,7 +228,7 @@ describe("a tenant's number sends through the tenant's own Meta app", () => {
       const creds = await f.api('PUT', '/v1/tenants/bravo/credentials', {
         whatsapp: { webhook: { appSecret: B_SECRET, verifyToken: 'bravo-verify-token' }, cloudApi: { baseUrl: meta.baseUrl, token: 'bravo-graph-token' } },
       });
-      expect(creds.json().whatsapp.cloudApi).toEqual({ baseUrl: meta.baseUrl, token: 'set', timeoutMs: 5000 });
+      expect(creds.json().whatsapp.cloudApi).toEqual({ baseUrl: meta.baseUrl, token: 'set', timeoutMs: 5000, permissionLookup: false });
       const via = await f.api('PUT', `/v1/tenants/bravo/numbers/${B_NUMBER}`, { ...number(B_NUMBER, B_PNID), permissionRequestsVia: 'cloud_api' });
       expect(via.statusCode).toBe(200);
       const res = await f.api('POST', `/v1/numbers/${B_NUMBER}/users/${USER}/permission-requests`);
@@ -265,5 +266,79 @@ describe("a tenant's number's Telnyx calling switch is read and changed with the
     expect(patches.map((r) => r.headers.authorization)).toEqual([`Bearer ${acmeTelnyx.key}`]);
     expect(platformTelnyx.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
     acmeTelnyx.calling.clear();
+  });
+});
+
+describe("Meta's call_permissions lookup of a tenant's number asks the tenant's own Meta app (GET /v1/decisions)", () => {
+  const C_NUMBER = '+447418600201';
+  const C_PNID = '5550201';
+  /** Meta's answer: a temporary permission whose start_call limit is used up (daily_limit, not the edge's no_permission). */
+  const usedUp = { status: 200, body: { messaging_product: 'whatsapp', permission: { status: 'temporary' }, actions: [{ action_name: 'start_call', can_perform_action: false, limits: [{ time_period: 'PT24H', max_allowed: 100, current_usage: 100, limit_expiration_time: (T0 + 3600_000) / 1000 }] }] } };
+  // A generous deadline: on a loaded box the stand-in must not be mistaken for a silent Meta.
+  const cloudApi = (meta: FakeMeta, token: string, permissionLookup: unknown = { timeoutMs: 10_000, negativeCacheSeconds: 60 }) => ({ baseUrl: meta.baseUrl, token, permissionLookup });
+  let metaA: FakeMeta;
+  let metaB: FakeMeta;
+  let metaFile: FakeMeta;
+  beforeAll(async () => {
+    [metaA, metaB, metaFile] = await Promise.all([startFakeMeta(), startFakeMeta(), startFakeMeta()]);
+  });
+  afterAll(async () => Promise.all([metaA, metaB, metaFile].map((m) => m.close())));
+  beforeEach(async () => {
+    for (const m of [metaA, metaB, metaFile]) {
+      m.requests.length = 0;
+      m.answer = usedUp;
+    }
+    expect((await f.api('PUT', '/v1/tenants/acme/credentials', { ...acmeCredentials(), whatsapp: { ...acmeCredentials().whatsapp, cloudApi: cloudApi(metaA, 'acme-graph-token') } })).statusCode).toBe(200);
+    expect((await f.api('PUT', '/v1/tenants/bravo/credentials', { whatsapp: { cloudApi: cloudApi(metaB, 'bravo-graph-token') } })).statusCode).toBe(200);
+    // charlie brings no Meta credentials of its own.
+    expect((await f.api('POST', '/v1/tenants', { name: 'charlie', numbers: [number(C_NUMBER, C_PNID)] })).statusCode).toBe(201);
+  });
+
+  /** An instance on the same Redis (so the same tenants) whose file has this whatsapp block, with the lookup wired as src/app.ts wires it. */
+  async function instance(whatsapp: Record<string, unknown>): Promise<TenantFixture> {
+    // Its configuration is the new instance's own (its file merged with the tenants), read once it is built.
+    const lookup = new PermissionLookup({ config: () => x.config.current, calls: f.calls, permissions: f.permissions, metrics: createMetrics(), logger: createLogger('silent'), clock: () => f.clock.now });
+    const x = await tenantFixture(redis.url, { ...fileConfig(), whatsapp: { ...fileConfig().whatsapp, ...whatsapp } }, 50, { permissionLookup: lookup });
+    open.push(x);
+    await x.directory.refresh();
+    return x;
+  }
+  const decide = async (x: TenantFixture, from: string) => {
+    const res = await x.api('GET', `/v1/decisions?from=${encodeURIComponent(from)}&to=${encodeURIComponent(USER)}`);
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json();
+  };
+  const seen = (m: FakeMeta) => m.requests.map((r) => [r.url, r.headers.authorization]);
+  const lookupUrl = (pnid: string) => `/v23.0/${pnid}/call_permissions?user_wa_id=${USER.slice(1)}`;
+
+  it("A's number asks A's Meta app with A's token and phone-number id, B's asks B's; a tenant without its own, and the file without a Cloud API: not asked, the edge's answer stands", async () => {
+    const x = await instance({});
+    expect(await decide(x, A_NUMBER)).toMatchObject({ admitted: false, reason: 'daily_limit', meta: { asked: true, result: 'refused' } });
+    expect(seen(metaA)).toEqual([[lookupUrl(A_PNID), 'Bearer acme-graph-token']]);
+    expect(await decide(x, B_NUMBER)).toMatchObject({ admitted: false, reason: 'daily_limit', meta: { asked: true, result: 'refused' } });
+    expect(seen(metaB)).toEqual([[lookupUrl(B_PNID), 'Bearer bravo-graph-token']]);
+    expect(seen(metaA)).toHaveLength(1);
+    // As the file's own number without a Cloud API today: not asked, no_permission.
+    expect(await decide(x, C_NUMBER)).toMatchObject({ admitted: false, reason: 'no_permission', meta: { asked: false, why: 'whatsapp.cloudApi.permissionLookup is off' } });
+    expect([...metaA.requests, ...metaB.requests, ...metaFile.requests]).toHaveLength(2);
+  });
+
+  it("with the file's Cloud API: a tenant without its own falls back to it (the file's token); A and B still ask only their own", async () => {
+    const x = await instance({ cloudApi: cloudApi(metaFile, 'platform-graph-token') });
+    expect(await decide(x, C_NUMBER)).toMatchObject({ reason: 'daily_limit', meta: { asked: true } });
+    expect(seen(metaFile)).toEqual([[lookupUrl(C_PNID), 'Bearer platform-graph-token']]);
+    await decide(x, A_NUMBER);
+    await decide(x, B_NUMBER);
+    expect(seen(metaA)).toEqual([[lookupUrl(A_PNID), 'Bearer acme-graph-token']]);
+    expect(seen(metaB)).toEqual([[lookupUrl(B_PNID), 'Bearer bravo-graph-token']]);
+    expect(metaFile.requests).toHaveLength(1);
+  });
+
+  it("a tenant's own Cloud API with the lookup off is off for its numbers: never the file's token instead", async () => {
+    expect((await f.api('PUT', '/v1/tenants/bravo/credentials', { whatsapp: { cloudApi: cloudApi(metaB, 'bravo-graph-token', false) } })).statusCode).toBe(200);
+    const x = await instance({ cloudApi: cloudApi(metaFile, 'platform-graph-token') });
+    expect((await x.api('GET', '/v1/tenants/bravo/credentials')).json().whatsapp.cloudApi).toEqual({ baseUrl: metaB.baseUrl, token: 'set', timeoutMs: 5000, permissionLookup: false });
+    expect(await decide(x, B_NUMBER)).toMatchObject({ reason: 'no_permission', meta: { asked: false, why: "tenant bravo's credentials.whatsapp.cloudApi.permissionLookup is off" } });
+    expect([...metaB.requests, ...metaFile.requests]).toEqual([]);
   });
 });

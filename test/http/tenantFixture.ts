@@ -1,8 +1,9 @@
 // The HTTP API with tenants (SPEC §2a) over real Redis: the state fixture, a tenant directory that
 // swaps the merged configuration into it, and a way to call as any bearer token.
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { buildHttpServer, type HttpDeps } from '../../src/http/server.js';
 import { TenantDirectory } from '../../src/tenants/directory.js';
 import { TenantStore } from '../../src/tenants/store.js';
@@ -11,6 +12,7 @@ import { TOKEN } from './fixture.js';
 
 export interface TenantFixture extends StateFixture {
   app: FastifyInstance;
+  metrics: Metrics;
   directory: TenantDirectory;
   tenantStore: TenantStore;
   logs: string[];
@@ -45,6 +47,7 @@ export async function tenantFixture(redisUrl: string, overrides: Record<string, 
   return {
     ...f,
     app,
+    metrics,
     directory,
     tenantStore,
     logs,
@@ -56,4 +59,28 @@ export async function tenantFixture(redisUrl: string, overrides: Record<string, 
       await f.close();
     },
   };
+}
+
+/**
+ * Tenant fixtures for a test file: `fresh()` starts one on an empty Redis (an instance of its own,
+ * read after the flush), `another()` one more instance on the same Redis; all are closed after the
+ * file (before its redis-server stops).
+ */
+export function useTenantFixtures(redis: { readonly url: string }) {
+  const open: TenantFixture[] = [];
+  afterAll(async () => {
+    for (const x of open) await x.close();
+  });
+  const another = async (): Promise<TenantFixture> => {
+    const x = await tenantFixture(redis.url);
+    open.push(x);
+    return x;
+  };
+  const fresh = async (): Promise<TenantFixture> => {
+    const x = await another();
+    await x.redis.flushall();
+    await x.directory.refresh();
+    return x;
+  };
+  return { fresh, another };
 }

@@ -1,6 +1,6 @@
 // SPEC §2a and §4 /v1/tenants: tenants configured through the API, stored in Redis, validated as
 // the file is, applied by every instance; tokens scoped to one tenant; anything else 404.
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../helpers/redis.js';
 import { BUSINESS, USER } from '../helpers/config.js';
 import { newCallId } from '../helpers/state.js';
@@ -8,7 +8,7 @@ import { until } from '../helpers/until.js';
 import { TENANT_KEYS } from '../../src/tenants/store.js';
 import { fleetOf } from '../../src/tenants/fleet.js';
 import { appendCallRecord } from '../../src/state/records.js';
-import { tenantFixture, type TenantFixture } from './tenantFixture.js';
+import { useTenantFixtures, type TenantFixture } from './tenantFixture.js';
 import { TenantGate } from '../../src/tenants/gate.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -19,20 +19,11 @@ const B_NUMBER = '+447418600101';
 const OTHER_USER = '+447911000222';
 
 const redis = useRedisServer();
+const fixtures = useTenantFixtures(redis);
+const fixture = fixtures.another;
 let f: TenantFixture;
-const open: TenantFixture[] = [];
-afterAll(async () => {
-  for (const x of open) await x.close();
-});
-async function fixture(): Promise<TenantFixture> {
-  const x = await tenantFixture(redis.url);
-  open.push(x);
-  return x;
-}
 beforeEach(async () => {
-  f = await fixture();
-  await f.redis.flushall();
-  await f.directory.refresh();
+  f = await fixtures.fresh();
 });
 
 const tenantA = {
@@ -252,7 +243,7 @@ describe('GET /v1/decisions names the tenant\'s limits', () => {
 describe('OpenAPI', () => {
   it('documents the tenant routes', async () => {
     const doc = (await f.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    for (const path of ['/v1/tenants', '/v1/tenants/{tenant}', '/v1/tenants/{tenant}/limits', '/v1/tenants/{tenant}/tokens', '/v1/tenants/{tenant}/numbers/{key}', '/v1/tenants/{tenant}/trunks', '/v1/tenants/{tenant}/devices/{key}']) {
+    for (const path of ['/v1/tenants', '/v1/tenants/{tenant}', '/v1/tenants/{tenant}/limits', '/v1/tenants/{tenant}/tokens', '/v1/tenants/{tenant}/numbers/{key}', '/v1/tenants/{tenant}/trunks', '/v1/tenants/{tenant}/devices/{key}', '/v1/tenants/{tenant}/metrics']) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
     expect(doc.paths['/v1/tenants/{tenant}/trunks'].post.requestBody.content['application/json'].schema.properties.sources).toBeDefined();

@@ -157,8 +157,8 @@ describe('grant, read, revoke round trip', () => {
       { event: 'revoked', source: 'api', kind: 'none', number: BUSINESS, user: USER },
     ]);
     const text = await f.metrics.registry.metrics();
-    expect(text).toContain('wa_edge_permission_events_total{event="granted"} 1');
-    expect(text).toContain('wa_edge_permission_events_total{event="revoked"} 1');
+    expect(text).toContain('wa_edge_permission_events_total{event="granted",tenant="default"} 1');
+    expect(text).toContain('wa_edge_permission_events_total{event="revoked",tenant="default"} 1');
   });
 
   it('a temporary permission reads as none (cause expired) once the clock passes expiresAt', async () => {

@@ -115,7 +115,7 @@ describe('POST /v1/webhooks/whatsapp (call_permission_reply)', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ applied: 1, duplicates: 0, unusable: 0, linked: 0 });
     expect(await permission()).toEqual({ kind: 'temporary', expiresAt: until, source: 'webhook' });
-    expect((await f.metrics.registry.metrics())).toContain('wa_edge_permission_events_total{event="granted"} 1');
+    expect((await f.metrics.registry.metrics())).toContain('wa_edge_permission_events_total{event="granted",tenant="default"} 1');
   });
 
   it("accept with Meta's expiration_timestamp → that expiry, not the edge's 7 days", async () => {

@@ -110,9 +110,9 @@ describe('Meta says no', () => {
     expect(await admit()).toEqual({ admitted: false, refusal: { reason: 'daily_limit', code: 480, retryAfter: 5 * 3600 } });
     await expect.poll(() => f.redis.hget(numberKeys(BUSINESS).number, 'metaCallCap24h')).toBe('5');
     expect(await lookup.metaCap(BUSINESS)).toEqual({ connected24h: 5, seenAt: T0 });
-    expect((await metrics.metaCallCap.get()).values).toEqual([expect.objectContaining({ labels: { number: BUSINESS }, value: 5 })]);
+    expect((await metrics.metaCallCap.get()).values).toEqual([expect.objectContaining({ labels: { number: BUSINESS, tenant: 'default' }, value: 5 })]);
     // whatsapp.connectedCallsPer24h.perUser is 100 by default: above Meta's 5.
-    expect((await metrics.capAboveMeta.get()).values).toEqual([expect.objectContaining({ labels: { number: BUSINESS }, value: 1 })]);
+    expect((await metrics.capAboveMeta.get()).values).toEqual([expect.objectContaining({ labels: { number: BUSINESS, tenant: 'default' }, value: 1 })]);
     expect(await counted()).toMatchObject({ refused: 1 });
   });
 

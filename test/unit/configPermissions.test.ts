@@ -1,7 +1,7 @@
 // Configuration of the keys for permissions the edge has not seen (SPEC §2):
 // whatsapp.cloudApi.permissionLookup and telnyx.webhook.publicKey.
 import { describe, expect, it } from 'vitest';
-import { configProblems, testConfig } from '../helpers/config.js';
+import { BUSINESS, configProblems, testConfig } from '../helpers/config.js';
 import { lookupSettings } from '../../src/permissionLookup.js';
 
 const cloudApi = (permissionLookup?: unknown) => ({ whatsapp: { cloudApi: { baseUrl: 'https://graph.facebook.com/v23.0', token: 't', ...(permissionLookup === undefined ? {} : { permissionLookup }) } } });
@@ -9,14 +9,14 @@ const telnyx = (webhook: unknown) => ({ telnyx: { sources: ['127.0.0.2/32'], web
 
 describe('whatsapp.cloudApi.permissionLookup', () => {
   it('off by default, and without cloudApi', () => {
-    expect(lookupSettings(testConfig(cloudApi()))).toBeUndefined();
-    expect(lookupSettings(testConfig())).toBeUndefined();
+    expect(lookupSettings(testConfig(cloudApi()), BUSINESS)).toBeUndefined();
+    expect(lookupSettings(testConfig(), BUSINESS)).toBeUndefined();
   });
 
   it('true: an 800 ms deadline, a "no" reused 60 s; an object sets either', () => {
-    expect(lookupSettings(testConfig(cloudApi(true)))).toMatchObject({ timeoutMs: 800, negativeCacheSeconds: 60 });
-    expect(lookupSettings(testConfig(cloudApi('true')))).toMatchObject({ timeoutMs: 800 });
-    expect(lookupSettings(testConfig(cloudApi({ timeoutMs: 300 })))).toMatchObject({ timeoutMs: 300, negativeCacheSeconds: 60 });
+    expect(lookupSettings(testConfig(cloudApi(true)), BUSINESS)).toMatchObject({ timeoutMs: 800, negativeCacheSeconds: 60 });
+    expect(lookupSettings(testConfig(cloudApi('true')), BUSINESS)).toMatchObject({ timeoutMs: 800 });
+    expect(lookupSettings(testConfig(cloudApi({ timeoutMs: 300 })), BUSINESS)).toMatchObject({ timeoutMs: 300, negativeCacheSeconds: 60 });
   });
 
   it('refuses a deadline outside 50–10000 ms and unknown keys', () => {

@@ -46,4 +46,13 @@ describe('the merged configuration', () => {
     expect(config.numbers.filter((n) => n.number === A)).toHaveLength(1);
     expect(fleetOf(config).ofNumber(A)).toBe('default');
   });
+
+  it("a file edited into a tenant's trunk range (the API refuses it, the file cannot be): the file's trunk takes those calls, and it is reported", () => {
+    const withTrunk = tenantSchema.parse({ name: 'acme', numbers: [{ number: A }], trunks: [{ name: 'pbx', sources: ['10.1.0.0/24'], numbers: [A] }] });
+    const file = testConfig({ trunks: [{ name: 'main', sources: ['127.0.0.1/32', '10.1.0.5'], numbers: [BUSINESS] }] });
+    const { config, problems } = mergeTenants(file, [withTrunk]);
+    expect(problems).toEqual(["tenant acme: trunk pbx's 10.1.0.0/24 overlaps the file's trunk main (10.1.0.5): calls from there are the file's"]);
+    expect(config.trunks.map((t) => t.name)).toEqual(['main', 'pbx']);
+    expect(mergeTenants(testConfig({ trunks: [{ name: 'main', sources: ['10.1.1.0/24'], numbers: [BUSINESS] }] }), [withTrunk]).problems).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CidrSet, SourceClassifier, isValidCidr } from '../../src/domain/sources.js';
+import { CidrSet, SourceClassifier, isValidCidr, overlappingRanges } from '../../src/domain/sources.js';
 
 describe('source classification (SPEC §1)', () => {
   const trunks = [
@@ -28,5 +28,30 @@ describe('source classification (SPEC §1)', () => {
     expect(isValidCidr('10.0.0.0/33')).toBe(false);
     expect(isValidCidr('banana')).toBe(false);
     expect(() => new CidrSet(['x'])).toThrow(/not a CIDR/);
+  });
+});
+
+describe('overlappingRanges: two tenants\' trunk sources that share an address (SPEC §2a)', () => {
+  it.each([
+    ['a /24 holds a /32 inside it', ['10.1.0.0/24'], ['10.1.0.7/32'], ['10.1.0.0/24', '10.1.0.7/32']],
+    ['a bare address inside a /24, either way round', ['10.1.0.7'], ['10.1.0.0/24'], ['10.1.0.7', '10.1.0.0/24']],
+    ['a /16 holds a /24', ['10.1.0.0/24'], ['10.1.0.0/16'], ['10.1.0.0/24', '10.1.0.0/16']],
+    ['a range written with host bits set is its block', ['10.1.0.99/24'], ['10.1.0.200'], ['10.1.0.99/24', '10.1.0.200']],
+    ['the same address', ['192.0.2.10'], ['192.0.2.10/32'], ['192.0.2.10', '192.0.2.10/32']],
+    ['everything', ['0.0.0.0/0'], ['203.0.113.5'], ['0.0.0.0/0', '203.0.113.5']],
+    ['IPv6: a /48 holds a /64', ['2001:db8:1::/48'], ['2001:db8:1:2::/64'], ['2001:db8:1::/48', '2001:db8:1:2::/64']],
+    ['the second of mine against the second of theirs', ['10.9.0.0/24', '10.1.0.0/24'], ['10.2.0.0/24', '10.1.0.128/25'], ['10.1.0.0/24', '10.1.0.128/25']],
+  ])('%s', (_why, mine, theirs, pair) => {
+    expect(overlappingRanges(mine, theirs)).toEqual(pair);
+  });
+
+  it.each([
+    ['neighbouring /24s', ['10.1.0.0/24'], ['10.1.1.0/24']],
+    ['an address just past a /25', ['10.1.0.0/25'], ['10.1.0.128']],
+    ['IPv4 and IPv6 (even IPv4-mapped): a source is matched in its own family', ['10.1.0.0/24'], ['::ffff:10.1.0.7/128', '2001:db8::/32']],
+    ['neighbouring IPv6 /64s', ['2001:db8:1:1::/64'], ['2001:db8:1:2::/64']],
+    ['an entry that is not a range', ['nonsense'], ['10.1.0.0/24', 'also-nonsense']],
+  ])('%s: none', (_why, mine, theirs) => {
+    expect(overlappingRanges(mine, theirs)).toBeUndefined();
   });
 });

@@ -26,7 +26,7 @@ export const decision = z.object({
   checks: z.array(z.object({ check: z.string(), result: z.enum(['pass', 'fail']) })).meta({ description: 'Every state check in SPEC §3 order, as the edge holds the state' }),
   meta: z
     .object({
-      asked: z.boolean().meta({ description: 'false without whatsapp.cloudApi.permissionLookup or a phoneNumberId (why says which)' }),
+      asked: z.boolean().meta({ description: "false without whatsapp.cloudApi.permissionLookup (the number's tenant's own Cloud API when it has one, else the file's) or a phoneNumberId (why says which)" }),
       why: z.string().optional(),
       result: z.enum(['allowed', 'refused', 'error']).optional().meta({ description: "Meta's answer for a call now: allowed (permission held, start_call possible), refused, or error (the edge's answer stands)" }),
       permission: z.object({ status: z.enum(['no_permission', 'temporary', 'permanent']), expiresAt: z.string().optional() }).optional(),

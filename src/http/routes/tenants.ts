@@ -60,7 +60,16 @@ const SET = z.literal('set').meta({ description: 'Configured; secrets are writte
 export const credentialsView = z.object({
   whatsapp: z.object({
     webhook: z.object({ appSecret: SET, verifyToken: SET }).nullable(),
-    cloudApi: z.object({ baseUrl: z.string(), token: SET, timeoutMs: z.number() }).nullable(),
+    cloudApi: z
+      .object({
+        baseUrl: z.string(),
+        token: SET,
+        timeoutMs: z.number(),
+        permissionLookup: z
+          .union([z.literal(false), z.object({ timeoutMs: z.number(), negativeCacheSeconds: z.number() })])
+          .meta({ description: "Meta's call_permissions lookup for the tenant's numbers, with this token (false: off)" }),
+      })
+      .nullable(),
   }),
   telnyx: z.object({
     webhook: z.object({ publicKey: z.string().meta({ description: 'Not a secret: shown as stored' }) }).nullable(),
@@ -77,7 +86,7 @@ function credentialsOf(c: Partial<TenantCredentials> | undefined): z.output<type
   return {
     whatsapp: {
       webhook: hook ? { appSecret: 'set', verifyToken: 'set' } : null,
-      cloudApi: cloud ? { baseUrl: cloud.baseUrl, token: 'set', timeoutMs: cloud.timeoutMs } : null,
+      cloudApi: cloud ? { baseUrl: cloud.baseUrl, token: 'set', timeoutMs: cloud.timeoutMs, permissionLookup: cloud.permissionLookup } : null,
     },
     telnyx: {
       webhook: tHook ? { publicKey: tHook.publicKey } : null,
@@ -108,8 +117,9 @@ export function tenantsRoutes(deps: HttpDeps, tenants: { directory: TenantDirect
     await directory.refresh();
     return result;
   };
-  const putTenant = (snap: Snapshot, doc: StoredTenant): Write => {
-    validateTenant(doc, snap, directory.fileConfig);
+  /** `req`: who asks (a refusal names another tenant only to the operator). */
+  const putTenant = (req: FastifyRequest, snap: Snapshot, doc: StoredTenant): Write => {
+    validateTenant(doc, snap, directory.fileConfig, { revealOthers: principalOf(req).kind === 'operator' });
     return { hash: 'tenants', field: doc.name, value: doc };
   };
 
@@ -151,7 +161,7 @@ export function tenantsRoutes(deps: HttpDeps, tenants: { directory: TenantDirect
         if (!name.success) throw new HttpError('invalid_config', `name: ${name.error.issues[0]?.message ?? 'required'}`);
         await change((snap) => {
           if (tenantExists(snap, name.data)) throw new HttpError('already_exists', `tenant ${name.data} already exists`);
-          return { writes: [putTenant(snap, doc)], result: undefined };
+          return { writes: [putTenant(req, snap, doc)], result: undefined };
         });
         return reply.code(201).send(summary(name.data));
       },
@@ -197,7 +207,7 @@ export function tenantsRoutes(deps: HttpDeps, tenants: { directory: TenantDirect
         const domain = (req.body as { domain?: unknown } | null)?.domain;
         await change((snap) => {
           const { domain: _old, ...rest } = storedOrEmpty(snap, name);
-          return { writes: [putTenant(snap, { ...rest, ...(domain === null || domain === undefined ? {} : { domain: domain as string }) })], result: undefined };
+          return { writes: [putTenant(req, snap, { ...rest, ...(domain === null || domain === undefined ? {} : { domain: domain as string }) })], result: undefined };
         });
         return summary(name);
       },
@@ -218,7 +228,7 @@ export function tenantsRoutes(deps: HttpDeps, tenants: { directory: TenantDirect
       async (req) => {
         operatorOnly(req);
         const name = req.params.tenant;
-        await change((snap) => ({ writes: [putTenant(snap, { ...storedOrEmpty(snap, name), limits: req.body as never })], result: undefined }));
+        await change((snap) => ({ writes: [putTenant(req, snap, { ...storedOrEmpty(snap, name), limits: req.body as never })], result: undefined }));
         return summary(name).limits;
       },
     );
@@ -262,7 +272,7 @@ export function tenantsRoutes(deps: HttpDeps, tenants: { directory: TenantDirect
         operatorOnly(req);
         const name = req.params.tenant;
         if (name === DEFAULT_TENANT) throw new HttpError('managed_by_file', "tenant default's credentials are the configuration file's (whatsapp.webhook, whatsapp.cloudApi, telnyx.webhook, telnyx.api)");
-        await change((snap) => ({ writes: [putTenant(snap, { ...storedOrEmpty(snap, name), credentials: req.body as never })], result: undefined }));
+        await change((snap) => ({ writes: [putTenant(req, snap, { ...storedOrEmpty(snap, name), credentials: req.body as never })], result: undefined }));
         return credentialsOf(fleetOf(deps.config()).tenants.get(name)?.credentials);
       },
     );
@@ -276,7 +286,7 @@ export function tenantsRoutes(deps: HttpDeps, tenants: { directory: TenantDirect
         if (name === DEFAULT_TENANT) throw new HttpError('managed_by_file', "tenant default's credentials are the configuration file's");
         await change((snap) => {
           const { credentials: _old, ...rest } = storedOrEmpty(snap, name);
-          return { writes: [putTenant(snap, rest)], result: undefined };
+          return { writes: [putTenant(req, snap, rest)], result: undefined };
         });
         return reply.code(204).send(null);
       },
@@ -295,9 +305,11 @@ function registerCollection(
   deps: HttpDeps,
   collection: Collection,
   change: Change,
-  putTenant: (snap: Snapshot, doc: StoredTenant) => Write,
+  putTenant: (req: FastifyRequest, snap: Snapshot, doc: StoredTenant) => Write,
   operatorOnly: (req: FastifyRequest) => void,
 ): void {
+  // A trunk's sources are checked against every other tenant's trunks (src/tenants/changes.ts).
+  const refusals = collection === 'trunks' ? { description: "409 trunk_overlap when a source range overlaps another tenant's trunk (the file's included): a call from there could not be told apart. Nothing is written." } : {};
   const path = `/tenants/:tenant/${collection}`;
   const schema = ENTRY_SCHEMA[collection];
   const keyField = ENTRY_KEY[collection];
@@ -330,7 +342,7 @@ function registerCollection(
 
   app.post(
     path,
-    { schema: { summary: `Add a ${SINGULAR[collection]} to a tenant${takesOperator ? ' (operator)' : ''}`, tags, params: tenantParams, body: schema, response: withErrors({ 201: looseEntry }) }, validatorCompiler: acceptAsIs },
+    { schema: { summary: `Add a ${SINGULAR[collection]} to a tenant${takesOperator ? ' (operator)' : ''}`, ...refusals, tags, params: tenantParams, body: schema, response: withErrors({ 201: looseEntry }) }, validatorCompiler: acceptAsIs },
     async (req: FastifyRequest<{ Params: { tenant: string }; Body: unknown }>, reply) => {
       if (takesOperator) operatorOnly(req);
       const entry = req.body as Entry;
@@ -340,7 +352,7 @@ function registerCollection(
         if (typeof entry[keyField] === 'string' && current.some((e) => isEntry(collection, e, entry[keyField] as string))) {
           throw new HttpError('already_exists', `${keyField}: ${String(entry[keyField])} already exists in tenant ${req.params.tenant}`);
         }
-        return { writes: [putTenant(snap, { ...doc, [collection]: [...current, entry] })], result: undefined };
+        return { writes: [putTenant(req, snap, { ...doc, [collection]: [...current, entry] })], result: undefined };
       });
       return reply.code(201).send(redacted(collection, entry));
     },
@@ -356,7 +368,7 @@ function registerCollection(
 
   app.put(
     one,
-    { schema: { summary: `Replace a ${SINGULAR[collection]} of a tenant (its ${keyField} stays the URL's)`, tags, params, body: schema, response: withErrors({ 200: looseEntry }) }, validatorCompiler: acceptAsIs },
+    { schema: { summary: `Replace a ${SINGULAR[collection]} of a tenant (its ${keyField} stays the URL's)`, ...refusals, tags, params, body: schema, response: withErrors({ 200: looseEntry }) }, validatorCompiler: acceptAsIs },
     async (req: FastifyRequest<{ Params: { tenant: string; key: string }; Body: unknown }>) => {
       const body = req.body as Entry;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError('invalid_config', `(top level): a ${SINGULAR[collection]} object is expected`);
@@ -367,7 +379,7 @@ function registerCollection(
         const at = current.findIndex((e) => isEntry(collection, e, req.params.key));
         if (at < 0) throw new HttpError('unknown_entry', `no ${SINGULAR[collection]} ${req.params.key} in tenant ${req.params.tenant}`);
         current[at] = entry;
-        return { writes: [putTenant(snap, { ...doc, [collection]: current })], result: undefined };
+        return { writes: [putTenant(req, snap, { ...doc, [collection]: current })], result: undefined };
       });
       return redacted(collection, entry);
     },
@@ -379,7 +391,7 @@ function registerCollection(
       const { doc, list: current } = stored(snap, req.params.tenant);
       const left = current.filter((e) => !isEntry(collection, e, req.params.key));
       if (left.length === current.length) throw new HttpError('unknown_entry', `no ${SINGULAR[collection]} ${req.params.key} in tenant ${req.params.tenant}`);
-      return { writes: [putTenant(snap, { ...doc, [collection]: left })], result: undefined };
+      return { writes: [putTenant(req, snap, { ...doc, [collection]: left })], result: undefined };
     });
     return reply.code(204).send(null);
   });

@@ -135,7 +135,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
     });
     return toUserView(number, s, userLimits(config.whatsapp), configuredSender(config, number)?.channel ?? null, last);
   };
-  const counted = (channel: RequestChannel, result: 'sent' | 'recorded' | 'limited' | 'refused' | 'failed') => deps.metrics.permissionRequestsTotal.inc({ channel, result });
+  const counted = (number: string, channel: RequestChannel, result: 'sent' | 'recorded' | 'limited' | 'refused' | 'failed') => deps.metrics.ofNumber(deps.config(), number).permissionRequestsTotal.inc({ channel, result });
 
   return async (app) => {
     app.get(
@@ -209,7 +209,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
         const r = await state(() => deps.permissions.reservePermissionRequest(entry.number, known.user));
         if (r.status === 'permanent') throw new HttpError('permission_exists');
         if (r.status === 'limited') {
-          counted(via, 'limited');
+          counted(entry.number, via, 'limited');
           throw limited(r.retryAfterSeconds);
         }
         const record = async (sent: { kind?: 'template' | 'interactive'; messageId?: string }) => {
@@ -219,7 +219,7 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
           });
         };
         if (!sender) {
-          counted('elsewhere', 'recorded');
+          counted(entry.number, 'elsewhere', 'recorded');
           await record({});
           return reply.code(202).send({ sent: false, channel: 'elsewhere' as const });
         }
@@ -230,13 +230,13 @@ export function usersRoutes(deps: HttpDeps): FastifyPluginAsyncZod {
             deps.metrics.telnyxApiErrorsTotal.inc({ operation: 'conversation_window' });
             req.log.warn({ number: entry.number, why: sent.windowError }, 'telnyx conversation_window check failed: the template was sent (valid inside and outside the window)');
           }
-          counted(sender.channel, 'sent');
+          counted(entry.number, sender.channel, 'sent');
           const messageId = sent.messageId ? { messageId: sent.messageId } : {};
           await record({ kind: sent.kind, ...messageId });
           return reply.code(202).send({ sent: true, channel: sender.channel, kind: sent.kind, ...messageId, ...(sent.window ? { windowCheck: sent.window } : {}) });
         } catch (err) {
           const refused = err instanceof TelnyxApiError ? err.failure.kind === 'refused' : false;
-          counted(via, refused ? 'refused' : 'failed');
+          counted(entry.number, via, refused ? 'refused' : 'failed');
           if (err instanceof TelnyxApiError) deps.metrics.telnyxApiErrorsTotal.inc({ operation: 'send' });
           await r.release().catch((releaseErr: unknown) => {
             deps.metrics.redisErrorsTotal.inc();
