@@ -3,9 +3,10 @@
 #   sudo scripts/install-drachtio-server.sh
 # builds the version docker-compose.yml pins with the upstream steps (bootstrap, configure with
 # the upstream Dockerfile's flags, make) plus the project's patches (deploy/drachtio/patches/*.patch,
-# in name order: verified outgoing TLS, iPAddress subjects for an address target, docs/tls.md) and installs the one binary as
+# in name order: verified outgoing TLS, iPAddress subjects for an address target, docs/tls.md;
+# requests no application takes answered 501/405 with Allow, docs/operations.md §6) and installs the one binary as
 # $PREFIX/bin/drachtio. Its --version is the pinned one with PATCH_SUFFIX appended
-# (v0.9.10-1-g9c2dd4cb6a+tlsverify.2); the edge reads that suffix to know the engine verifies.
+# (v0.9.10-1-g9c2dd4cb6a+tlsverify.3); the edge reads that suffix to know the engine verifies.
 #
 #   DRACHTIO_SOURCE  a .tar.gz of the source tree (submodules included) or such a directory;
 #                    unset: a shallow clone of the public repository at the pinned commit
@@ -25,7 +26,7 @@ PINNED_COMMIT=9c2dd4cb6ae7c86fc494f028d35ea3381e311e38
 # What `git describe` says of that commit; the binary reports it as its version.
 PINNED_DESCRIBE=v0.9.10-1-g9c2dd4cb6a
 # Appended to the version the binary reports; bump the number whenever a patch changes.
-PATCH_SUFFIX=+tlsverify.2
+PATCH_SUFFIX=+tlsverify.3
 PATCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/deploy/drachtio/patches
 REPO_URL=https://github.com/drachtio/drachtio-server.git
 PREFIX=${PREFIX:-/opt/drachtio}

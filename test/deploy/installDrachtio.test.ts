@@ -30,10 +30,10 @@ function install(env: Record<string, string>) {
 describe.skipIf(!canRun && !CI)('scripts/install-drachtio-server.sh', () => {
   it('with the pinned, patched version installed, says so and exits 0 in seconds', () => {
     const prefix = mkdtempSync(join(tmpdir(), 'wa-edge-install-'));
-    fakeBinary(prefix, 'v0.9.10-1-g9c2dd4cb6a+tlsverify.2');
+    fakeBinary(prefix, 'v0.9.10-1-g9c2dd4cb6a+tlsverify.3');
     const r = install({ PREFIX: prefix });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/already reports v0\.9\.10-1-g9c2dd4cb6a\+tlsverify\.2 \(pinned v0\.9\.10, patches \+tlsverify\.2\); nothing to do/);
+    expect(r.stdout).toMatch(/already reports v0\.9\.10-1-g9c2dd4cb6a\+tlsverify\.3 \(pinned v0\.9\.10, patches \+tlsverify\.3\); nothing to do/);
     expect(r.seconds).toBeLessThan(10);
   });
 
@@ -41,6 +41,7 @@ describe.skipIf(!canRun && !CI)('scripts/install-drachtio-server.sh', () => {
   it.each([
     ['without the patches', 'v0.9.10-1-g9c2dd4cb6a'],
     ['at an older patch level (before 0002, iPAddress subjects)', 'v0.9.10-1-g9c2dd4cb6a+tlsverify.1'],
+    ['at the previous patch level (before 0003, unrouted methods answered)', 'v0.9.10-1-g9c2dd4cb6a+tlsverify.2'],
   ])('rebuilds an installed binary %s, and refuses a source tree the patch does not apply to, before compiling anything', (_what, installed) => {
     const prefix = mkdtempSync(join(tmpdir(), 'wa-edge-install-'));
     const bin = fakeBinary(prefix, installed);
@@ -53,7 +54,7 @@ describe.skipIf(!canRun && !CI)('scripts/install-drachtio-server.sh', () => {
     const log = join(prefix, 'build.log');
     const r = install({ PREFIX: prefix, DRACHTIO_SOURCE: tree, DRACHTIO_BUILD_LOG: log });
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/building drachtio-server v0\.9\.10-1-g9c2dd4cb6a\+tlsverify\.2/);
+    expect(r.stdout).toMatch(/building drachtio-server v0\.9\.10-1-g9c2dd4cb6a\+tlsverify\.3/);
     expect(r.stdout).toContain(`replacing ${installed}\n`);
     expect(r.stdout).toMatch(/\[\s*\d+ s\] deps\n.*\[\s*\d+ s\] source\n.*\[\s*\d+ s\] patch\n/s);
     expect(r.stderr).toMatch(/FAILED in phase 'patch' after \d+ s; .*bin\/drachtio is unchanged\. Last lines of .*build\.log:/);

@@ -1,7 +1,7 @@
 // Hostile input (issue: load, faults and hostile input): malformed SIP in the style of RFC 4475,
 // header injection through numbers, and a scanner flood. Nothing may crash or wedge the edge.
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { describeWithDrachtio, addrs } from '../helpers/drachtio.js';
+import { describeWithDrachtio, addrs, drachtioBin, drachtioVersion } from '../helpers/drachtio.js';
 import { startEdgeFixture, type EdgeFixture } from '../helpers/edge.js';
 import { sendRawUdp, statusOf } from '../helpers/rawSip.js';
 import { BUSINESS, USER } from '../helpers/config.js';
@@ -67,7 +67,6 @@ describeWithDrachtio('hostile input', () => {
     ['a start line only', 'INVITE\r\n\r\n'],
     ['NUL bytes', Buffer.from(invite(14).replace('Max-Forwards: 70', 'Max-Forwards: 7\0\0'), 'latin1')],
     ['a 20 kB header', invite(15, { extra: [`X-Big: ${'a'.repeat(20_000)}`] })],
-    ['an unknown method', invite(16).replaceAll('INVITE', 'FROB')],
     ['binary noise', Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 37) % 256))],
   ];
 
@@ -75,6 +74,14 @@ describeWithDrachtio('hostile input', () => {
     const status = statusOf(await sendRawUdp(addrs.pbx, edgeAddr, message));
     if (status !== undefined) expect(status).toBeGreaterThanOrEqual(400);
     if (status !== undefined) expect(status).toBeLessThan(500);
+  });
+
+  // Not broken: a well-formed request of a method nobody recognises. drachtio-server answers it
+  // itself (deploy/drachtio/patches/0003-answer-unrouted-methods.patch; before it, nothing).
+  it('an unknown method gets 501 from the stack, with Allow, as RFC 3261 §8.2.1 / §21.5.2 say', async () => {
+    const replies = await sendRawUdp(addrs.pbx, edgeAddr, invite(16).replaceAll('INVITE', 'FROB'), 5000, true);
+    expect(statusOf(replies), `${drachtioBin} reports ${drachtioVersion} (+tlsverify.3 or later answers it)`).toBe(501);
+    expect(replies.join('')).toMatch(/^Allow: ACK, BYE, CANCEL, INVITE, OPTIONS, REGISTER\r$/m);
   });
 
   it('an unknown SIP version gets 505 from the stack, as RFC 3261 §21.5.6 says', async () => {
