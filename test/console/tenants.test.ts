@@ -33,15 +33,16 @@ describeWithChromium('the console per tenant', () => {
   beforeEach(async () => {
     await f.redis.flushall();
     await f.directory.refresh();
-    for (const [name, number] of [['acme', A_NUMBER], ['bravo', B_NUMBER]] as const) {
-      const res = await f.api('POST', '/v1/tenants', { name, domain: `${name}.test`, numbers: [{ number }], trunks: [{ name: 'pbx', sources: ['10.0.0.0/8'], numbers: [number] }] });
+    // Each tenant's PBX on its own range: two tenants' trunks may not share one (409 trunk_overlap).
+    for (const [name, number, range] of [['acme', A_NUMBER, '10.1.0.0/16'], ['bravo', B_NUMBER, '10.2.0.0/16']] as const) {
+      const res = await f.api('POST', '/v1/tenants', { name, domain: `${name}.test`, numbers: [{ number }], trunks: [{ name: 'pbx', sources: [range], numbers: [number] }] });
       expect(res.statusCode, res.body).toBe(201);
     }
     page = await ui.browser.context.newPage();
     problems = pageProblems(page);
   });
   afterEach(async () => {
-    await page.close();
+    await page?.close();
     expect(problems).toEqual([]);
   });
 
