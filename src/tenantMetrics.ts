@@ -26,7 +26,7 @@ function defineSeries(registry: Registry) {
   const registers = [registry];
   return {
     callsTotal: new Counter({ name: `${p}calls_total`, help: 'Finished calls by direction and outcome', labelNames: ['direction', 'outcome'] as const, registers }),
-    rejectionsTotal: new Counter({ name: `${p}rejections_total`, help: 'Refused requests by direction and reason (no tenant label: the platform\'s, before any tenant could be named)', labelNames: ['direction', 'reason'] as const, registers }),
+    rejectionsTotal: new Counter({ name: `${p}rejections_total`, help: 'Refused requests by direction and reason (a refusal made before any tenant could be named carries no tenant label)', labelNames: ['direction', 'reason'] as const, registers }),
     callSetupSeconds: new Histogram({ name: `${p}call_setup_seconds`, help: 'INVITE received to answer', labelNames: ['direction'] as const, buckets: [0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60], registers }),
     permissionEventsTotal: new Counter({ name: `${p}permission_events_total`, help: 'Permission changes by event', labelNames: ['event'] as const, registers }),
     // Meta's refusals relayed by Telnyx, by the refusal they taught (src/domain/upstreamRefusals.ts).
